@@ -1,0 +1,34 @@
+/** Flag parsing for the thin CLI commands: node's util.parseArgs with user-facing errors. */
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
+import { UserError } from '../util/errors.js';
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parses `argv` against `options`; unknown or malformed flags become a UserError that names the command.
+ * Every command also accepts `--help`.
+ */
+export function parseFlags<O extends FlagSpec>(command: string, argv: string[], options: O, usage: string) {
+  try {
+    const parsed = nodeParseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { ...parsed, usage };
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\. To specify a positional.*$/s, '');
+    throw new UserError(`${msg}.\nUsage: ${usage}`);
+  }
+}
+
+/** Parses a flag value as an integer in [min, max], or throws a UserError naming the flag. */
+export function intFlag(name: string, value: string | undefined, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(`--${name} must be an integer between ${min} and ${max}, got '${value}'.`);
+  }
+  return n;
+}

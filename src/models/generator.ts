@@ -1,0 +1,97 @@
+/**
+ * The forward super-resolution generator of THEORY.md section 1, shared by the synthetic teacher G* and
+ * the learner G (the learner mirrors the teacher's layer types, paper section 2):
+ *
+ *   s_1 = ReLU(Deconv_1(z) - b_1)          z ~ N(0, I), shape [N,1,1,zDim]; Deconv_1 has kernel = stride = g_1
+ *   s_l = ReLU(Deconv_l(s_{l-1}) - b_l)    stride-2 transposed convolution, 'same' padding
+ *   x_l = DeconvOut_l(s_l)                 kernel = stride = P: each hidden position paints one PxP patch,
+ *                                          x_l[p] = A_l y_p with A_l = out weight as a (P*P*3) x C_l matrix
+ *
+ * The hidden grid of layer l is g_l = r_l / P. Blocks are addressed by the image resolution r_l, so
+ * freezing a level is a lookup (`params.blocks[16]`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { deconv2d } from '../ops/index.js';
+
+/** The shape of an FSR generator; the same for teacher and learner. */
+export interface GeneratorShape {
+  /** Image resolutions r_1 < ... < r_L, each twice the previous. */
+  resolutions: number[];
+  /** Hidden channels C_l per layer (same length as resolutions). */
+  channels: number[];
+  /** Latent dimension of z. */
+  zDim: number;
+  /** Kernel size of the stride-2 hidden deconvolutions (layers >= 2). */
+  kernel: number;
+  /** Output patch size P (the output head has kernel = stride = P). */
+  patch: number;
+  /** Image channels (3 for color). */
+  imageChannels: number;
+}
+
+/** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
+export interface GeneratorBlock {
+  /** Deconv_l weight [k,k,C_l,C_{l-1}] (layer 1: [g_1,g_1,C_1,zDim]). */
+  deconv: tf.Tensor4D;
+  /** Bias b_l [C_l] (subtracted before the ReLU). */
+  bias: tf.Tensor1D;
+  /** Output head weight [P,P,imageChannels,C_l]; as a matrix, column c is atom c of A_l. */
+  out: tf.Tensor4D;
+}
+
+export interface GeneratorParams {
+  shape: GeneratorShape;
+  /** Blocks keyed by image resolution r_l. */
+  blocks: Record<number, GeneratorBlock>;
+}
+
+export interface GeneratorOutput {
+  /** Hidden layers s_l [N,g_l,g_l,C_l], l = 1..upTo. */
+  s: tf.Tensor4D[];
+  /** Images x_l [N,r_l,r_l,imageChannels], l = 1..upTo. */
+  x: tf.Tensor4D[];
+}
+
+/** Hidden grid size g_l of each layer. */
+export function hiddenGrids(shape: GeneratorShape): number[] {
+  return shape.resolutions.map((r) => r / shape.patch);
+}
+
+/**
+ * Runs the generator on z [N,1,1,zDim] up to layer `upTo` (1-based, default L) and returns every hidden
+ * layer and image. The caller disposes the result (or runs this inside tf.tidy).
+ */
+export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo = params.shape.resolutions.length): GeneratorOutput {
+  const { shape } = params;
+  if (z.rank !== 4 || z.shape[1] !== 1 || z.shape[2] !== 1 || z.shape[3] !== shape.zDim) {
+    throw new Error(`generatorForward: z must be [N,1,1,${shape.zDim}], got [${z.shape}]`);
+  }
+  const grids = hiddenGrids(shape);
+  const s: tf.Tensor4D[] = [];
+  const x: tf.Tensor4D[] = [];
+  let prev: tf.Tensor4D = z;
+  for (let l = 0; l < upTo; l++) {
+    const block = params.blocks[shape.resolutions[l]];
+    const stride = l === 0 ? grids[0] : 2;
+    const pad = l === 0 ? 'valid' : 'same';
+    const h = tf.relu(tf.sub(deconv2d(prev, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
+    s.push(h);
+    x.push(deconv2d(h, block.out, shape.patch, 'valid'));
+    prev = h;
+  }
+  return { s, x };
+}
+
+/** Checks that a shape is a valid FSR schedule; returns a list of problems (empty when valid). */
+export function shapeProblems(shape: GeneratorShape, field = 'generator'): string[] {
+  const p: string[] = [];
+  const { resolutions: r, channels: c } = shape;
+  if (!Array.isArray(r) || r.length < 1) p.push(`${field}.resolutions must be a non-empty array`);
+  else {
+    for (let i = 1; i < r.length; i++) if (r[i] !== 2 * r[i - 1]) p.push(`${field}.resolutions must double at each layer (got ${r[i - 1]} then ${r[i]})`);
+    if (r[0] % shape.patch !== 0) p.push(`${field}.resolutions[0] = ${r[0]} must be a multiple of ${field}.patch = ${shape.patch}`);
+    if (!Array.isArray(c) || c.length !== r.length) p.push(`${field}.channels must have one entry per resolution (${r.length})`);
+  }
+  if (!(shape.kernel >= 1 && shape.kernel <= 5)) p.push(`${field}.kernel must be between 1 and 5`);
+  return p;
+}
