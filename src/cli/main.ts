@@ -11,7 +11,12 @@ export interface Command {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   info: { summary: 'backend, tfjs version, threads and matMul speed', load: () => import('./info.js') },
+  teacher: { summary: 'synthetic teacher G*: sample grids and stats, or build and save it', load: () => import('./teacher.js') },
   // Each command adds one line here: name: { summary, load: () => import('./<name>.js') }.
+  bench: { summary: 'speed benchmarks (ops: convolutions vs matMul)', load: () => import('./bench.js') },
+  train: { summary: 'train a generator layer by layer (or resume a run)', load: () => import('./train.js') },
+  sample: { summary: 'PNG grid of samples from a trained run at a seed', load: () => import('./sample.js') },
+  data: { summary: 'dataset preview: PNG grid per resolution, statistics, license', load: () => import('./data.js') },
 };
 
 function help(): string {

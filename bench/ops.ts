@@ -1,0 +1,143 @@
+/**
+ * Speed of fsrgan's differentiable convolutions at GAN shapes, as GFLOP/s and as a ratio to a matMul
+ * measured in the same run on the same backend (the cores are shared, so only ratios travel; ENGINE.md).
+ * Library for `fsrgan bench ops` and for notebooks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { timeOp } from '../src/backend/measure.js';
+import { conv2d, deconv2d, type Pad } from '../src/ops/index.js';
+
+export interface OpBenchRow {
+  /** 'conv2d' or 'deconv2d'. */
+  op: string;
+  /** Human-readable geometry, e.g. '64x16x16x64 -> 64x8x8x128 k4 s2 same', or 'total' for a sum over the shapes. */
+  shape: string;
+  pass: 'fwd' | 'fwd+bwd';
+  gflops: number;
+  /** gflops over the matMul anchor's GFLOP/s measured interleaved with this row. */
+  ratioToMatmul: number;
+}
+
+export interface OpCase {
+  op: 'conv2d' | 'deconv2d';
+  /** Input [N,H,W,C]. */
+  x: [number, number, number, number];
+  /** Kernel size, stride, output channels, padding. */
+  k: number;
+  s: number;
+  cout: number;
+  pad: Pad;
+}
+
+export interface OpBenchOptions {
+  /** Batch size (64 in the DCGAN reference). */
+  batch?: number;
+  /** Timed repetitions per row (the median is reported). */
+  reps?: number;
+  /** Side of the square matMul anchor. */
+  matmulN?: number;
+  /** Called after each row (progress). */
+  onRow?: (row: OpBenchRow) => void;
+}
+
+/** DCGAN geometry: 32x32x3 <-> 16x16x64 <-> 8x8x128 with kernel 4 ('same') and kernel 2 ('valid'), stride 2. */
+export function ganCases(batch = 64): OpCase[] {
+  const cases: OpCase[] = [];
+  for (const [k, pad] of [[4, 'same'], [2, 'valid']] as const) {
+    cases.push({ op: 'conv2d', x: [batch, 32, 32, 3], k, s: 2, cout: 64, pad });
+    cases.push({ op: 'conv2d', x: [batch, 16, 16, 64], k, s: 2, cout: 128, pad });
+    cases.push({ op: 'deconv2d', x: [batch, 8, 8, 128], k, s: 2, cout: 64, pad });
+    cases.push({ op: 'deconv2d', x: [batch, 16, 16, 64], k, s: 2, cout: 3, pad });
+  }
+  return cases;
+}
+
+function outShape(c: OpCase): [number, number, number, number] {
+  const [n, h, w] = c.x;
+  if (c.op === 'conv2d') {
+    const f = (d: number) => (c.pad === 'same' ? Math.ceil(d / c.s) : Math.floor((d - c.k) / c.s) + 1);
+    return [n, f(h), f(w), c.cout];
+  }
+  const f = (d: number) => (c.pad === 'same' ? d * c.s : (d - 1) * c.s + c.k);
+  return [n, f(h), f(w), c.cout];
+}
+
+/** Forward FLOPs (2 per multiply-add) of a case; forward+backward counts 3x this. */
+export function caseFlops(c: OpCase): number {
+  const y = outShape(c);
+  // conv2d: every output position sums k*k*Cin products; deconv2d: every input position paints k*k*Cout.
+  return c.op === 'conv2d' ? 2 * y[0] * y[1] * y[2] * y[3] * c.k * c.k * c.x[3] : 2 * c.x[0] * c.x[1] * c.x[2] * c.x[3] * c.k * c.k * c.cout;
+}
+
+export function caseLabel(c: OpCase): string {
+  return `${c.x.join('x')} -> ${outShape(c).join('x')} k${c.k} s${c.s} ${c.pad}`;
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+/**
+ * Times every case forward and forward+backward (gradients for input and filter), alternating each timed
+ * call with an n x n matMul so that load from other processes hits op and anchor alike.
+ */
+export async function benchOps(cases: OpCase[] = ganCases(), opts: OpBenchOptions = {}): Promise<OpBenchRow[]> {
+  const reps = opts.reps ?? 5;
+  const mmN = opts.matmulN ?? 1024;
+  const [ma, mb] = [tf.randomNormal([mmN, mmN]), tf.randomNormal([mmN, mmN])];
+  const mmFlops = 2 * mmN ** 3;
+  const rows: OpBenchRow[] = [];
+  const totals = new Map<string, { flops: number; opS: number; mmS: number }>();
+  for (const c of cases) {
+    const x = tf.randomNormal(c.x) as tf.Tensor4D;
+    const wShape: [number, number, number, number] = c.op === 'conv2d' ? [c.k, c.k, c.x[3], c.cout] : [c.k, c.k, c.cout, c.x[3]];
+    const w = tf.mul(tf.randomNormal(wShape), 0.05) as tf.Tensor4D;
+    const f = (a: tf.Tensor4D, b: tf.Tensor4D) => (c.op === 'conv2d' ? conv2d(a, b, c.s, c.pad) : deconv2d(a, b, c.s, c.pad));
+    const dy = tf.randomNormal(outShape(c)) as tf.Tensor4D;
+    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a as tf.Tensor4D, b as tf.Tensor4D));
+    const passes: [OpBenchRow['pass'], () => tf.Tensor | tf.Tensor[], number][] = [
+      ['fwd', () => f(x, w), caseFlops(c)],
+      ['fwd+bwd', () => grads([x, w], dy), 3 * caseFlops(c)],
+    ];
+    for (const [pass, fn, flops] of passes) {
+      const opT: number[] = [];
+      const mmT: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        opT.push(await timeOp(fn, 1, r === 0 ? 2 : 0));
+        mmT.push(await timeOp(() => tf.matMul(ma, mb), 1, r === 0 ? 1 : 0));
+      }
+      const opS = median(opT);
+      const mmS = median(mmT);
+      const row: OpBenchRow = { op: c.op, shape: caseLabel(c), pass, gflops: round(flops / opS / 1e9), ratioToMatmul: round(flops / opS / (mmFlops / mmS), 3) };
+      rows.push(row);
+      opts.onRow?.(row);
+      const key = `${c.op}|${pass}`;
+      const t = totals.get(key) ?? { flops: 0, opS: 0, mmS: 0 };
+      totals.set(key, { flops: t.flops + flops, opS: t.opS + opS, mmS: t.mmS + mmS });
+    }
+    tf.dispose([x, w, dy]);
+  }
+  tf.dispose([ma, mb]);
+  // Whole-network view: total FLOPs over total time, against the mean anchor of the same rows.
+  for (const [key, t] of totals) {
+    const [op, pass] = key.split('|') as [string, OpBenchRow['pass']];
+    const nRows = rows.filter((r) => r.op === op && r.pass === pass).length;
+    const gf = t.flops / t.opS / 1e9;
+    const row: OpBenchRow = { op, shape: 'total', pass, gflops: round(gf), ratioToMatmul: round(gf / (mmFlops / (t.mmS / nRows) / 1e9), 3) };
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  return rows;
+}
+
+function round(v: number, digits = 2): number {
+  const m = 10 ** digits;
+  return Math.round(v * m) / m;
+}
+
+/** The rows as an aligned text table. */
+export function formatOpTable(rows: OpBenchRow[]): string {
+  const head = ['op', 'shape', 'pass', 'GFLOP/s', 'ratio to matMul'];
+  const body = rows.map((r) => [r.op, r.shape, r.pass, r.gflops.toFixed(2), r.ratioToMatmul.toFixed(3)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}

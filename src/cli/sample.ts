@@ -1,0 +1,34 @@
+/** fsrgan sample: a PNG grid of images from a trained run at a seed (same run and seed -> same bytes). */
+import { writeGridPng } from '../report/png.js';
+import { initBackend } from '../backend/index.js';
+import { UserError } from '../util/errors.js';
+import { loadRun, sampleRun } from '../train/run.js';
+import { intFlag, parseFlags } from './args.js';
+
+const USAGE = 'fsrgan sample <run dir> --out <png> [--n 16] [--seed 0] [--ema] [--resolution R] [--backend ...]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    'sample',
+    argv,
+    { n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, ema: { type: 'boolean' }, resolution: { type: 'string' }, backend: { type: 'string' } },
+    USAGE,
+  );
+  if (values.help) return console.log(USAGE), 0;
+  if (positionals.length !== 1) throw new UserError(`give exactly one run directory.\nUsage: ${USAGE}`);
+  if (!values.out) throw new UserError(`--out <png> is required.\nUsage: ${USAGE}`);
+  const n = intFlag('n', values.n, 16, 1, 4096);
+  const seed = intFlag('seed', values.seed, 0, 0, 0xffffffff);
+  const resolution = values.resolution === undefined ? undefined : intFlag('resolution', values.resolution, 0, 1, 1 << 16);
+  await initBackend(values.backend);
+  const r = await loadRun(positionals[0], { source: false, teacher: false });
+  try {
+    const x = sampleRun(r, { n, seed, ema: values.ema, resolution });
+    await writeGridPng(values.out, x, { scale: Math.max(1, Math.round(64 / x.shape[1])) });
+    console.log(`wrote ${n} samples at ${x.shape[1]}x${x.shape[2]} (step ${r.step}${values.ema ? ', EMA' : ''}) to ${values.out}`);
+    x.dispose();
+  } finally {
+    r.dispose();
+  }
+  return 0;
+}

@@ -1,0 +1,113 @@
+/**
+ * fsrgan train: resolve a config, train layer by layer into a run directory, or resume one.
+ * Ctrl-C finishes the current step, writes a checkpoint and exits (code 130); a second Ctrl-C exits at once.
+ */
+import { join } from 'node:path';
+import { describeChoice, initBackend } from '../backend/index.js';
+import { readJsonFile } from '../util/config.js';
+import { UserError } from '../util/errors.js';
+import { resolveConfig } from '../train/config.js';
+import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
+import { intFlag, parseFlags } from './args.js';
+
+const USAGE =
+  'fsrgan train --config <file> [--out <dir>] [--backend auto|node-gpu|node|wasm|cpu] [--seed N] [--set key=value ...] [--dry-run]\n' +
+  '       fsrgan train --resume <dir> [--backend ...]';
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Progress lines: rewritten in place on a TTY, one every `every` steps otherwise. */
+function progressPrinter(every: number): (e: ProgressEvent) => void {
+  const tty = process.stdout.isTTY === true;
+  let open = false;
+  return (e) => {
+    const head = `stage ${e.stageIndex + 1}/${e.stages} (r${e.resolution})`;
+    if (e.kind === 'stage-start') {
+      console.log(`${head}: ${e.stageSteps} steps from step ${e.step}`);
+      return;
+    }
+    if (e.kind === 'step') {
+      const line = `${head} step ${e.stageStep}/${e.stageSteps}  lossD ${e.lossD!.toFixed(4)}  lossG ${e.lossG!.toFixed(4)}  ${e.imagesPerSec!.toFixed(0)} img/s`;
+      if (tty) {
+        process.stdout.write(`\r${line}\x1b[K`);
+        open = true;
+      } else if (e.stageStep % every === 0) console.log(line);
+      return;
+    }
+    if (open) process.stdout.write('\n');
+    open = false;
+    if (e.kind === 'stage-end') console.log(`${head} done at step ${e.step}`);
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    'train',
+    argv,
+    {
+      config: { type: 'string' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean' },
+      resume: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (values.help) return console.log(USAGE), 0;
+  if (values.resume && values.config) throw new UserError(`use either --config (new run) or --resume (existing run), not both.\nUsage: ${USAGE}`);
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    console.log('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)');
+    controller.abort();
+  };
+
+  if (values.resume) {
+    const dir = values.resume;
+    const raw = (await readJsonFile(join(dir, 'config.json'), 'run config')) as { backend?: string };
+    const choice = await initBackend(values.backend ?? raw.backend);
+    console.log(`resuming ${dir} on ${describeChoice(choice)}`);
+    process.on('SIGINT', onSigint);
+    try {
+      const cfg = resolveConfig(raw);
+      const res = await resumeTraining(dir, { signal: controller.signal, onProgress: progressPrinter(cfg.log.progressEvery), onMessage: (m) => console.log(m) });
+      return report(res.interrupted, res.step, dir);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+
+  if (!values.config) throw new UserError(`--config <file> is required (or --resume <dir>).\nUsage: ${USAGE}`);
+  const user = await readJsonFile(values.config);
+  const seed = values.seed === undefined ? undefined : intFlag('seed', values.seed, 0, 0, 0xffffffff);
+  const config = resolveConfig(user, { sets: values.set ?? [], seed, file: values.config });
+  if (values['dry-run']) {
+    console.log(JSON.stringify(config, null, 2));
+    return 0;
+  }
+  const choice = await initBackend(values.backend ?? config.backend);
+  const out = values.out ?? join('runs', `${config.name}-${timestamp()}`);
+  console.log(`training ${config.name} (${config.train.mode}, ${config.objective.name}) into ${out} on ${describeChoice(choice)}`);
+  process.on('SIGINT', onSigint);
+  try {
+    const res = await train(config, out, { signal: controller.signal, onProgress: progressPrinter(config.log.progressEvery), onMessage: (m) => console.log(m) });
+    return report(res.interrupted, res.step, out);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function report(interrupted: boolean, step: number, dir: string): number {
+  if (interrupted) {
+    console.log(`interrupted at step ${step}; checkpoint saved. Resume with: fsrgan train --resume ${dir}`);
+    return 130;
+  }
+  console.log(`done: ${step} steps in ${dir}`);
+  return 0;
+}

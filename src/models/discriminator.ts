@@ -1,0 +1,254 @@
+/**
+ * Discriminators, one per training stage (THEORY.md section 2). D_1 sees x_1; D_l (l >= 2, layerwise)
+ * sees the pair (x_{l-1}, x_l) as upsample2x(x_{l-1}) concatenated with x_l along channels, because what
+ * stage l must learn is how x_{l-1} determines x_l. Every D's first layer is a convolution with
+ * kernel = stride = P ('valid'), the patch geometry of G's output head, so that D_1's first-layer filters
+ * [P,P,3,w_1] and G's atoms [P,P,3,C_l] can be compared (THEORY.md 3.3). Later layers: kernel k,
+ * stride 2 ('same') while the grid is larger than 1x1; then a linear head on the flattened features.
+ *
+ * Optional spectral normalisation (Miyato et al. 2018): each weight, as a matrix W [fan_in, fan_out], is
+ * divided by its top singular value sigma = v^T W u, estimated by power iteration with persisted vectors
+ * u [fan_out] and v [fan_in] (held constant in the gradient, as in Miyato et al. and PyTorch).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2d } from '../ops/index.js';
+import { Rng } from '../util/rng.js';
+import { ownVariable } from './learner.js';
+
+export interface DiscriminatorConfig {
+  /** Channels of each convolution; layer 1 is the patch layer (kernel = stride = P). */
+  widths: number[];
+  /** Kernel of the stride-2 convolutions after the patch layer. */
+  kernel: number;
+  /** Negative slope of the leaky ReLU after each convolution (0 = ReLU). */
+  leak: number;
+  /** Divide every weight by its spectral norm (power iteration, u persisted). */
+  spectralNorm: boolean;
+  /** Power iterations per D step when spectralNorm is on. */
+  powerIterations: number;
+  /** Weight init: N(0, (gain / sqrt(fan_in))^2); biases start at 0. */
+  gain: number;
+}
+
+export interface DiscLayer {
+  /** Conv weight [k,k,Cin,Cout], or for the head [F,1]. */
+  w: tf.Variable;
+  /** Bias [Cout] (head: [1]). */
+  b: tf.Variable;
+  /** Power-iteration vectors u [Cout] and v [fan_in] (spectral norm only), not trainable. */
+  u: tf.Variable | null;
+  v: tf.Variable | null;
+  stride: number;
+  pad: 'same' | 'valid';
+}
+
+export interface Discriminator {
+  /** The image resolution this D judges (r_l); names its variables. */
+  resolution: number;
+  /** Side of D's input: r_l, or the crop size when D sees local crops (THEORY.md 3.5). */
+  inputSize: number;
+  /** 'single': x_l alone; 'pair': (x_{l-1}, x_l). */
+  input: 'single' | 'pair';
+  /** Image channels of one level (3 for color); the D input has twice as many for 'pair'. */
+  imageChannels: number;
+  patch: number;
+  leak: number;
+  powerIterations: number;
+  convs: DiscLayer[];
+  head: DiscLayer;
+  /** Trainable variables by name (`d.r16.l1.w`, `d.r16.head.b`, ...). */
+  vars: Map<string, tf.Variable>;
+  /** Non-trainable state by name (`d.r16.l1.u`): checkpointed with the weights. */
+  state: Map<string, tf.Variable>;
+}
+
+/** Spatial size of the features before the head, and the stride of each conv layer. */
+export function discPlan(resolution: number, patch: number, widths: number[]): { strides: number[]; finalGrid: number } {
+  if (resolution % patch !== 0) throw new Error(`discPlan: resolution ${resolution} is not a multiple of the patch size ${patch}`);
+  let g = resolution / patch;
+  const strides = [patch];
+  for (let i = 1; i < widths.length; i++) {
+    const s = g > 1 ? 2 : 1;
+    strides.push(s);
+    g = Math.ceil(g / s);
+  }
+  return { strides, finalGrid: g };
+}
+
+/**
+ * Creates D for the level of resolution r_l, weights drawn from `rng` (layer order, then the head).
+ * `inputSize` < r_l makes a D for local crops of that size.
+ */
+export function createDiscriminator(
+  resolution: number,
+  input: 'single' | 'pair',
+  imageChannels: number,
+  patch: number,
+  cfg: DiscriminatorConfig,
+  rng: Rng,
+  inputSize = resolution,
+): Discriminator {
+  if (cfg.widths.length < 1) throw new Error('createDiscriminator: widths must have at least one entry');
+  if (inputSize > resolution) throw new Error(`createDiscriminator: input size ${inputSize} exceeds the resolution ${resolution}`);
+  const { strides, finalGrid } = discPlan(inputSize, patch, cfg.widths);
+  const vars = new Map<string, tf.Variable>();
+  const state = new Map<string, tf.Variable>();
+  const normal = (shape: number[], fanIn: number) =>
+    ownVariable(tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1), cfg.gain / Math.sqrt(fanIn)), shape));
+  const unitU = (n: number) => {
+    const u = rng.normals(n);
+    const norm = Math.sqrt(u.reduce((a, b) => a + b * b, 0)) || 1;
+    return ownVariable(tf.tensor1d(u.map((x) => x / norm)), false);
+  };
+  // v = W u / ||W u||, so sigma = v^T W u is a valid estimate before the first power iteration.
+  const leftV = (w: tf.Tensor, u: tf.Variable) => ownVariable(tf.tidy(() => {
+    const wu = tf.matMul(asMatrix(w), u.reshape([-1, 1])).reshape([-1]);
+    return tf.div(wu, tf.add(tf.norm(wu), 1e-12));
+  }), false);
+  const convs: DiscLayer[] = [];
+  let cin = input === 'pair' ? 2 * imageChannels : imageChannels;
+  cfg.widths.forEach((cout, i) => {
+    const k = i === 0 ? patch : cfg.kernel;
+    const name = `d.r${resolution}.l${i + 1}`;
+    const w = normal([k, k, cin, cout], k * k * cin);
+    const b = ownVariable(tf.zeros([cout]));
+    const u = cfg.spectralNorm ? unitU(cout) : null;
+    const v = u ? leftV(w, u) : null;
+    vars.set(`${name}.w`, w).set(`${name}.b`, b);
+    if (u && v) state.set(`${name}.u`, u).set(`${name}.v`, v);
+    convs.push({ w, b, u, v, stride: strides[i], pad: i === 0 ? 'valid' : 'same' });
+    cin = cout;
+  });
+  const f = finalGrid * finalGrid * cin;
+  const hw = normal([f, 1], f);
+  const hb = ownVariable(tf.zeros([1]));
+  const hu = cfg.spectralNorm ? unitU(1) : null;
+  const hv = hu ? leftV(hw, hu) : null;
+  vars.set(`d.r${resolution}.head.w`, hw).set(`d.r${resolution}.head.b`, hb);
+  if (hu && hv) state.set(`d.r${resolution}.head.u`, hu).set(`d.r${resolution}.head.v`, hv);
+  return {
+    resolution,
+    inputSize,
+    input,
+    imageChannels,
+    patch,
+    leak: cfg.leak,
+    powerIterations: cfg.powerIterations,
+    convs,
+    head: { w: hw, b: hb, u: hu, v: hv, stride: 1, pad: 'valid' },
+    vars,
+    state,
+  };
+}
+
+function asMatrix(w: tf.Tensor): tf.Tensor2D {
+  const n = w.shape[w.shape.length - 1];
+  return w.reshape([w.size / n, n]);
+}
+
+/**
+ * Spectrally normalised weight W / sigma with sigma = v^T W u; u [fan_out] and v [fan_in] are constants
+ * here (power iteration runs outside the gradient, in powerIterate), so dsigma/dW = v u^T.
+ */
+export function spectralNormalize(w: tf.Tensor, u: tf.Tensor1D, v: tf.Tensor1D): tf.Tensor {
+  return tf.tidy(() => {
+    const sigma = tf.sum(tf.mul(v.reshape([-1, 1]), tf.matMul(asMatrix(w), u.reshape([-1, 1]))));
+    return tf.div(w, sigma);
+  });
+}
+
+/** Power iteration on every normalised weight of D: v <- W u / ||.||, u <- W^T v / ||.||, persisted. */
+export function powerIterate(d: Discriminator, iterations = d.powerIterations): void {
+  for (const layer of [...d.convs, d.head]) {
+    if (!layer.u || !layer.v) continue;
+    const { u, v } = layer;
+    tf.tidy(() => {
+      const m = asMatrix(layer.w);
+      let uc: tf.Tensor = u.reshape([-1, 1]);
+      let vc: tf.Tensor = v.reshape([-1, 1]);
+      for (let i = 0; i < iterations; i++) {
+        const wu = tf.matMul(m, uc);
+        vc = tf.div(wu, tf.add(tf.norm(wu), 1e-12));
+        const wv = tf.matMul(m, vc, true, false);
+        uc = tf.div(wv, tf.add(tf.norm(wv), 1e-12));
+      }
+      u.assign(uc.reshape([-1]));
+      v.assign(vc.reshape([-1]));
+    });
+  }
+}
+
+/**
+ * Leaky ReLU as (1 - a) relu(x) + a x: tf.leakyRelu's gradient goes through Greater, which has no
+ * gradient, so R1 and the gradient penalty (double backprop) could not differentiate it; ReLU's uses Step.
+ */
+export function leaky<T extends tf.Tensor>(x: T, a: number): T {
+  if (a === 0) return tf.relu(x);
+  return tf.tidy(() => tf.add(tf.mul(1 - a, tf.relu(x)), tf.mul(a, x)) as T);
+}
+
+function weightOf(layer: DiscLayer): tf.Tensor {
+  return layer.u && layer.v ? spectralNormalize(layer.w, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>) : layer.w;
+}
+
+/** Nearest-neighbour 2x upsampling [N,H,W,C] -> [N,2H,2W,C] from concat/reshape (differentiable everywhere). */
+export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const wide = tf.concat([x.reshape([n, h, w, 1, c]), x.reshape([n, h, w, 1, c])], 3).reshape([n, h, 1, 2 * w, c]);
+    return tf.concat([wide, wide], 2).reshape([n, 2 * h, 2 * w, c]);
+  });
+}
+
+/**
+ * The input D sees for level index l (0-based) of a pyramid xs (x_1..x_k, k > l): x_l alone (returned
+ * as is), or upsample2x(x_{l-1}) concatenated with x_l along channels -> [N,r_l,r_l,2C]. Use in tf.tidy.
+ */
+export function discInput(d: Discriminator, xs: tf.Tensor4D[], l: number): tf.Tensor4D {
+  const x = xs[l];
+  if (!x || x.shape[1] !== d.resolution) throw new Error(`discInput: level ${l} is [${x?.shape}], D judges resolution ${d.resolution}`);
+  if (d.input === 'single') return x;
+  if (l < 1) throw new Error('discInput: a pair discriminator needs the level below');
+  return tf.tidy(() => tf.concat([upsample2x(xs[l - 1]), x], 3));
+}
+
+/** First-layer codes phi(x) = leakyReLU(conv_P(x) + b) [N,g,g,w_1] (THEORY.md 3.2, code space). */
+export function discCodes(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const l = d.convs[0];
+    const h = tf.add(conv2d(input, weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
+    return leaky(h, d.leak);
+  });
+}
+
+/** D's logits [N] for its input [N,r,r,C or 2C] (see discInput). */
+export function discForward(d: Discriminator, input: tf.Tensor4D): tf.Tensor1D {
+  const cin = d.input === 'pair' ? 2 * d.imageChannels : d.imageChannels;
+  const s = d.inputSize;
+  if (input.rank !== 4 || input.shape[1] !== s || input.shape[2] !== s || input.shape[3] !== cin) {
+    throw new Error(`discForward: D_r${d.resolution} expects [N,${s},${s},${cin}], got [${input.shape}]`);
+  }
+  return tf.tidy(() => {
+    let h: tf.Tensor4D = input;
+    for (const l of d.convs) {
+      const a = tf.add(conv2d(h, weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
+      h = leaky(a, d.leak);
+    }
+    const flat = h.reshape([h.shape[0], -1]);
+    return tf.add(tf.matMul(flat, weightOf(d.head) as tf.Tensor2D), d.head.b).reshape([-1]) as tf.Tensor1D;
+  });
+}
+
+/** D_1's first-layer filters [P,P,C,w_1] (spectrally normalised if D is), for alignment with G's atoms. */
+export function discFirstLayer(d: Discriminator): tf.Tensor4D {
+  return tf.tidy(() => weightOf(d.convs[0]).clone() as tf.Tensor4D);
+}
+
+/** Clips every trainable weight and bias of D to [-c, c] (WGAN weight clipping, Arjovsky et al. 2017). */
+export function clipWeights(d: Discriminator, c: number): void {
+  for (const v of d.vars.values()) tf.tidy(() => v.assign(tf.clipByValue(v, -c, c)));
+}
+
+export function disposeDiscriminator(d: Discriminator): void {
+  for (const v of [...d.vars.values(), ...d.state.values()]) v.dispose();
+}

@@ -1,0 +1,130 @@
+/**
+ * The filter gradient of a 2-D convolution (tfjs kernel `Conv2DBackpropFilter`), built from fast ops.
+ * wasm has no such kernel at all (ENGINE.md), so without this no conv weight can be trained there.
+ *
+ * dW[a,b,ci,co] = sum_{n,i,j} xpad[n, i*s+a, j*s+b, ci] dy[n,i,j,co] is a product of two activations with
+ * the long axis (n,i,j) contracted. XNNPACK (conv2d, matMul) repacks its weight operand on every call at
+ * roughly 14 ns per float, so the plan puts the SMALLER activation in the weight slot (docs/ops.md).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Attributes of tfjs's Conv2DBackpropFilter kernel that fsrgan supports (NHWC, no dilation). */
+export interface FilterGradAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/**
+ * - `matmul`: kernel = stride, no padding: cols^T dy, one matMul (dy is the weight operand).
+ * - `dilated`: one stride-1 conv2d of x (batch moved to channels) with dy as the filter, dilation = stride.
+ * - `packX`: one stride-1 conv2d of dy (batch moved to channels) with space-to-depth(x) as the filter,
+ *   for layers whose x is much smaller than dy (few input channels, e.g. RGB).
+ */
+export type FilterGradPlan = 'matmul' | 'dilated' | 'packX';
+
+interface Geometry {
+  n: number; h: number; w: number; cin: number; cout: number;
+  kh: number; kw: number; sh: number; sw: number; top: number; left: number; ho: number; wo: number;
+}
+
+function geometry(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs): Geometry {
+  const { filterShape } = attrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const [kh, kw, cin, cout] = filterShape;
+  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== cout || x.shape[3] !== cin) {
+    throw new Error(`conv2dBackpropFilter: x [${x.shape}] and dy [${dy.shape}] do not fit filter [${filterShape}]`);
+  }
+  const [n, h, w] = x.shape;
+  return {
+    n, h, w, cin, cout, kh, kw, sh: info.strideHeight, sw: info.strideWidth,
+    top: info.padInfo.top, left: info.padInfo.left, ho: info.outHeight, wo: info.outWidth,
+  };
+}
+
+/** The plan `conv2dBackpropFilter` uses for these shapes. */
+export function filterGradPlan(xShape: number[], dyShape: number[], attrs: FilterGradAttrs): FilterGradPlan {
+  const [kh, kw] = attrs.filterShape;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const nonOverlapping = kh === info.strideHeight && kw === info.strideWidth && info.padInfo.top === 0 && info.padInfo.left === 0;
+  const xSize = xShape.reduce((a, b) => a * b, 1);
+  const dySize = dyShape.reduce((a, b) => a * b, 1);
+  // packX also transposes dy, so it pays off only when x is clearly the smaller operand.
+  if (2 * xSize < dySize) return 'packX';
+  return nonOverlapping ? 'matmul' : 'dilated';
+}
+
+/**
+ * dW for y = conv2d(x, W, strides, pad): x [N,H,W,Cin], dy [N,Ho,Wo,Cout] -> [kh,kw,Cin,Cout].
+ * `plan` overrides the automatic choice (tests run every plan).
+ */
+export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs, plan?: FilterGradPlan): tf.Tensor4D {
+  const g = geometry(x, dy, attrs);
+  const p = plan ?? filterGradPlan(x.shape, dy.shape, attrs);
+  return tf.tidy(() => (p === 'matmul' ? viaMatmul(x, dy, g) : p === 'dilated' ? viaDilatedConv(x, dy, g) : viaPackX(x, dy, g)));
+}
+
+/** Non-overlapping patches: rows (n,i,j), columns (a,b,ci) of space-to-depth(x); dW = cols^T dy. */
+function viaMatmul(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { n, h, w, cin, cout, kh, kw, sh, sw, ho, wo, top, left } = g;
+  if (kh !== sh || kw !== sw || top !== 0 || left !== 0) throw new Error('conv2dBackpropFilter: the matmul plan needs kernel = stride and no padding');
+  const xc = h === ho * kh && w === wo * kw ? x : tf.slice(x, [0, 0, 0, 0], [n, ho * kh, wo * kw, cin]);
+  // cols^T from one 4-D transpose: wasm's matMul with a transposed operand runs at ~1 GFLOP/s.
+  const colsT = tf.transpose(tf.reshape(xc, [n * ho, kh, wo, kw * cin]), [1, 3, 0, 2]); // [a,(b,ci),(n,i),j]
+  const dw = tf.matMul(tf.reshape(colsT, [kh * kw * cin, n * ho * wo]), tf.reshape(dy, [n * ho * wo, cout]));
+  return tf.reshape(dw, [kh, kw, cin, cout]);
+}
+
+/** One dilated stride-1 conv2d with x as [Cin,H,W,N] and dy as the filter [Ho,Wo,N,Cout]. */
+function viaDilatedConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { n, h, w, cin, kh, kw, sh, sw, ho, wo, top, left } = g;
+  // Pad (or drop) exactly the input rows some output reads, so the conv yields kh x kw taps.
+  const bottom = kh + (ho - 1) * sh - h - top;
+  const right = kw + (wo - 1) * sw - w - left;
+  const xs = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [n, h + Math.min(bottom, 0), w + Math.min(right, 0), cin]) : x;
+  const xt = tf.transpose(xs, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin,H,W,N]
+  const dyt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho,Wo,N,Cout]
+  const pad: tf.backend_util.ExplicitPadding = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
+  const dw = tf.conv2d(xt, dyt, 1, pad, 'NHWC', [sh, sw]); // [Cin,kh,kw,Cout]
+  return tf.transpose(dw, [1, 2, 0, 3]);
+}
+
+/**
+ * With X = space-to-depth(xpad) [N,U,V,(ra,rb,ci)] and tap a = ra + s*ma:
+ * dW[a] = sum_i X[i+ma, ra] dy[i] = sum_u X[u, ra] dy[u-ma], a correlation of dy (front-padded by m-1)
+ * with X as the filter whose output index runs backwards in ma. Batch is the contracted channel of both.
+ */
+function viaPackX(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { n, h, w, cin, cout, kh, kw, sh, sw, ho, wo, top, left } = g;
+  const mh = Math.ceil(kh / sh);
+  const mw = Math.ceil(kw / sw);
+  const u = ho + mh - 1;
+  const v = wo + mw - 1;
+  // xpad rows [0, s*u): the forward padding before, zeros or dropped rows after.
+  const bottom = sh * u - h - top;
+  const right = sw * v - w - left;
+  let xp = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [n, h + Math.min(bottom, 0), w + Math.min(right, 0), cin]) : x;
+  if (top > 0 || left > 0 || bottom > 0 || right > 0) {
+    xp = tf.pad(xp, [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]]);
+  }
+  const c4 = sh * sw * cin;
+  const s2d = sh === 1 ? xp : tf.transpose(tf.reshape(xp, [n * u, sh, v, sw * cin]), [0, 2, 1, 3]); // [N,U,V,(ra,rb,ci)]
+  const f = tf.reshape(tf.transpose(tf.reshape(s2d, [n, u * v, c4]), [1, 0, 2]), [u, v, n, c4]);
+  // dy -> [Cout,Ho,Wo,N] in two transposes that move contiguous runs: 2-3x faster on wasm than one [2,1,0].
+  const dyHwcN = tf.transpose(tf.reshape(dy, [n, ho * wo * cout])); // [(i,j,co), n]
+  const dyt = tf.reshape(tf.transpose(tf.reshape(dyHwcN, [ho * wo, cout, n]), [1, 0, 2]), [cout, ho, wo, n]);
+  let o: tf.Tensor4D;
+  if (mh === 1 && mw === 1) {
+    o = tf.reshape(tf.matMul(tf.reshape(dyt, [cout, ho * wo * n]), tf.reshape(f, [u * v * n, c4])), [cout, 1, 1, c4]);
+  } else {
+    o = tf.conv2d(dyt as tf.Tensor4D, f as tf.Tensor4D, 1, [[0, 0], [mh - 1, mh - 1], [mw - 1, mw - 1], [0, 0]]); // [Cout, mh', mw', c4]
+    o = tf.reverse(o, [1, 2]) as tf.Tensor4D; // index ma
+  }
+  // [Cout, ma, mb, ra, rb, ci] -> [ma, ra, mb, rb, ci, Cout]; a tiny tensor.
+  const t = tf.transpose(tf.reshape(o, [cout, mh, mw, sh, sw, cin]), [1, 3, 2, 4, 5, 0]);
+  const full = tf.reshape(t, [mh * sh, mw * sw, cin, cout]);
+  return mh * sh === kh && mw * sw === kw ? (full as tf.Tensor4D) : tf.slice(full as tf.Tensor4D, [0, 0, 0, 0], [kh, kw, cin, cout]);
+}

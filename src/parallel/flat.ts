@@ -1,0 +1,55 @@
+/**
+ * Moving a list of float32 tensors to and from one flat Float32Array (the unit replicas exchange and the
+ * optimiser updates). On wasm the tensors' memory is read and written in place on the wasm heap, so a
+ * parameter update costs no tensor allocation and no kernel call; on other backends it falls back to
+ * dataSync and Variable.assign.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+interface HeapBackend {
+  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array;
+}
+
+function heapView(t: tf.Tensor): Float32Array | null {
+  if (t.dtype !== 'float32') return null;
+  const backend = tf.engine().backend as unknown as Partial<HeapBackend>;
+  if (tf.getBackend() !== 'wasm' || typeof backend.typedArrayFromHeap !== 'function') return null;
+  return backend.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });
+}
+
+/** Total number of elements. */
+export function flatSize(ts: tf.Tensor[]): number {
+  return ts.reduce((a, t) => a + t.size, 0);
+}
+
+/** Copies the tensors, in order, into `out` (allocated when absent); returns it. */
+export function readFlat(ts: tf.Tensor[], out?: Float32Array): Float32Array {
+  const n = flatSize(ts);
+  const dst = out ?? new Float32Array(n);
+  if (dst.length < n) throw new Error(`readFlat: output holds ${dst.length} floats, tensors have ${n}`);
+  let o = 0;
+  for (const t of ts) {
+    const view = heapView(t);
+    dst.set(view ?? (t.dataSync() as Float32Array), o);
+    o += t.size;
+  }
+  return dst;
+}
+
+/**
+ * Overwrites the variables, in order, with consecutive ranges of `src`. On wasm the write goes into the
+ * variable's own heap memory: callers must own their variables' data exclusively (create them with
+ * tf.variable(t) and dispose t; never assign a tensor that lives on elsewhere).
+ */
+export function writeFlat(vars: tf.Variable[], src: Float32Array): void {
+  const n = flatSize(vars);
+  if (src.length < n) throw new Error(`writeFlat: source holds ${src.length} floats, variables need ${n}`);
+  let o = 0;
+  for (const v of vars) {
+    const part = src.subarray(o, o + v.size);
+    const view = heapView(v);
+    if (view) view.set(part);
+    else tf.tidy(() => v.assign(tf.tensor(part, v.shape, 'float32')));
+    o += v.size;
+  }
+}

@@ -1,0 +1,67 @@
+/** The synthetic teacher as a PyramidSource (src/data/source.ts): fresh samples of G*, seeded, resumable. */
+import * as tf from '@tensorflow/tfjs';
+import type { PyramidSource } from '../data/source.js';
+import { Rng, type RngState } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import { sampleTeacher, type Teacher } from './build.js';
+
+export interface TeacherSourceState {
+  rng: RngState;
+  batches: number;
+}
+
+export class TeacherSource implements PyramidSource {
+  readonly resolutions: number[];
+  readonly channels = 3;
+  private rng: Rng;
+  private batches = 0;
+
+  /** Draws z from Rng(seed, 'teacher-source'); the teacher stays owned by the caller. */
+  constructor(
+    private readonly teacher: Teacher,
+    private readonly seed: number,
+  ) {
+    this.resolutions = [...teacher.config.resolutions];
+    this.rng = new Rng(seed, 'teacher-source');
+  }
+
+  /** x_l [n,r_l,r_l,3] for every level, ascending. Not pyramid-consistent: see docs/teacher.md. */
+  batch(n: number): tf.Tensor4D[] {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`TeacherSource.batch: n must be a positive integer, got ${n}`);
+    const { z, s, x } = sampleTeacher(this.teacher, n, this.rng);
+    tf.dispose([z, ...s]);
+    this.batches++;
+    return x;
+  }
+
+  getState(): TeacherSourceState {
+    return { rng: this.rng.getState(), batches: this.batches };
+  }
+
+  setState(state: unknown): void {
+    const s = state as TeacherSourceState;
+    if (!s || !Array.isArray(s.rng) || !Number.isInteger(s.batches)) {
+      throw new UserError(`teacher source state must be {rng: [4 uint32], batches: integer}, got ${JSON.stringify(state)}.`);
+    }
+    this.rng.setState(s.rng);
+    this.batches = s.batches;
+  }
+
+  describe(): Record<string, unknown> {
+    const c = this.teacher.config;
+    return {
+      name: 'teacher',
+      kind: 'synthetic forward super-resolution teacher (THEORY.md section 1)',
+      seed: this.seed,
+      teacherSeed: c.seed,
+      resolutions: c.resolutions,
+      hiddenChannels: c.channels,
+      zDim: c.zDim,
+      patch: c.patch,
+      targetActive: c.targetActive,
+      coherence: this.teacher.layers.map((l) => l.coherence),
+      license: 'generated (no data license)',
+      batches: this.batches,
+    };
+  }
+}

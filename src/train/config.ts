@@ -1,0 +1,191 @@
+/**
+ * The training config: one typed defaults object (the schema), named presets, and the checks that
+ * mergeStrict cannot do (integers, ranges, a consistent resolution schedule, a dataset). Resolution
+ * order: defaults <- preset <- config file <- --set overrides <- --seed. Choices are documented in
+ * docs/training.md.
+ */
+import { basename } from 'node:path';
+import { shapeProblems } from '../models/generator.js';
+import { OBJECTIVES } from './objectives.js';
+import { applySets, mergeStrict } from '../util/config.js';
+import { UserError } from '../util/errors.js';
+
+export const MODES = ['layerwise', 'random-lower', 'end-to-end'] as const;
+export type TrainMode = (typeof MODES)[number];
+
+export const DEFAULT_CONFIG = {
+  /** Run name (default: the config file's name); the default output folder is runs/<name>-<timestamp>. */
+  name: 'run',
+  /** A named preset applied under this file ('' = none); see PRESETS. */
+  preset: '',
+  /** The data: a teacher config path (experiments/teacher-small.json), 'emoji', or an image folder. */
+  data: '',
+  /** One seed fixes data, init, latents and sampling (independent Rng streams). */
+  seed: 0,
+  /** tfjs backend request (auto, node-gpu, node, wasm, cpu); the resolved name is recorded. */
+  backend: 'auto',
+  generator: {
+    /** r_1 < ... < r_L, doubling; must equal the data's resolutions. */
+    resolutions: [4, 8, 16],
+    /** Hidden channels C_l (>= the teacher's when the data is synthetic). */
+    channels: [32, 32, 32],
+    zDim: 32,
+    kernel: 4,
+    patch: 2,
+    init: { gain: Math.SQRT2, outGain: 1, bias: 0 },
+  },
+  discriminator: {
+    /** Channels per conv; layer 1 has the patch geometry of G's head (kernel = stride = patch). */
+    widths: [64, 64],
+    kernel: 3,
+    leak: 0.2,
+    spectralNorm: false,
+    powerIterations: 1,
+    gain: 1,
+    /** D sees a random crop of this size (co-located across x_{l-1}, x_l); 0 = the whole image. */
+    crop: 0,
+  },
+  objective: {
+    name: 'ns' as string,
+    /** R1 weight gamma (0 = off): gamma/2 E||grad D(real)||^2. */
+    r1: 0,
+    /** WGAN-GP weight lambda (objective wgan-gp only). */
+    gpLambda: 10,
+    /** WGAN weight clipping bound c (objective wgan only). */
+    clip: 0.01,
+  },
+  train: {
+    mode: 'layerwise' as string,
+    batch: 32,
+    /** G steps per stage (each preceded by dSteps D steps). */
+    steps: 200,
+    /** Per-level override of steps, one entry per resolution ([] = use steps everywhere). */
+    stepsByLevel: [] as number[],
+    dSteps: 1,
+    lrG: 0.0002,
+    lrD: 0.0002,
+    beta1: 0.5,
+    beta2: 0.999,
+    /** EMA of G's weights (0 = off): ema <- beta ema + (1 - beta) w after each G step. */
+    emaBeta: 0,
+  },
+  log: {
+    /** Write a metrics.jsonl line every this many steps. */
+    every: 10,
+    /** Print a progress line every this many steps when stdout is not a TTY. */
+    progressEvery: 50,
+    checkpointEvery: 200,
+    sampleEvery: 200,
+    /** Images per sample grid (fixed latents). */
+    samples: 16,
+  },
+};
+
+export type TrainConfig = typeof DEFAULT_CONFIG;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/** Named presets: common optimiser/objective recipes from the GAN literature, and the smoke budget. */
+export const PRESETS: Record<string, DeepPartial<TrainConfig>> = {
+  // Radford et al. 2016.
+  dcgan: { objective: { name: 'ns' }, train: { lrG: 0.0002, lrD: 0.0002, beta1: 0.5, beta2: 0.999, dSteps: 1 } },
+  // Arjovsky et al. 2017 (Adam with beta1 = 0 in place of RMSProp).
+  wgan: { objective: { name: 'wgan', clip: 0.01 }, train: { lrG: 0.00005, lrD: 0.00005, beta1: 0, beta2: 0.9, dSteps: 5 } },
+  // Gulrajani et al. 2017.
+  'wgan-gp': { objective: { name: 'wgan-gp', gpLambda: 10 }, train: { lrG: 0.0001, lrD: 0.0001, beta1: 0, beta2: 0.9, dSteps: 5 } },
+  // Heusel et al. 2017: D learns faster than G.
+  ttur: { train: { lrG: 0.0001, lrD: 0.0004, beta1: 0, beta2: 0.9 } },
+  // Miyato et al. 2018.
+  sngan: { objective: { name: 'hinge' }, discriminator: { spectralNorm: true }, train: { lrG: 0.0002, lrD: 0.0002, beta1: 0, beta2: 0.9 } },
+  smoke: { train: { batch: 16, steps: 30 }, log: { every: 5, checkpointEvery: 30, sampleEvery: 30 } },
+};
+
+const ALLOWED = {
+  'config.train.mode': MODES,
+  'config.objective.name': OBJECTIVES,
+  'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
+  'config.preset': ['', ...Object.keys(PRESETS)],
+};
+
+export interface ResolveOptions {
+  /** `key.path=value` overrides (--set). */
+  sets?: string[];
+  /** Overrides config.seed (--seed). */
+  seed?: number;
+  /** The config file, for the default name. */
+  file?: string;
+}
+
+/** Resolves a user config object (parsed JSON) to a full, checked TrainConfig. */
+export function resolveConfig(user: unknown, opts: ResolveOptions = {}): TrainConfig {
+  if (user === null || typeof user !== 'object' || Array.isArray(user)) throw new UserError('the config must be a JSON object.');
+  let raw = applySets(user as Record<string, unknown>, opts.sets ?? []);
+  if (opts.seed !== undefined) raw = { ...raw, seed: opts.seed };
+  if (raw.name === undefined && opts.file) raw = { ...raw, name: basename(opts.file).replace(/\.json$/, '') };
+  const presetName = raw.preset;
+  let base = DEFAULT_CONFIG;
+  if (presetName !== undefined && presetName !== '') {
+    if (typeof presetName !== 'string' || !(presetName in PRESETS)) {
+      throw new UserError(`config.preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(presetName)}.`);
+    }
+    base = mergeStrict(DEFAULT_CONFIG, PRESETS[presetName], 'config', ALLOWED);
+  }
+  const cfg = mergeStrict(base, raw, 'config', ALLOWED);
+  const problems = configProblems(cfg);
+  if (problems.length) throw new UserError(problems.length === 1 ? problems[0] : `the config has problems:\n  - ${problems.join('\n  - ')}`);
+  return cfg;
+}
+
+/** Everything wrong with a merged config, one sentence each naming the field (empty when valid). */
+export function configProblems(c: TrainConfig): string[] {
+  const p: string[] = [];
+  const int = (v: number, field: string, min: number) => {
+    if (!Number.isInteger(v) || v < min) p.push(`config.${field} must be an integer >= ${min}, got ${v}.`);
+  };
+  const inRange = (v: number, field: string, lo: number, hi: number, hiOpen = true) => {
+    if (!(v >= lo && (hiOpen ? v < hi : v <= hi))) p.push(`config.${field} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}.`);
+  };
+  if (c.data.trim() === '') {
+    p.push("config.data is required: name a teacher config (e.g. experiments/teacher-small.json), 'emoji', or an image folder.");
+  }
+  int(c.seed, 'seed', 0);
+  const g = c.generator;
+  p.push(...shapeProblems({ ...g, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
+  g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
+  g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));
+  int(g.zDim, 'generator.zDim', 1);
+  int(g.patch, 'generator.patch', 1);
+  int(g.kernel, 'generator.kernel', 1);
+  if (g.patch >= 1 && g.resolutions.some((r) => r % g.patch !== 0)) p.push(`config.generator.patch = ${g.patch} must divide every resolution.`);
+  const d = c.discriminator;
+  if (d.widths.length < 1) p.push('config.discriminator.widths must have at least one entry.');
+  d.widths.forEach((w, i) => int(w, `discriminator.widths[${i}]`, 1));
+  int(d.kernel, 'discriminator.kernel', 1);
+  int(d.powerIterations, 'discriminator.powerIterations', 1);
+  inRange(d.leak, 'discriminator.leak', 0, 1);
+  int(d.crop, 'discriminator.crop', 0);
+  if (d.crop > 0 && d.crop % g.patch !== 0) p.push(`config.discriminator.crop = ${d.crop} must be a multiple of config.generator.patch = ${g.patch} (or 0 for whole images).`);
+  const t = c.train;
+  int(t.batch, 'train.batch', 1);
+  int(t.steps, 'train.steps', 1);
+  int(t.dSteps, 'train.dSteps', 1);
+  if (t.stepsByLevel.length !== 0 && t.stepsByLevel.length !== g.resolutions.length) {
+    p.push(`config.train.stepsByLevel must be empty or have one entry per resolution (${g.resolutions.length}), got ${t.stepsByLevel.length}.`);
+  }
+  t.stepsByLevel.forEach((s, i) => int(s, `train.stepsByLevel[${i}]`, 1));
+  for (const k of ['lrG', 'lrD'] as const) if (!(t[k] > 0)) p.push(`config.train.${k} must be > 0, got ${t[k]}.`);
+  inRange(t.beta1, 'train.beta1', 0, 1);
+  inRange(t.beta2, 'train.beta2', 0, 1);
+  inRange(t.emaBeta, 'train.emaBeta', 0, 1);
+  if (!(c.objective.r1 >= 0)) p.push(`config.objective.r1 must be >= 0, got ${c.objective.r1}.`);
+  if (!(c.objective.gpLambda >= 0)) p.push(`config.objective.gpLambda must be >= 0, got ${c.objective.gpLambda}.`);
+  if (!(c.objective.clip > 0)) p.push(`config.objective.clip must be > 0, got ${c.objective.clip}.`);
+  const l = c.log;
+  for (const k of ['every', 'progressEvery', 'checkpointEvery', 'sampleEvery', 'samples'] as const) int(l[k], `log.${k}`, 1);
+  return p;
+}
+
+/** G steps of the stage that generates level index l (0-based). */
+export function stepsForLevel(c: TrainConfig, l: number): number {
+  return c.train.stepsByLevel.length ? c.train.stepsByLevel[l] : c.train.steps;
+}

@@ -1,0 +1,81 @@
+/**
+ * The run's data. config.data is either a synthetic teacher config (*.json: the teacher is built here,
+ * as openSource does, so that the run can save it into teacher/ and loadRun can serve the very same
+ * teacher again) or a dataset spec resolved through openSource with the resolutions and seed of the
+ * training config.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openSource } from '../data/index.js';
+import type { PyramidSource } from '../data/source.js';
+import { buildTeacher, loadTeacher, saveTeacher, teacherConfigFromFile, TeacherSource, type Teacher } from '../teacher/index.js';
+import { UserError } from '../util/errors.js';
+import type { TrainConfig } from './config.js';
+
+export interface TrainData {
+  source: PyramidSource;
+  /** The synthetic teacher, when config.data names one. */
+  teacher: Teacher | null;
+}
+
+/** True when config.data names a synthetic teacher config. */
+export function isTeacherData(config: TrainConfig): boolean {
+  return /\.json$/i.test(config.data);
+}
+
+/** Opens config.data (building the teacher when it is one) and checks it against the generator's shape. */
+export async function openTrainData(config: TrainConfig, onProgress?: (line: string) => void): Promise<TrainData> {
+  if (isTeacherData(config)) {
+    const st = await stat(config.data).catch(() => null);
+    if (!st?.isFile()) throw new UserError(`config.data: the teacher config '${config.data}' does not exist (a data spec ending in .json names a teacher config file).`);
+    const teacher = buildTeacher(await teacherConfigFromFile(config.data), onProgress);
+    return teacherData(config, teacher);
+  }
+  const g = config.generator;
+  const dataset = { resolution: g.resolutions[g.resolutions.length - 1], minResolution: g.resolutions[0], seed: config.seed };
+  let source: PyramidSource;
+  try {
+    source = await openSource(config.data, { config: dataset, onProgress });
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`config.data: ${e.message}`);
+    throw e;
+  }
+  checkSourceMatches(config, source);
+  return { source, teacher: null };
+}
+
+/** The data of a run whose teacher is already at hand (loaded from a run directory). */
+export function teacherData(config: TrainConfig, teacher: Teacher): TrainData {
+  const source = new TeacherSource(teacher, config.seed);
+  checkSourceMatches(config, source, teacher.config.channels);
+  return { source, teacher };
+}
+
+/** A UserError when the data's pyramid does not match config.generator, or the learner is narrower than the teacher. */
+export function checkSourceMatches(config: TrainConfig, source: PyramidSource, teacherChannels?: number[]): void {
+  const want = config.generator.resolutions;
+  if (source.resolutions.join() !== want.join()) {
+    throw new UserError(
+      `config.generator.resolutions is [${want}] but the data '${config.data}' has resolutions [${source.resolutions}]: set generator.resolutions to [${source.resolutions}].`,
+    );
+  }
+  if (teacherChannels) {
+    const narrow = config.generator.channels.findIndex((c, i) => c < teacherChannels[i]);
+    if (narrow >= 0) {
+      throw new UserError(
+        `config.generator.channels[${narrow}] = ${config.generator.channels[narrow]} is narrower than the teacher's ${teacherChannels[narrow]}: the learner must be at least as wide as the teacher (THEORY.md section 2).`,
+      );
+    }
+  }
+}
+
+/** Saves the teacher under runDir/teacher. */
+export async function saveRunTeacher(teacher: Teacher, runDir: string): Promise<void> {
+  await saveTeacher(join(runDir, 'teacher'), teacher);
+}
+
+/** Loads runDir/teacher, or null when the run has none. */
+export async function loadRunTeacher(runDir: string): Promise<Teacher | null> {
+  if (!(await stat(join(runDir, 'teacher')).catch(() => null))) return null;
+  return loadTeacher(join(runDir, 'teacher'));
+}

@@ -1,0 +1,118 @@
+/**
+ * Reading a run directory back: `loadRun` (for the analysis CLI and notebooks) restores the newest
+ * checkpoint into a session and hands out the generator, its EMA, the discriminators, the data source
+ * (at the checkpoint's position) and the teacher when the data is synthetic. `sampleRun` draws images
+ * from a run at a seed, deterministically.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GeneratorParams } from '../models/generator.js';
+import { learnerForward, sampleLatents, type Learner } from '../models/learner.js';
+import type { Discriminator } from '../models/discriminator.js';
+import type { PyramidSource } from '../data/source.js';
+import { Rng } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import { resolveConfig, type TrainConfig } from './config.js';
+import { requireCheckpoint } from './checkpoint.js';
+import { disposeTeacher, type Teacher } from '../teacher/index.js';
+import { loadRunTeacher, openTrainData, teacherData } from './data.js';
+import { buildSession, closeStageOptimizers, disposeSession, restoreSession } from './session.js';
+import type { Stage } from './stages.js';
+
+export interface LoadedRun {
+  dir: string;
+  config: TrainConfig;
+  stages: Stage[];
+  /** G steps completed at the checkpoint. */
+  step: number;
+  /** Index of the stage the run was in (== stages.length when finished). */
+  stageIndex: number;
+  completed: boolean;
+  /** G's parameters (variables) and the same by name. */
+  generator: GeneratorParams;
+  learner: Learner;
+  /** EMA generator, when the run kept one. */
+  ema: GeneratorParams | null;
+  emaLearner: Learner | null;
+  /** One D per stage, by the resolution it judges. */
+  discriminators: Map<number, Discriminator>;
+  /** The data source at the checkpoint's position (null when opened with { source: false }). */
+  source: PyramidSource | null;
+  /** The synthetic teacher (src/teacher) when the data is one, else null. */
+  teacher: Teacher | null;
+  /** Resolutions whose G images are meaningful at this checkpoint. */
+  outputs: number[];
+  /** Disposes every tensor of the run, the teacher included. */
+  dispose(): void;
+}
+
+export interface LoadRunOptions {
+  /** Open the data source (default true; false skips dataset loading). */
+  source?: boolean;
+  /** Load the teacher when the run has one (default true; a synthetic source needs it). */
+  teacher?: boolean;
+}
+
+/** Loads the newest valid checkpoint of a run directory. */
+export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<LoadedRun> {
+  const raw = await readFile(join(dir, 'config.json'), 'utf8').catch(() => {
+    throw new UserError(`'${dir}' is not a run directory (no config.json): pass the --out folder of fsrgan train.`);
+  });
+  const config = resolveConfig(JSON.parse(raw));
+  const ck = await requireCheckpoint(dir);
+  const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`];
+  if (!out) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);
+  const wantSource = opts.source !== false;
+  const teacher = opts.teacher === false && !wantSource ? null : await loadRunTeacher(dir);
+  const source = !wantSource ? null : teacher ? teacherData(config, teacher).source : (await openTrainData(config)).source;
+  const s = buildSession(config, out.shape[2] ?? 3, source);
+  restoreSession(s, ck);
+  closeStageOptimizers(s);
+  const completed = s.stageIndex >= s.stages.length;
+  const done = s.stages.slice(0, completed ? s.stages.length : s.stageIndex + (s.stageStep > 0 ? 1 : 0));
+  const outputs = done.length ? done[done.length - 1].outputs : [];
+  return {
+    dir,
+    config,
+    stages: s.stages,
+    step: s.step,
+    stageIndex: s.stageIndex,
+    completed,
+    generator: s.learner.params,
+    learner: s.learner,
+    ema: s.ema?.params ?? null,
+    emaLearner: s.ema,
+    discriminators: s.discs,
+    source,
+    teacher,
+    outputs,
+    dispose: () => {
+      disposeSession(s);
+      if (teacher) disposeTeacher(teacher);
+    },
+  };
+}
+
+export interface SampleOptions {
+  n: number;
+  seed: number;
+  /** Use the EMA generator (the run must have one). */
+  ema?: boolean;
+  /** Resolution to draw (default: the highest meaningful one). */
+  resolution?: number;
+}
+
+/** Images [n,r,r,C] from a loaded run at latents drawn from Rng(seed, 'sample'): same run and seed, same images. */
+export function sampleRun(run: LoadedRun, opts: SampleOptions): tf.Tensor4D {
+  const g = opts.ema ? run.emaLearner : run.learner;
+  if (!g) throw new UserError(`the run in '${run.dir}' kept no EMA generator (train.emaBeta = 0): drop --ema.`);
+  const resolutions = run.config.generator.resolutions;
+  const r = opts.resolution ?? (run.outputs.length ? Math.max(...run.outputs) : resolutions[resolutions.length - 1]);
+  const level = resolutions.indexOf(r);
+  if (level < 0) throw new UserError(`--resolution must be one of ${resolutions.join(', ')}, got ${r}.`);
+  const z = sampleLatents(new Rng(opts.seed, 'sample'), opts.n, g.params.shape.zDim);
+  const x = tf.tidy(() => learnerForward(g, z, level + 1).x[level]);
+  z.dispose();
+  return x;
+}

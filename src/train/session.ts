@@ -1,0 +1,176 @@
+/**
+ * Everything a run holds in memory: config, schedule, G (and its EMA), one D per stage, the Rng
+ * streams, the data source, the current stage's optimisers and the position in the schedule; and its
+ * conversion to and from checkpoint tensors. Building a session is deterministic in the config's seed,
+ * so restoring a checkpoint into a freshly built session continues the run bit for bit.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GeneratorShape } from '../models/generator.js';
+import { createLearner, disposeLearner, learnerFromTensors, sampleLatents, type Learner } from '../models/learner.js';
+import { createDiscriminator, disposeDiscriminator, type Discriminator } from '../models/discriminator.js';
+import type { PyramidSource } from '../data/source.js';
+import { Rng } from '../util/rng.js';
+import { Adam } from './adam.js';
+import { stepsForLevel, type TrainConfig, type TrainMode } from './config.js';
+import { buildSchedule, type Stage } from './stages.js';
+import type { CheckpointState, LoadedCheckpoint } from './checkpoint.js';
+
+export const RNG_STREAMS = ['latent', 'gp', 'crop'] as const;
+
+export interface Session {
+  config: TrainConfig;
+  shape: GeneratorShape;
+  stages: Stage[];
+  learner: Learner;
+  /** EMA of G (config.train.emaBeta > 0), non-trainable variables. */
+  ema: Learner | null;
+  /** One D per stage, keyed by the stage's resolution r_l. */
+  discs: Map<number, Discriminator>;
+  rngs: Record<(typeof RNG_STREAMS)[number], Rng>;
+  source: PyramidSource | null;
+  /** Fixed latents of the sample grids [samples,1,1,zDim]. */
+  sampleZ: tf.Tensor4D;
+  /** Optimisers of the current stage (null between stages). */
+  opt: { g: Adam; d: Adam } | null;
+  step: number;
+  stageIndex: number;
+  stageStep: number;
+  wallTime: number;
+}
+
+/** The learner's shape from the config and the data's channel count. */
+export function configShape(config: TrainConfig, imageChannels: number): GeneratorShape {
+  const g = config.generator;
+  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels };
+}
+
+/** The run's schedule of stages. */
+export function configSchedule(config: TrainConfig): Stage[] {
+  const steps = config.generator.resolutions.map((_, l) => stepsForLevel(config, l));
+  return buildSchedule(config.generator.resolutions, config.train.mode as TrainMode, steps);
+}
+
+/** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
+export function buildSession(config: TrainConfig, imageChannels: number, source: PyramidSource | null): Session {
+  const shape = configShape(config, imageChannels);
+  const stages = configSchedule(config);
+  const learner = createLearner(shape, new Rng(config.seed, 'init-g'), config.generator.init);
+  const ema = config.train.emaBeta > 0 ? cloneLearner(learner) : null;
+  const discs = new Map<number, Discriminator>();
+  const dc = config.discriminator;
+  for (const st of stages) {
+    const size = dc.crop > 0 && dc.crop < st.resolution ? dc.crop : st.resolution;
+    discs.set(st.resolution, createDiscriminator(st.resolution, st.discInput, imageChannels, shape.patch, dc, new Rng(config.seed, `init-d.r${st.resolution}`), size));
+  }
+  const rngs = Object.fromEntries(RNG_STREAMS.map((s) => [s, new Rng(config.seed, s)])) as Session['rngs'];
+  const sampleZ = sampleLatents(new Rng(config.seed, 'samples'), config.log.samples, shape.zDim);
+  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0 };
+}
+
+/** A non-trainable copy of a learner. */
+export function cloneLearner(l: Learner): Learner {
+  const t: Record<string, tf.Tensor> = {};
+  for (const [n, v] of l.vars) t[n] = v;
+  return learnerFromTensors(l.params.shape, t, false);
+}
+
+/** Copies every variable of `from` into `to` (same names). */
+export function copyLearner(to: Learner, from: Learner, names: Iterable<string> = from.vars.keys()): void {
+  for (const n of names) to.vars.get(n)!.assign(from.vars.get(n)!);
+}
+
+/** Creates the optimisers of the current stage (G: its trained variables; D: the stage's D). */
+export function openStageOptimizers(s: Session): void {
+  closeStageOptimizers(s);
+  const st = s.stages[s.stageIndex];
+  const t = s.config.train;
+  const gVars = new Map(st.trained.map((n) => [n, s.learner.vars.get(n)!]));
+  s.opt = { g: new Adam(gVars, t.lrG, t.beta1, t.beta2), d: new Adam(s.discs.get(st.resolution)!.vars, t.lrD, t.beta1, t.beta2) };
+}
+
+export function closeStageOptimizers(s: Session): void {
+  if (!s.opt) return;
+  s.opt.g.dispose();
+  s.opt.d.dispose();
+  s.opt = null;
+}
+
+const emaName = (n: string) => `ema${n.slice(1)}`;
+
+/**
+ * Every tensor a checkpoint holds, by name: G (`g.*`), EMA (`ema.*`), D weights and spectral-norm
+ * vectors (`d.*`), optimiser state (`optG/*`, `optD/*`). Returns the map and the tensors the caller
+ * must dispose after saving (the optimisers' iteration counters).
+ */
+export function sessionTensors(s: Session): { tensors: Record<string, tf.Tensor>; temporaries: tf.Tensor[] } {
+  const tensors: Record<string, tf.Tensor> = {};
+  const temporaries: tf.Tensor[] = [];
+  for (const [n, v] of s.learner.vars) tensors[n] = v;
+  if (s.ema) for (const [n, v] of s.ema.vars) tensors[emaName(n)] = v;
+  for (const d of s.discs.values()) for (const [n, v] of [...d.vars, ...d.state]) tensors[n] = v;
+  if (s.opt) {
+    for (const [prefix, opt] of [['optG', s.opt.g], ['optD', s.opt.d]] as const) {
+      for (const w of opt.getWeights()) {
+        tensors[`${prefix}/${w.name}`] = w.tensor;
+        if (w.name === 'iter') temporaries.push(w.tensor);
+      }
+    }
+  }
+  return { tensors, temporaries };
+}
+
+/** The JSON part of a checkpoint. */
+export function sessionState(s: Session, backend: string): CheckpointState {
+  return {
+    version: 1,
+    step: s.step,
+    stageIndex: s.stageIndex,
+    stageStep: s.stageStep,
+    wallTime: s.wallTime,
+    rng: Object.fromEntries(Object.entries(s.rngs).map(([k, r]) => [k, r.getState()])),
+    source: s.source ? s.source.getState() : null,
+    backend,
+  };
+}
+
+function assignFrom(tensors: Record<string, tf.Tensor>, name: string, v: tf.Variable): void {
+  const t = tensors[name];
+  if (!t) throw new Error(`restoreSession: the checkpoint has no tensor ${name}`);
+  if (t.shape.join() !== v.shape.join()) throw new Error(`restoreSession: ${name} is [${t.shape}] in the checkpoint, [${v.shape}] in the run`);
+  v.assign(t);
+}
+
+/** Loads a checkpoint into a session built from the same config (disposes the checkpoint's tensors). */
+export function restoreSession(s: Session, ck: LoadedCheckpoint): void {
+  const { tensors, state } = ck;
+  try {
+    for (const [n, v] of s.learner.vars) assignFrom(tensors, n, v);
+    if (s.ema) for (const [n, v] of s.ema.vars) assignFrom(tensors, emaName(n), v);
+    for (const d of s.discs.values()) for (const [n, v] of [...d.vars, ...d.state]) assignFrom(tensors, n, v);
+    s.step = state.step;
+    s.stageIndex = state.stageIndex;
+    s.stageStep = state.stageStep;
+    s.wallTime = state.wallTime;
+    for (const k of RNG_STREAMS) s.rngs[k].setState(state.rng[k]);
+    if (s.source && state.source !== null) s.source.setState(state.source);
+    closeStageOptimizers(s);
+    if (state.stageIndex < s.stages.length && state.stageStep > 0) {
+      openStageOptimizers(s);
+      const pick = (prefix: string) =>
+        Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, t]) => [k.slice(prefix.length + 1), t]));
+      s.opt!.g.setWeights(pick('optG'));
+      s.opt!.d.setWeights(pick('optD'));
+    }
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** Disposes every tensor of a session (not the source). */
+export function disposeSession(s: Session): void {
+  closeStageOptimizers(s);
+  disposeLearner(s.learner);
+  if (s.ema) disposeLearner(s.ema);
+  for (const d of s.discs.values()) disposeDiscriminator(d);
+  s.sampleZ.dispose();
+}

@@ -1,0 +1,114 @@
+/**
+ * Training stages as plain data (THEORY.md section 2). A stage names the level it generates, the G
+ * variables it trains (everything else is frozen: a lookup by resolution), and the discriminator it
+ * trains against. Modes:
+ *
+ * - `layerwise` (the paper's scheme): stage l = 1..L trains layer l and its output head
+ *   (g.r_l.deconv, g.r_l.bias, g.r_l.out) with layers < l frozen at what their stages learned.
+ *   D_1 sees x_1; D_l (l >= 2) sees the pair (x_{l-1}, x_l).
+ * - `random-lower`: a single stage at the top level L trains layer L and its head exactly as layerwise
+ *   stage L does, but every layer < L (and every lower head) stays at its random initialisation, frozen.
+ *   The init is the same as layerwise's at the same seed. D sees x_L alone: the lower heads are never
+ *   trained, so a pair D would only see an x_{L-1} that G cannot change.
+ * - `end-to-end`: a single stage at the top level trains every hidden layer and the top head together
+ *   against D on x_L (non-progressive); lower heads are unused and stay at init.
+ *
+ * Freezing is verified: stage records hold a sha256 of every frozen tensor at start and end.
+ */
+import { createHash } from 'node:crypto';
+import type * as tf from '@tensorflow/tfjs';
+import { BLOCK_PARTS, gName } from '../models/learner.js';
+import type { TrainMode } from './config.js';
+
+export interface Stage {
+  /** 1-based level this stage generates (the folder name under stages/). */
+  level: number;
+  /** Its resolution r_level. */
+  resolution: number;
+  /** G steps in this stage. */
+  steps: number;
+  /** G variables trained, by name. */
+  trained: string[];
+  /** Every other G variable (frozen). */
+  frozen: string[];
+  /** What D sees: x_level alone, or (x_{level-1}, x_level). */
+  discInput: 'single' | 'pair';
+  /** Resolutions whose G images are meaningful at the end of this stage (sample grids). */
+  outputs: number[];
+}
+
+/** All G variable names in creation order. */
+export function allGNames(resolutions: number[]): string[] {
+  return resolutions.flatMap((r) => BLOCK_PARTS.map((p) => gName(r, p)));
+}
+
+/** The stage schedule of a mode; `steps[l]` is the budget of the stage that generates level index l. */
+export function buildSchedule(resolutions: number[], mode: TrainMode, steps: number[]): Stage[] {
+  const names = allGNames(resolutions);
+  const L = resolutions.length;
+  const make = (level: number, trained: string[], discInput: Stage['discInput'], outputs: number[]): Stage => ({
+    level,
+    resolution: resolutions[level - 1],
+    steps: steps[level - 1],
+    trained,
+    frozen: names.filter((n) => !trained.includes(n)),
+    discInput,
+    outputs,
+  });
+  const block = (r: number) => BLOCK_PARTS.map((p) => gName(r, p));
+  switch (mode) {
+    case 'layerwise':
+      return resolutions.map((r, i) => make(i + 1, block(r), i === 0 ? 'single' : 'pair', resolutions.slice(0, i + 1)));
+    case 'random-lower':
+      return [make(L, block(resolutions[L - 1]), 'single', [resolutions[L - 1]])];
+    case 'end-to-end': {
+      const trained = [...resolutions.flatMap((r) => [gName(r, 'deconv'), gName(r, 'bias')]), gName(resolutions[L - 1], 'out')];
+      return [make(L, trained, 'single', [resolutions[L - 1]])];
+    }
+    default:
+      throw new Error(`buildSchedule: unknown mode '${mode as string}'`);
+  }
+}
+
+/** sha256 (hex) of a tensor's bytes, with its shape and dtype so reshapes cannot collide. */
+export function tensorHash(t: tf.Tensor): string {
+  const data = t.dataSync() as Float32Array | Int32Array | Uint8Array;
+  return createHash('sha256')
+    .update(`${t.dtype}[${t.shape.join(',')}]`)
+    .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
+}
+
+/** Hashes of the named variables. */
+export function hashVars(vars: Map<string, tf.Tensor>, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = vars.get(n);
+    if (!v) throw new Error(`hashVars: no variable ${n}`);
+    out[n] = tensorHash(v);
+  }
+  return out;
+}
+
+/** Names whose hash differs between two records (keys of `a`). */
+export function changedNames(a: Record<string, string>, b: Record<string, string>): string[] {
+  return Object.keys(a).filter((k) => a[k] !== b[k]);
+}
+
+/** What stages/<level>/stage.json holds. */
+export interface StageRecord {
+  level: number;
+  resolution: number;
+  mode: string;
+  discInput: Stage['discInput'];
+  trainedLayers: string[];
+  frozenLayers: string[];
+  frozenHashesStart: Record<string, string>;
+  frozenHashesEnd: Record<string, string> | null;
+  trainedHashesStart: Record<string, string>;
+  trainedHashesEnd: Record<string, string> | null;
+  /** Trained variables whose hash did not change (should be empty). */
+  unchangedTrained: string[] | null;
+  startStep: number;
+  endStep: number | null;
+}

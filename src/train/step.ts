@@ -1,0 +1,149 @@
+/**
+ * One training step of a stage: `dSteps` discriminator updates, then one generator update (gradient
+ * descent-ascent, THEORY.md section 2). Every tensor made here is disposed before returning, so the
+ * number of live tensors stays flat over a run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { learnerForward, sampleLatents, type Learner } from '../models/learner.js';
+import { clipWeights, discForward, discInput, powerIterate, type Discriminator } from '../models/discriminator.js';
+import type { Rng } from '../util/rng.js';
+import type { PyramidSource } from '../data/source.js';
+import type { Adam } from './adam.js';
+import { gradientPenalty, objectives, r1Penalty, type ObjectiveName } from './objectives.js';
+import type { TrainConfig } from './config.js';
+import type { Stage } from './stages.js';
+
+export interface StepContext {
+  config: TrainConfig;
+  stage: Stage;
+  learner: Learner;
+  ema: Learner | null;
+  disc: Discriminator;
+  source: PyramidSource;
+  rngs: { latent: Rng; gp: Rng; crop: Rng };
+  optG: Adam;
+  optD: Adam;
+}
+
+/** Losses of the last D update and of the G update; read only when `record` was set. */
+export interface StepLosses {
+  lossD: number;
+  lossG: number;
+  /** R1 or gradient-penalty term of the last D update (0 when off). */
+  penalty: number;
+}
+
+/** Gradients of f with respect to the named variables, keyed by those names. */
+function namedGrads(vars: Map<string, tf.Variable>, f: () => tf.Scalar): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const { value, grads } = tf.variableGrads(f, [...vars.values()]);
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, v] of vars) if (grads[v.name]) out[name] = grads[v.name];
+  return { value, grads: out };
+}
+
+/** Offsets (multiples of the patch, so D's patch layer stays aligned with G's painting grid) of a crop. */
+function cropOffsets(rng: Rng, full: number, size: number, patch: number): [number, number] {
+  if (size >= full) return [0, 0];
+  const slots = (full - size) / patch + 1;
+  return [rng.int(slots) * patch, rng.int(slots) * patch];
+}
+
+function crop(x: tf.Tensor4D, oy: number, ox: number, size: number): tf.Tensor4D {
+  if (size >= x.shape[1]) return x;
+  return tf.slice(x, [0, oy, ox, 0], [-1, size, size, -1]);
+}
+
+/** The D input of this stage from pyramid levels xs (x_1..x_level), cropped to D's input size. */
+function stageInput(ctx: StepContext, xs: tf.Tensor4D[], offsets: [number, number]): tf.Tensor4D {
+  const full = discInput(ctx.disc, xs, ctx.stage.level - 1);
+  return crop(full, offsets[0], offsets[1], ctx.disc.inputSize);
+}
+
+/** The generated pyramid x_1..x_level for latents from the run's latent stream (hidden layers disposed). */
+function generate(ctx: StepContext, n: number): tf.Tensor4D[] {
+  const z = sampleLatents(ctx.rngs.latent, n, ctx.learner.params.shape.zDim);
+  return tf.tidy(() => {
+    const out = learnerForward(ctx.learner, z, ctx.stage.level);
+    z.dispose();
+    return out.x;
+  });
+}
+
+/** One D update; returns [loss, penalty] scalars when `keep`, else disposes them. */
+function dUpdate(ctx: StepContext, keep: boolean): { real: tf.Tensor4D; loss: tf.Scalar | null; penalty: tf.Scalar | null } {
+  const { config, disc } = ctx;
+  const obj = objectives[config.objective.name as ObjectiveName];
+  const batch = ctx.source.batch(config.train.batch);
+  const fakeXs = generate(ctx, config.train.batch);
+  const full = ctx.disc.resolution;
+  const off = cropOffsets(ctx.rngs.crop, full, disc.inputSize, disc.patch);
+  const real = tf.tidy(() => stageInput(ctx, batch.slice(0, ctx.stage.level), off).clone());
+  const fake = tf.tidy(() => stageInput(ctx, fakeXs, off).clone());
+  tf.dispose([...batch, ...fakeXs]);
+  const e = config.objective.name === 'wgan-gp' ? tf.tensor1d(Float32Array.from({ length: config.train.batch }, () => ctx.rngs.gp.uniform())) : null;
+  if (disc.convs[0].u) powerIterate(disc);
+  let penalty: tf.Scalar | null = null;
+  const D = (x: tf.Tensor4D) => discForward(disc, x);
+  const { value, grads } = namedGrads(disc.vars, () => {
+    let loss = obj.d(D(real), D(fake));
+    let pen: tf.Scalar | null = null;
+    if (config.objective.r1 > 0) pen = r1Penalty(D, real, config.objective.r1);
+    if (e) {
+      const gp = gradientPenalty(D, real, fake, e, config.objective.gpLambda);
+      pen = pen ? (tf.add(pen, gp) as tf.Scalar) : gp;
+    }
+    if (pen) {
+      penalty = keep ? tf.keep(pen.clone()) : null;
+      loss = tf.add(loss, pen) as tf.Scalar;
+    }
+    return loss;
+  });
+  ctx.optD.apply(grads);
+  tf.dispose(Object.values(grads));
+  tf.dispose([fake, ...(e ? [e] : [])]);
+  if (config.objective.name === 'wgan') clipWeights(disc, config.objective.clip);
+  if (!keep) value.dispose();
+  return { real, loss: keep ? value : null, penalty };
+}
+
+/** One G update against the current D; `real` (D's input on real data) enters only for RaGAN. */
+function gUpdate(ctx: StepContext, real: tf.Tensor4D): tf.Scalar {
+  const { config, disc, learner } = ctx;
+  const obj = objectives[config.objective.name as ObjectiveName];
+  const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
+  const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
+  const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);
+  const dr = config.objective.name === 'ragan' ? tf.tidy(() => discForward(disc, real)) : tf.zeros([config.train.batch]);
+  const { value, grads } = namedGrads(trained, () => {
+    const xs = learnerForward(learner, z, ctx.stage.level).x;
+    return obj.g(dr as tf.Tensor1D, discForward(disc, stageInput(ctx, xs, off)));
+  });
+  ctx.optG.apply(grads);
+  tf.dispose([...Object.values(grads), z, dr]);
+  if (ctx.ema) updateEma(ctx.ema, learner, ctx.stage.trained, config.train.emaBeta);
+  return value;
+}
+
+/** ema <- beta ema + (1 - beta) w for the named variables. */
+export function updateEma(ema: Learner, learner: Learner, names: string[], beta: number): void {
+  tf.tidy(() => {
+    for (const n of names) {
+      const e = ema.vars.get(n)!;
+      e.assign(tf.add(tf.mul(beta, e), tf.mul(1 - beta, learner.vars.get(n)!)));
+    }
+  });
+}
+
+/** Runs one step (dSteps D updates, one G update). Reads the losses back only when `record` is true. */
+export function trainStep(ctx: StepContext, record: boolean): StepLosses | null {
+  let last: ReturnType<typeof dUpdate> | null = null;
+  for (let k = 0; k < ctx.config.train.dSteps; k++) {
+    if (last) tf.dispose([last.real, ...(last.loss ? [last.loss] : []), ...(last.penalty ? [last.penalty] : [])]);
+    last = dUpdate(ctx, record && k === ctx.config.train.dSteps - 1);
+  }
+  const lossG = gUpdate(ctx, last!.real);
+  let out: StepLosses | null = null;
+  if (record) out = { lossD: last!.loss!.dataSync()[0], lossG: lossG.dataSync()[0], penalty: last!.penalty ? last!.penalty.dataSync()[0] : 0 };
+  tf.dispose([lossG, last!.real, ...(last!.loss ? [last!.loss] : []), ...(last!.penalty ? [last!.penalty] : [])]);
+  return out;
+}
