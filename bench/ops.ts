@@ -14,7 +14,7 @@ export interface OpBenchRow {
   shape: string;
   pass: 'fwd' | 'fwd+bwd';
   gflops: number;
-  /** gflops over the matMul anchor's GFLOP/s measured interleaved with this row. */
+  /** gflops over the matMul anchor's GFLOP/s: median over calls of op rate / rate of the anchor call right after it. */
   ratioToMatmul: number;
 }
 
@@ -34,7 +34,7 @@ export interface OpBenchOptions {
   batch?: number;
   /** Timed repetitions per row (the median is reported). */
   reps?: number;
-  /** Side of the square matMul anchor. */
+  /** Side of the square matMul anchor (512: a call lasts about as long as the op calls it is paired with). */
   matmulN?: number;
   /** Called after each row (progress). */
   onRow?: (row: OpBenchRow) => void;
@@ -78,14 +78,15 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 /**
  * Times every case forward and forward+backward (gradients for input and filter), alternating each timed
  * call with an n x n matMul so that load from other processes hits op and anchor alike.
+ * Rows with shape 'total' sum FLOPs and times over the cases of one op and pass.
  */
 export async function benchOps(cases: OpCase[] = ganCases(), opts: OpBenchOptions = {}): Promise<OpBenchRow[]> {
   const reps = opts.reps ?? 5;
-  const mmN = opts.matmulN ?? 1024;
+  const mmN = opts.matmulN ?? 512;
   const [ma, mb] = [tf.randomNormal([mmN, mmN]), tf.randomNormal([mmN, mmN])];
   const mmFlops = 2 * mmN ** 3;
   const rows: OpBenchRow[] = [];
-  const totals = new Map<string, { flops: number; opS: number; mmS: number }>();
+  const totals = new Map<string, { flops: number; seconds: number; anchorFlops: number }>();
   for (const c of cases) {
     const x = tf.randomNormal(c.x) as tf.Tensor4D;
     const wShape: [number, number, number, number] = c.op === 'conv2d' ? [c.k, c.k, c.x[3], c.cout] : [c.k, c.k, c.cout, c.x[3]];
@@ -99,29 +100,31 @@ export async function benchOps(cases: OpCase[] = ganCases(), opts: OpBenchOption
     ];
     for (const [pass, fn, flops] of passes) {
       const opT: number[] = [];
-      const mmT: number[] = [];
+      const ratios: number[] = [];
       for (let r = 0; r < reps; r++) {
-        opT.push(await timeOp(fn, 1, r === 0 ? 2 : 0));
-        mmT.push(await timeOp(() => tf.matMul(ma, mb), 1, r === 0 ? 1 : 0));
+        const t = await timeOp(fn, 1, r === 0 ? 2 : 0);
+        const m = await timeOp(() => tf.matMul(ma, mb), 1, r === 0 ? 1 : 0);
+        opT.push(t);
+        // Each op call is paired with the anchor call right after it, so both saw the same load.
+        ratios.push(flops / t / (mmFlops / m));
       }
-      const opS = median(opT);
-      const mmS = median(mmT);
-      const row: OpBenchRow = { op: c.op, shape: caseLabel(c), pass, gflops: round(flops / opS / 1e9), ratioToMatmul: round(flops / opS / (mmFlops / mmS), 3) };
+      const seconds = median(opT);
+      const ratio = median(ratios);
+      const row: OpBenchRow = { op: c.op, shape: caseLabel(c), pass, gflops: round(flops / seconds / 1e9), ratioToMatmul: round(ratio, 3) };
       rows.push(row);
       opts.onRow?.(row);
       const key = `${c.op}|${pass}`;
-      const t = totals.get(key) ?? { flops: 0, opS: 0, mmS: 0 };
-      totals.set(key, { flops: t.flops + flops, opS: t.opS + opS, mmS: t.mmS + mmS });
+      const t = totals.get(key) ?? { flops: 0, seconds: 0, anchorFlops: 0 };
+      // anchorFlops: the FLOPs the anchor would have done in this row's time.
+      totals.set(key, { flops: t.flops + flops, seconds: t.seconds + seconds, anchorFlops: t.anchorFlops + flops / ratio });
     }
     tf.dispose([x, w, dy]);
   }
   tf.dispose([ma, mb]);
-  // Whole-network view: total FLOPs over total time, against the mean anchor of the same rows.
+  // Whole-network view: total FLOPs over total time, and over the anchor's FLOPs in the same times.
   for (const [key, t] of totals) {
     const [op, pass] = key.split('|') as [string, OpBenchRow['pass']];
-    const nRows = rows.filter((r) => r.op === op && r.pass === pass).length;
-    const gf = t.flops / t.opS / 1e9;
-    const row: OpBenchRow = { op, shape: 'total', pass, gflops: round(gf), ratioToMatmul: round(gf / (mmFlops / (t.mmS / nRows) / 1e9), 3) };
+    const row: OpBenchRow = { op, shape: 'total', pass, gflops: round(t.flops / t.seconds / 1e9), ratioToMatmul: round(t.flops / t.anchorFlops, 3) };
     rows.push(row);
     opts.onRow?.(row);
   }

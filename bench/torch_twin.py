@@ -5,7 +5,7 @@ fsrgan computes in NHWC, PyTorch in NCHW: shapes map one to one, only `flatten` 
 differently (channel-major here, channel-minor there), which changes no FLOP count and no timing.
 
 Run as ENGINE.md says: /usr/bin/python3 (Debian's python3-torch), OPENBLAS_NUM_THREADS=1, 2 torch threads.
-Usage: torch_twin.py ARCH.json [--steps N] [--warmup N] [--threads T] [--repeats R] [--serve]
+Usage: torch_twin.py ARCH.json [--steps N] [--warmup N] [--threads T] [--repeats R] [--serve | --describe]
 With --serve it warms up, prints {"ready": true}, then for every stdin line `run N` times N steps and prints
 one JSON object, so that the caller can alternate its own runs with these in one invocation; `quit` ends.
 """
@@ -149,6 +149,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--serve", action="store_true")
+    ap.add_argument("--describe", action="store_true", help="print output shapes and parameter counts, then exit")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -160,6 +161,14 @@ def main():
     optD = torch.optim.Adam(dparams, lr=arch.get("lrD", 2e-4), betas=(0.5, 0.999))
     h, w, c = arch["image"]
     real = torch.randn(n, c, h, w)
+    if args.describe:
+        # What the TypeScript side checks against its own network (test/bench-train.test.ts).
+        count = lambda ps: sum(p.numel() for p in ps)
+        with torch.no_grad():
+            g_out = G(torch.randn(2, zdim))
+        print(json.dumps({"G": {"out": list(g_out.shape[1:]), "trainable": count(gparams), "total": count(G.parameters())},
+                          "D": {"out": list(D(real[:2]).shape[1:]), "trainable": count(dparams), "total": count(D.parameters())}}))
+        return 0
 
     def step():
         z = torch.randn(n, zdim)

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { arr4, dot, finiteDiff, refConv2d, refDeconv2d, relErr, type Arr4 } from './ops.reference.js';
-import { conv2d, deconv2d, type Pad } from '../src/ops/index.js';
+import { conv2d, deconv2d, leakyRelu, tanh, type Pad } from '../src/ops/index.js';
 import { conv2dBackpropFilter, type FilterGradPlan } from '../src/ops/filter_grad.js';
 import { conv2dBackpropInput, type InputGradPlan } from '../src/ops/input_grad.js';
 import { initBackend } from '../src/backend/index.js';
@@ -153,7 +153,8 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
   });
 
   it('double backprop through conv2d (R1 / gradient penalty) matches finite differences', () => {
-    // D(x) = sum(c * conv(tanh(conv(x, w1)), w2)), penalty P(w1, w2) = sum((dD/dx)^2), as in R1 and WGAN-GP.
+    // D(x) = sum(c * conv(act(conv(x, w1)), w2)), penalty P(w1, w2) = sum((dD/dx)^2), as in R1 and WGAN-GP.
+    // act is src/ops' twice-differentiable tanh (tf.tanh's second derivative is wrong in tfjs 4.22).
     const rng = new Rng(seed, 'r1');
     const layers: [Case, Case][] = [
       [{ op: 'conv2d', x: [2, 6, 6, 2], w: [4, 4, 2, 3], s: 2, pad: 'same' }, { op: 'conv2d', x: [2, 3, 3, 3], w: [3, 3, 3, 2], s: 1, pad: 'same' }],
@@ -178,13 +179,71 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
         const xt = tensor(x);
         const ct = tensor(cOut);
         const p = (a: tf.Tensor, b: tf.Tensor) => {
-          const d = (xx: tf.Tensor) => tf.sum(tf.mul(ct, conv2d(tf.tanh(conv2d(xx as tf.Tensor4D, a as tf.Tensor4D, l1.s, l1.pad)) as tf.Tensor4D, b as tf.Tensor4D, l2.s, l2.pad)));
+          const d = (xx: tf.Tensor) => tf.sum(tf.mul(ct, conv2d(tanh(conv2d(xx as tf.Tensor4D, a as tf.Tensor4D, l1.s, l1.pad)) as tf.Tensor4D, b as tf.Tensor4D, l2.s, l2.pad)));
           return tf.sum(tf.square(tf.grad(d)(xt)));
         };
         return tf.grads(p)([tensor(w1), tensor(w2)]).map((t) => t.dataSync());
       });
       expect(relErr(g1, fd1), `${label(l1)} d penalty / d w1`).toBeLessThan(TOL);
       expect(relErr(g2, fd2), `${label(l2)} d penalty / d w2`).toBeLessThan(TOL);
+    }
+  });
+
+  it('double backprop through conv2d and leakyRelu (the DCGAN discriminator) matches finite differences', () => {
+    const rng = new Rng(seed, 'r1-lrelu');
+    const l1: Case = { op: 'conv2d', x: [2, 6, 6, 2], w: [4, 4, 2, 3], s: 2, pad: 'same' };
+    const l2: Case = { op: 'conv2d', x: [2, 3, 3, 3], w: [3, 3, 3, 2], s: 2, pad: 'valid' };
+    const x = randArr(rng, l1.x);
+    const w1 = randArr(rng, l1.w);
+    const w2 = randArr(rng, l2.w);
+    const cOut = randArr(rng, [2, 1, 1, 2]);
+    const slope = (v: number) => (v > 0 ? 1 : 0.2);
+    const penalty = (a1: Arr4, a2: Arr4) => {
+      const h1 = refConv2d(x, a1, l1.s, l1.pad);
+      const back2 = refDeconv2d(cOut, a2, l2.s, l2.pad);
+      const gx = refDeconv2d(arr4(h1.shape, h1.data.map((v, i) => slope(v) * back2.data[i])), a1, l1.s, l1.pad);
+      return dot(gx.data, gx.data);
+    };
+    // Piecewise bilinear: a modest step stays inside one linear piece unless a pre-activation is ~0.
+    const fd1 = finiteDiff((v) => penalty({ shape: l1.w, data: v }, w2), w1.data, 1e-4);
+    const fd2 = finiteDiff((v) => penalty(w1, { shape: l2.w, data: v }), w2.data, 1e-4);
+    const [g1, g2] = tf.tidy(() => {
+      const xt = tensor(x);
+      const ct = tensor(cOut);
+      const p = (a: tf.Tensor, b: tf.Tensor) => {
+        const d = (xx: tf.Tensor) => tf.sum(tf.mul(ct, conv2d(leakyRelu(conv2d(xx as tf.Tensor4D, a as tf.Tensor4D, l1.s, l1.pad), 0.2), b as tf.Tensor4D, l2.s, l2.pad)));
+        return tf.sum(tf.square(tf.grad(d)(xt)));
+      };
+      return tf.grads(p)([tensor(w1), tensor(w2)]).map((t) => t.dataSync());
+    });
+    expect(relErr(g1, fd1)).toBeLessThan(TOL);
+    expect(relErr(g2, fd2)).toBeLessThan(TOL);
+  });
+
+  it('matMul with transposed operands (every dense-layer gradient) matches a float64 product', () => {
+    const rng = new Rng(seed, 'matmul');
+    for (const [batch, m, k, n] of [[0, 5, 7, 3], [0, 33, 17, 65], [3, 4, 6, 5]]) {
+      for (const [ta, tb] of [[true, false], [false, true], [true, true], [false, false]]) {
+        const lead = batch ? [batch] : [];
+        const aShape = [...lead, ...(ta ? [k, m] : [m, k])];
+        const bShape = [...lead, ...(tb ? [n, k] : [k, n])];
+        const a = rng.normals(aShape.reduce((p, q) => p * q, 1));
+        const b = rng.normals(bShape.reduce((p, q) => p * q, 1));
+        const want = new Float64Array(Math.max(batch, 1) * m * n);
+        for (let t = 0; t < Math.max(batch, 1); t++)
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let acc = 0;
+              for (let l = 0; l < k; l++) {
+                const av = a[t * m * k + (ta ? l * m + i : i * k + l)];
+                const bv = b[t * k * n + (tb ? j * k + l : l * n + j)];
+                acc += av * bv;
+              }
+              want[(t * m + i) * n + j] = acc;
+            }
+        const got = tf.tidy(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), ta, tb).dataSync());
+        expect(relErr(got, want), `matMul [${aShape}] x [${bShape}] ${ta} ${tb}`).toBeLessThan(TOL);
+      }
     }
   });
 
@@ -199,6 +258,9 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
       const y = tf.randomNormal([2, 4, 4, 4]) as tf.Tensor4D;
       tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor) => deconv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))([y, wd]));
       tf.dispose(tf.grad((b: tf.Tensor) => tf.sum(tf.square(tf.grad((xx: tf.Tensor) => conv2d(xx as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))(x))))(w));
+      tf.tidy(() => {
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b))([tf.reshape(x, [8, 48]), tf.reshape(w, [48, 4])]);
+      });
       y.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
@@ -219,7 +281,7 @@ describe('ops: kernel registration', () => {
     await initBackend('wasm');
     registerFastKernels('wasm'); // idempotent
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
-    expect(Object.keys(kernelPlan('wasm'))).toEqual(expect.arrayContaining(['conv2d', 'deconv2d']));
+    expect(Object.keys(kernelPlan('wasm'))).toEqual(expect.arrayContaining(['conv2d', 'deconv2d', 'conv2d filter gradient']));
     expect(kernelPlan('cpu').deconv2d).toMatch(/cpu/);
     // A filter gradient on wasm, checked against the cpu backend's own kernel.
     const rng = new Rng(5, 'reg');

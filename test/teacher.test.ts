@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { generatorForward, type GeneratorParams } from '../src/models/generator.js';
+import { deconv2d } from '../src/ops/index.js';
 import { Rng } from '../src/util/rng.js';
 import { buildTeacher, disposeTeacher, resolveTeacherConfig, sampleTeacher, teacherStats, type Teacher } from '../src/teacher/index.js';
 
@@ -140,6 +141,26 @@ describeEachBackend('teacher', () => {
           }
     expect(stats.consistencyGap[0]).toBeCloseTo(Math.sqrt(num / den), 4);
     for (const p of parts) tf.dispose([p.z, ...p.s, ...p.x]);
+  });
+
+  it('is local: one active parent position reaches only its 4 x 4 child window, mostly its own 2 x 2 children', () => {
+    // 'same' transposed conv with k = 4, stride 2 puts tap a of parent i at child 2i + a - 1.
+    const C = TINY.channels[0];
+    const one = tf.tidy(() => tf.scatterND([[0, 2, 1, 3]], [1.5], [1, 4, 4, C]) as tf.Tensor4D);
+    const child = tf.tidy(() => tf.sum(tf.square(deconv2d(one, teacher.params.blocks[16].deconv, 2, 'same')), -1).arraySync() as number[][][]);
+    let inner = 0;
+    let total = 0;
+    for (let y = 0; y < 8; y++)
+      for (let x = 0; x < 8; x++) {
+        const e = child[0][y][x];
+        total += e;
+        if (y < 3 || y > 6 || x < 1 || x > 4) expect(e).toBe(0);
+        if ((y === 4 || y === 5) && (x === 2 || x === 3)) inner += e;
+      }
+    expect(total).toBeGreaterThan(0);
+    // The bilinear window alone gives (1.125 / 1.25)^2 = 0.81 of the energy to the own children.
+    expect(inner / total).toBeGreaterThan(0.6);
+    one.dispose();
   });
 
   it('leaks no tensors', () => {

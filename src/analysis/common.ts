@@ -149,3 +149,16 @@ export function meanStd(v: number[]): { mean: number; std: number } {
   const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
   return { mean, std };
 }
+
+/**
+ * Runs `fn` in tf.tidy and downloads its result, disposing it. (Returning `dataSync()` from inside
+ * tf.tidy makes tidy walk every element of the typed array: seconds per call, and a crash for large ones.)
+ */
+export function download(fn: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(fn);
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}

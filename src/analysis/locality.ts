@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deconv2d } from '../ops/index.js';
 import { generatorForward, hiddenGrids, type GeneratorParams } from '../models/generator.js';
 import { Rng } from '../util/rng.js';
-import type { Method } from './common.js';
+import { download, type Method } from './common.js';
 
 export interface LocalityOptions {
   /** Added to every channel of s_{l-1} at the perturbed position. */
@@ -94,32 +94,36 @@ export function layerLocality(params: GeneratorParams, z: tf.Tensor4D, l: number
   const sum = new Float64Array(maxD + 1);
   const count = new Float64Array(maxD + 1);
   const n = z.shape[0];
-  for (const [a, b] of positions) {
-    const bump = tf.tidy(() => {
-      const m = new Float32Array(gPrev * gPrev * shape.channels[l - 1]);
-      m.fill(o.epsilon, (a * gPrev + b) * shape.channels[l - 1], (a * gPrev + b + 1) * shape.channels[l - 1]);
-      return tf.tensor4d(m, [1, gPrev, gPrev, shape.channels[l - 1]]);
+  const cPrev = shape.channels[l - 1];
+  const bumps = positions.map(([a, b]) => {
+    const m = new Float32Array(gPrev * gPrev * cPrev);
+    m.fill(o.epsilon, (a * gPrev + b) * cPrev, (a * gPrev + b + 1) * cPrev);
+    return tf.tensor4d(m, [1, gPrev, gPrev, cPrev]);
+  });
+  // maps[i]: sum over samples and channels of |x_l' - x_l| per pixel, for position i.
+  const maps = positions.map(() => new Float64Array(r * r));
+  for (let start = 0; start < n; start += o.chunk) {
+    const m = Math.min(o.chunk, n - start);
+    // s_{l-1} and the unperturbed x_l once per chunk, shared by every position.
+    const [sPrev, base] = tf.tidy(() => {
+      const sp = generatorForward(params, tf.slice(z, [start, 0, 0, 0], [m, -1, -1, -1]), l).s[l - 1];
+      return [sp, blockForward(params, sp, l).x];
     });
-    // Mean |change| per pixel of x_l, over samples and channels.
-    const map = new Float64Array(r * r);
-    for (let start = 0; start < n; start += o.chunk) {
-      const m = Math.min(o.chunk, n - start);
-      const diff = tf.tidy(() => {
-        const sPrev = generatorForward(params, tf.slice(z, [start, 0, 0, 0], [m, -1, -1, -1]), l).s[l - 1];
-        const base = blockForward(params, sPrev, l).x;
-        const moved = blockForward(params, tf.add(sPrev, bump) as tf.Tensor4D, l).x;
-        return tf.sum(tf.abs(tf.sub(moved, base)), [0, 3]).dataSync();
-      });
-      for (let i = 0; i < r * r; i++) map[i] += diff[i];
-    }
-    bump.dispose();
+    bumps.forEach((bump, i) => {
+      const diff = download(() => tf.sum(tf.abs(tf.sub(blockForward(params, tf.add(sPrev, bump) as tf.Tensor4D, l).x, base)), [0, 3]));
+      for (let k = 0; k < r * r; k++) maps[i][k] += diff[k];
+    });
+    tf.dispose([sPrev, base]);
+  }
+  tf.dispose(bumps);
+  positions.forEach(([a, b], i) => {
     for (let y = 0; y < r; y++)
       for (let x = 0; x < r; x++) {
         const dist = Math.max(gap(Math.floor(y / p), 2 * a), gap(Math.floor(x / p), 2 * b));
-        sum[dist] += map[y * r + x] / (n * c * Math.abs(o.epsilon));
+        sum[dist] += maps[i][y * r + x] / (n * c * Math.abs(o.epsilon));
         count[dist]++;
       }
-  }
+  });
   const profile: DistanceChange[] = [];
   let radius = -1;
   for (let d = 0; d <= maxD; d++) {

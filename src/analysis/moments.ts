@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { gridPatches, randomCrops, selectImages, toImageArray, unitDirections, type ImageArray, type Method, type Vectors } from './common.js';
+import { download, gridPatches, randomCrops, selectImages, toImageArray, unitDirections, type ImageArray, type Method, type Vectors } from './common.js';
 
 export interface MomentOptions {
   /** Patch size P (use the generator's output patch so a patch is one atom's footprint). */
@@ -141,9 +141,9 @@ export function vectorMoments(v: Vectors, maxOrder: number, dirs: Float64Array, 
   const u = o3 ? tf.tidy(() => tf.transpose(tf.tensor2d(Float32Array.from(dirs), [k, d]))) : null;
   forChunks([v], ([x]) => {
     // Explicit transposes: tfjs-wasm's matMul with transpose flags is 4x slower (measured).
-    if (o2) addInto(o2, tf.tidy(() => tf.matMul(tf.transpose(x), x).dataSync()));
+    if (o2) addInto(o2, download(() => tf.matMul(tf.transpose(x), x)));
     if (o3 && u) {
-      const t = tf.tidy(() => tf.matMul(x, u).dataSync());
+      const t = download(() => tf.matMul(x, u));
       for (let i = 0; i < t.length; i++) {
         const q = i % k;
         const t2 = t[i] * t[i];
@@ -161,7 +161,7 @@ export function vectorMoments(v: Vectors, maxOrder: number, dirs: Float64Array, 
 export function crossMoment(x: Vectors, y: Vectors): Float64Array {
   if (x.m !== y.m) throw new Error(`crossMoment: ${x.m} and ${y.m} vectors`);
   const out = new Float64Array(x.d * y.d);
-  forChunks([x, y], ([a, b]) => addInto(out, tf.tidy(() => tf.matMul(tf.transpose(a), b).dataSync())));
+  forChunks([x, y], ([a, b]) => addInto(out, download(() => tf.matMul(tf.transpose(a), b))));
   for (let i = 0; i < out.length; i++) out[i] /= x.m;
   return out;
 }
@@ -204,7 +204,7 @@ export function applyCodeMap(v: Vectors, map: CodeMap): Vectors {
   const b = tf.tensor1d(Float32Array.from(map.bias));
   const out = new Float32Array(v.m * f);
   forChunks([v], ([x], start) => {
-    const h = tf.tidy(() => tf.leakyRelu(tf.sub(tf.matMul(x, u), b), map.leak).dataSync());
+    const h = download(() => tf.leakyRelu(tf.sub(tf.matMul(x, u), b), map.leak));
     out.set(h, start * f);
   });
   tf.dispose([u, b]);

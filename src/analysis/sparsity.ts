@@ -174,11 +174,9 @@ export function generatorSparsity(params: GeneratorParams, z: tf.Tensor4D, optio
   const n = z.shape[0];
   for (let start = 0; start < n; start += opts.chunk) {
     const m = Math.min(opts.chunk, n - start);
-    const datas = tf.tidy(() => {
-      const out = generatorForward(params, tf.slice(z, [start, 0, 0, 0], [m, -1, -1, -1]));
-      return out.s.map((s) => s.dataSync());
-    });
-    datas.forEach((d, l) => accs[l].add(d));
+    const hidden = tf.tidy(() => generatorForward(params, tf.slice(z, [start, 0, 0, 0], [m, -1, -1, -1])).s);
+    hidden.forEach((s, l) => accs[l].add(s.dataSync()));
+    tf.dispose(hidden);
   }
   return {
     kind: 'sparsity',

@@ -8,7 +8,7 @@
  * and the value is not multiplied by 1e3.
  */
 import * as tf from '@tensorflow/tfjs';
-import { randomCrops, subsetIndices, toImageArray, unitDirections, type ImageArray, type Method, type Vectors } from './common.js';
+import { download, randomCrops, subsetIndices, toImageArray, unitDirections, type ImageArray, type Method, type Vectors } from './common.js';
 
 export interface SwdOptions {
   /** Descriptor size P (min(P, r) at resolutions below P). */
@@ -60,15 +60,53 @@ function normalise(v: Vectors, c: number, st: { mean: Float64Array; std: Float64
 /** Projections [k][m] of m row vectors on k directions (tf.matMul in chunks). */
 function project(data: Float32Array, m: number, d: number, dirs: Float64Array, k: number): Float32Array[] {
   const out = Array.from({ length: k }, () => new Float32Array(m));
-  const u = tf.tensor2d(Float32Array.from(dirs), [k, d]);
+  // [d, k]: tfjs-wasm's matMul with a transpose flag is several times slower (measured).
+  const u = tf.tidy(() => tf.transpose(tf.tensor2d(Float32Array.from(dirs), [k, d])));
   const chunk = Math.max(1, Math.floor((1 << 22) / d));
   for (let s = 0; s < m; s += chunk) {
     const n = Math.min(chunk, m - s);
-    const p = tf.tidy(() => tf.matMul(tf.tensor2d(data.subarray(s * d, (s + n) * d), [n, d]), u, false, true).dataSync());
+    const p = download(() => tf.matMul(tf.tensor2d(data.subarray(s * d, (s + n) * d), [n, d]), u));
     for (let i = 0; i < n; i++) for (let q = 0; q < k; q++) out[q][s + i] = p[i * k + q];
   }
   u.dispose();
   return out;
+}
+
+/**
+ * Ascending sort of float32 values (a new array), by a 3-pass LSD radix sort on the order-preserving
+ * integer image of the IEEE bits (negative: flip all bits; positive: flip the sign bit). About 10x
+ * faster than Float32Array.prototype.sort at 10^5-10^6 values, where SWD spends its time. No NaNs.
+ */
+export function sortFloat32(a: Float32Array): Float32Array {
+  const n = a.length;
+  let src = new Uint32Array(n);
+  src.set(new Uint32Array(a.buffer, a.byteOffset, n));
+  for (let i = 0; i < n; i++) {
+    const k = src[i];
+    src[i] = k & 0x80000000 ? ~k : k | 0x80000000;
+  }
+  let dst = new Uint32Array(n);
+  const count = new Uint32Array(2048);
+  for (let shift = 0; shift < 32; shift += 11) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(src[i] >>> shift) & 2047]++;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) {
+      const c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = src[i];
+      dst[count[(k >>> shift) & 2047]++] = k;
+    }
+    [src, dst] = [dst, src];
+  }
+  for (let i = 0; i < n; i++) {
+    const k = src[i];
+    src[i] = k & 0x80000000 ? k ^ 0x80000000 : ~k;
+  }
+  return new Float32Array(src.buffer, 0, n);
 }
 
 /** SWD of two descriptor sets of equal size (already normalised), over k directions. */
@@ -77,8 +115,8 @@ export function slicedWasserstein(a: Float32Array, b: Float32Array, m: number, d
   const pb = project(b, m, d, dirs, k);
   let total = 0;
   for (let q = 0; q < k; q++) {
-    const x = pa[q].sort();
-    const y = pb[q].sort();
+    const x = sortFloat32(pa[q]);
+    const y = sortFloat32(pb[q]);
     let s = 0;
     for (let i = 0; i < m; i++) s += Math.abs(x[i] - y[i]);
     total += s / m;

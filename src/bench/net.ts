@@ -1,6 +1,7 @@
 /**
  * A network built from a JSON layer list (arch.ts) with fsrgan's raw ops: conv2d/deconv2d from src/ops
- * (NHWC), BatchNorm from elementwise ops, no tf.layers (both faster on wasm, ENGINE.md). Parameters are
+ * (NHWC) and the hand-differentiated ops of fastops.ts (dense, bias + activation, BatchNorm, upsample +
+ * concat); no tf.layers (slower on wasm, ENGINE.md). Parameters are
  * tf.Variables; trainable ones are listed in a fixed order so that replicas can exchange them as one flat
  * vector (src/parallel).
  */
@@ -8,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2d, deconv2d } from '../ops/index.js';
 import type { Rng } from '../util/rng.js';
 import { layerShapes, type LayerSpec, type Shape } from './arch.js';
+import { batchNorm, biasAct, dense, upsampleConcat, type Activation } from './fastops.js';
 
 interface Built {
   spec: LayerSpec;
@@ -86,38 +88,31 @@ export function buildNet(specs: LayerSpec[], input: Shape, rng: Rng): Net {
   return net;
 }
 
-/** Batch normalisation over every axis but the last (training mode, biased variance), from elementwise ops. */
-function batchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const { mean, variance } = tf.moments(x, axes, true);
-  const scale = tf.mul(tf.rsqrt(tf.add(variance, BN_EPS)), gamma);
-  return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
-}
-
-/** Nearest-neighbour 2x upsampling [N,H,W,C] -> [N,2H,2W,C]. */
-function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  const wide = tf.concat([x.reshape([n, h, w, 1, c]), x.reshape([n, h, w, 1, c])], 3).reshape([n, h, 1, 2 * w, c]);
-  return tf.concat([wide, wide], 2).reshape([n, 2 * h, 2 * w, c]);
-}
+const ACTS: Record<string, Activation> = { relu: 'relu', lrelu: 'lrelu' };
 
 function run(layers: Built[], input: tf.Tensor): tf.Tensor {
   let x = input;
   let tap: tf.Tensor | null = null;
-  for (const l of layers) {
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i];
     const s = l.spec;
+    // A bias and the activation right after it run as one op (one pass forward, one backward).
+    const next = layers[i + 1]?.spec;
+    const fuse = next && ACTS[next.op] ? next : null;
+    const alpha = fuse?.op === 'lrelu' ? fuse.alpha ?? 0.2 : 0.2;
+    const finish = (z: tf.Tensor) => {
+      if (fuse) i++;
+      return l.b || fuse ? biasAct(z, (l.b as tf.Tensor1D | undefined) ?? null, fuse ? ACTS[fuse.op] : 'linear', { alpha }) : z;
+    };
     switch (s.op) {
       case 'dense':
-        x = tf.matMul(x as tf.Tensor2D, l.w as tf.Tensor2D);
-        if (l.b) x = tf.add(x, l.b);
+        x = finish(dense(x as tf.Tensor2D, l.w as tf.Tensor2D));
         break;
       case 'conv':
-        x = conv2d(x as tf.Tensor4D, l.w as tf.Tensor4D, s.s, s.pad);
-        if (l.b) x = tf.add(x, l.b);
+        x = finish(conv2d(x as tf.Tensor4D, l.w as tf.Tensor4D, s.s, s.pad));
         break;
       case 'deconv':
-        x = deconv2d(x as tf.Tensor4D, l.w as tf.Tensor4D, s.s, s.pad);
-        if (l.b) x = tf.add(x, l.b);
+        x = finish(deconv2d(x as tf.Tensor4D, l.w as tf.Tensor4D, s.s, s.pad));
         break;
       case 'reshape':
         x = tf.reshape(x, [x.shape[0], ...s.shape]);
@@ -126,16 +121,14 @@ function run(layers: Built[], input: tf.Tensor): tf.Tensor {
         x = tf.reshape(x, [x.shape[0], -1]);
         break;
       case 'bn':
-        x = batchNorm(x, l.gamma!, l.beta!);
+        x = batchNorm(x, l.gamma as tf.Tensor1D, l.beta as tf.Tensor1D, BN_EPS);
         break;
       case 'biasrelu':
-        x = tf.relu(tf.sub(x, l.b!));
+        x = biasAct(x, l.b as tf.Tensor1D, 'relu', { sign: -1 });
         break;
       case 'relu':
-        x = tf.relu(x);
-        break;
       case 'lrelu':
-        x = tf.leakyRelu(x, s.alpha ?? 0.2);
+        x = biasAct(x, null, s.op, { alpha: s.op === 'lrelu' ? s.alpha ?? 0.2 : 0 });
         break;
       case 'tanh':
         x = tf.tanh(x);
@@ -144,7 +137,7 @@ function run(layers: Built[], input: tf.Tensor): tf.Tensor {
         tap = run(l.sub!, x);
         break;
       case 'upsample-concat':
-        x = tf.concat([upsample2x(tap as tf.Tensor4D), x], 3);
+        x = upsampleConcat(tap as tf.Tensor4D, x as tf.Tensor4D);
         break;
     }
   }

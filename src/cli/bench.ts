@@ -26,7 +26,7 @@ async function runOps(argv: string[]): Promise<number> {
   const reps = intFlag('reps', values.reps, 5, 1, 1000);
   const choice = await initBackend(values.backend);
   // Progress goes to stderr so that --json output stays one parseable document.
-  console.error(`${describeChoice(choice)}; batch ${batch}, median of ${reps}, each call alternated with a 1024^2 matMul`);
+  console.error(`${describeChoice(choice)}; batch ${batch}, median of ${reps}, each call paired with a 512^2 matMul`);
   for (const [op, impl] of Object.entries(kernelPlan(choice.backend))) console.error(`  ${op}: ${impl}`);
   const rows = await benchOps(ganCases(batch), {
     reps,
@@ -38,6 +38,7 @@ async function runOps(argv: string[]): Promise<number> {
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   ops: { summary: 'GFLOP/s of conv2d and deconv2d (forward, forward+backward) at GAN shapes vs matMul', run: runOps },
+  train: { summary: 'images/s of a full GAN step (D + G, Adam) on 1 and N cores, optionally vs PyTorch', run: async (argv) => (await import('../bench/command.js')).runTrainBench(argv) },
   // Each bench subcommand adds one line here: name: { summary, run }.
 };
 

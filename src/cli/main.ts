@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   info: { summary: 'backend, tfjs version, threads and matMul speed', load: () => import('./info.js') },
   teacher: { summary: 'synthetic teacher G*: sample grids and stats, or build and save it', load: () => import('./teacher.js') },
   // Each command adds one line here: name: { summary, load: () => import('./<name>.js') }.
+  analyze: { summary: 'measurements of THEORY.md 3: sparsity, moments, alignment, recovery, locality, swd', load: () => import('./analyze.js') },
   bench: { summary: 'speed benchmarks (ops: convolutions vs matMul)', load: () => import('./bench.js') },
   train: { summary: 'train a generator layer by layer (or resume a run)', load: () => import('./train.js') },
   sample: { summary: 'PNG grid of samples from a trained run at a seed', load: () => import('./sample.js') },

@@ -23,9 +23,11 @@ function timestamp(d = new Date()): string {
 function progressPrinter(every: number): (e: ProgressEvent) => void {
   const tty = process.stdout.isTTY === true;
   let open = false;
+  let printed = -1;
   return (e) => {
     const head = `stage ${e.stageIndex + 1}/${e.stages} (r${e.resolution})`;
     if (e.kind === 'stage-start') {
+      printed = e.stageStep;
       console.log(`${head}: ${e.stageSteps} steps from step ${e.step}`);
       return;
     }
@@ -34,7 +36,10 @@ function progressPrinter(every: number): (e: ProgressEvent) => void {
       if (tty) {
         process.stdout.write(`\r${line}\x1b[K`);
         open = true;
-      } else if (e.stageStep % every === 0) console.log(line);
+      } else if (Math.floor(e.stageStep / every) > Math.floor(printed / every) || e.stageStep === e.stageSteps) {
+        console.log(line);
+        printed = e.stageStep;
+      }
       return;
     }
     if (open) process.stdout.write('\n');

@@ -74,9 +74,14 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
     const block = params.blocks[shape.resolutions[l]];
     const stride = l === 0 ? grids[0] : 2;
     const pad = l === 0 ? 'valid' : 'same';
-    const h = tf.relu(tf.sub(deconv2d(prev, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
+    const input = prev;
+    // tidy per layer so that callers outside tf.tidy leak no intermediates; s_l and x_l are kept.
+    const [h, img] = tf.tidy(() => {
+      const hid = tf.relu(tf.sub(deconv2d(input, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
+      return [hid, deconv2d(hid, block.out, shape.patch, 'valid')];
+    });
     s.push(h);
-    x.push(deconv2d(h, block.out, shape.patch, 'valid'));
+    x.push(img);
     prev = h;
   }
   return { s, x };

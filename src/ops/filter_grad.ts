@@ -7,6 +7,7 @@
  * roughly 14 ns per float, so the plan puts the SMALLER activation in the weight slot (docs/ops.md).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fitSize, swapBatchChannels, swapMiddle } from './layout.js';
 
 /** Attributes of tfjs's Conv2DBackpropFilter kernel that fsrgan supports (NHWC, no dilation). */
 export interface FilterGradAttrs {
@@ -71,7 +72,8 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Fil
 function viaMatmul(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const { n, h, w, cin, cout, kh, kw, sh, sw, ho, wo, top, left } = g;
   if (kh !== sh || kw !== sw || top !== 0 || left !== 0) throw new Error('conv2dBackpropFilter: the matmul plan needs kernel = stride and no padding');
-  const xc = h === ho * kh && w === wo * kw ? x : tf.slice(x, [0, 0, 0, 0], [n, ho * kh, wo * kw, cin]);
+  // 'valid' may leave rows unread (cut them); 'same' may pad the last block (zeros).
+  const xc = fitSize(x, ho * kh, wo * kw);
   // cols^T from one 4-D transpose: wasm's matMul with a transposed operand runs at ~1 GFLOP/s.
   const colsT = tf.transpose(tf.reshape(xc, [n * ho, kh, wo, kw * cin]), [1, 3, 0, 2]); // [a,(b,ci),(n,i),j]
   const dw = tf.matMul(tf.reshape(colsT, [kh * kw * cin, n * ho * wo]), tf.reshape(dy, [n * ho * wo, cout]));
@@ -84,8 +86,8 @@ function viaDilatedConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor
   // Pad (or drop) exactly the input rows some output reads, so the conv yields kh x kw taps.
   const bottom = kh + (ho - 1) * sh - h - top;
   const right = kw + (wo - 1) * sw - w - left;
-  const xs = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [n, h + Math.min(bottom, 0), w + Math.min(right, 0), cin]) : x;
-  const xt = tf.transpose(xs, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin,H,W,N]
+  const xs = fitSize(x, h + Math.min(bottom, 0), w + Math.min(right, 0));
+  const xt = swapBatchChannels(xs); // [Cin,H,W,N]
   const dyt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho,Wo,N,Cout]
   const pad: tf.backend_util.ExplicitPadding = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
   const dw = tf.conv2d(xt, dyt, 1, pad, 'NHWC', [sh, sw]); // [Cin,kh,kw,Cout]
@@ -106,16 +108,14 @@ function viaPackX(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   // xpad rows [0, s*u): the forward padding before, zeros or dropped rows after.
   const bottom = sh * u - h - top;
   const right = sw * v - w - left;
-  let xp = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [n, h + Math.min(bottom, 0), w + Math.min(right, 0), cin]) : x;
+  let xp = fitSize(x, h + Math.min(bottom, 0), w + Math.min(right, 0));
   if (top > 0 || left > 0 || bottom > 0 || right > 0) {
     xp = tf.pad(xp, [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]]);
   }
   const c4 = sh * sw * cin;
-  const s2d = sh === 1 ? xp : tf.transpose(tf.reshape(xp, [n * u, sh, v, sw * cin]), [0, 2, 1, 3]); // [N,U,V,(ra,rb,ci)]
+  const s2d = sh === 1 ? xp : swapMiddle(tf.reshape(xp, [n * u, sh, v, sw * cin])); // [N,U,V,(ra,rb,ci)]
   const f = tf.reshape(tf.transpose(tf.reshape(s2d, [n, u * v, c4]), [1, 0, 2]), [u, v, n, c4]);
-  // dy -> [Cout,Ho,Wo,N] in two transposes that move contiguous runs: 2-3x faster on wasm than one [2,1,0].
-  const dyHwcN = tf.transpose(tf.reshape(dy, [n, ho * wo * cout])); // [(i,j,co), n]
-  const dyt = tf.reshape(tf.transpose(tf.reshape(dyHwcN, [ho * wo, cout, n]), [1, 0, 2]), [cout, ho, wo, n]);
+  const dyt = swapBatchChannels(dy); // [Cout,Ho,Wo,N]
   let o: tf.Tensor4D;
   if (mh === 1 && mw === 1) {
     o = tf.reshape(tf.matMul(tf.reshape(dyt, [cout, ho * wo * n]), tf.reshape(f, [u * v * n, c4])), [cout, 1, 1, c4]);

@@ -1,7 +1,8 @@
 /**
  * Differentiable convolutions used by every model in fsrgan. Same semantics as tf.conv2d and
- * tf.conv2dTranspose; on backends where tfjs's own kernels are missing or slow (wasm) they are computed
- * through fast ops (see kernels.ts).
+ * tf.conv2dTranspose; on backends where tfjs's own kernels are missing or slow (wasm) the kernels behind
+ * them are rebuilt from fast ones (kernels.ts, docs/ops.md), so gradients of any order use them too.
+ * Also activations that survive double backprop (activations.ts), for R1 / gradient penalties.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -37,3 +38,5 @@ export function deconv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Pa
     pad === 'same' ? [n, h * stride, wd * stride, w.shape[2]] : [n, (h - 1) * stride + k, (wd - 1) * stride + k, w.shape[2]];
   return tf.conv2dTranspose(x, w, out, stride, pad);
 }
+
+export { leakyRelu, sigmoid, tanh } from './activations.js';

@@ -4,6 +4,7 @@
  * it onto XNNPACK's stride-1 conv2d or onto one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
+import { crop, fitSize, swapMiddle } from './layout.js';
 
 /** Attributes of tfjs's Conv2DBackpropInput kernel that fsrgan supports (NHWC, no dilation). */
 export interface InputGradAttrs {
@@ -93,11 +94,12 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: Inpu
     if (p === 'matmul') {
       const wt = tf.transpose(tf.reshape(w, [kh * kw * cin, cout])); // [Cout,(a,b,ci)]
       const cols = tf.matMul(tf.reshape(dy, [n * ho * wo, cout]), wt); // [(n,i,j),(a,b,ci)]
-      let out: tf.Tensor4D = wo === 1 && kh === 1
-        ? tf.reshape(cols, [n, ho * kh, wo * kw, cin])
-        : tf.reshape(interleave(tf.reshape(cols, [n * ho, wo, kh, kw * cin])), [n, ho * kh, wo * kw, cin]);
-      if (h > ho * kh || wd > wo * kw) out = tf.pad(out, [[0, 0], [0, h - ho * kh], [0, wd - wo * kw], [0, 0]]);
-      return out;
+      // With Wo = 1 (the generator's first layer, from [N,1,1,z]) the interleave is a pure reshape.
+      const out: tf.Tensor4D = wo === 1
+        ? tf.reshape(cols, [n, ho * kh, kw, cin])
+        : tf.reshape(swapMiddle(tf.reshape(cols, [n * ho, wo, kh, kw * cin])), [n, ho * kh, wo * kw, cin]);
+      // 'same' with kernel = stride may pad the last block (crop it); 'valid' may leave rows unread (zeros).
+      return fitSize(out, h, wd);
     }
     const py = axisPlan(kh, sh, top, h, ho);
     const px = axisPlan(kw, sw, left, wd, wo);
@@ -105,23 +107,14 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: Inpu
     if (py.before < 0 || px.before < 0) {
       const y0 = Math.max(-py.before, 0);
       const x0 = Math.max(-px.before, 0);
-      src = tf.slice(dy, [0, y0, x0, 0], [n, ho - y0, wo - x0, cout]);
+      src = crop(dy, y0, x0, ho - y0, wo - x0);
     }
     const pad: tf.backend_util.ExplicitPadding = [
       [0, 0], [Math.max(py.before, 0), Math.max(py.after, 0)], [Math.max(px.before, 0), Math.max(px.after, 0)], [0, 0]];
     const f = phaseFilter(w, sh, sw, py.m, px.m);
     const z = tf.conv2d(src, f, 1, pad); // [N, T, U, (ry,rx,ci)], T >= tmax-tmin+1
     const [, zt, zu] = z.shape;
-    const full: tf.Tensor4D = sh === 1 && sw === 1 ? z : tf.reshape(interleave(tf.reshape(z, [n * zt, zu, sh, sw * cin])), [n, zt * sh, zu * sw, cin]);
-    if (py.crop === 0 && px.crop === 0 && full.shape[1] === h && full.shape[2] === wd) return full;
-    // Crop as a 3-D slice: with W and C merged the copied runs are W*C floats long, not C (3-10x faster).
-    const [, fh, fw] = full.shape;
-    const cropped = tf.slice(tf.reshape(full, [n, fh, fw * cin]), [0, py.crop, px.crop * cin], [n, h, wd * cin]);
-    return tf.reshape(cropped, [n, h, wd, cin]);
+    const full: tf.Tensor4D = sh === 1 && sw === 1 ? z : tf.reshape(swapMiddle(tf.reshape(z, [n * zt, zu, sh, sw * cin])), [n, zt * sh, zu * sw, cin]);
+    return crop(full, py.crop, px.crop, h, wd);
   });
-}
-
-/** [A, W, s, B] -> [A, s, W, B]: the depth-to-space step, as the 4-D transpose wasm runs fastest. */
-function interleave(t: tf.Tensor4D): tf.Tensor4D {
-  return tf.transpose(t, [0, 2, 1, 3]);
 }

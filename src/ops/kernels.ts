@@ -1,9 +1,10 @@
 /**
- * Per-backend kernel replacements (docs/ops.md, ENGINE.md). On wasm the missing Conv2DBackpropFilter
- * and the slow Conv2DBackpropInput are rebuilt from fast XNNPACK convolutions and matMuls. Registering
- * kernels (rather than wrapping ops) makes tf.conv2d's gradient, tf.conv2dTranspose and every higher
- * derivative use them, with tfjs's own gradient definitions. Kernels run with the tape off, so the tf ops
- * inside them are not recorded. Registering is idempotent.
+ * Per-backend kernel replacements (docs/ops.md, ENGINE.md). On wasm the missing Conv2DBackpropFilter,
+ * the slow Conv2DBackpropInput and the slow transposed-operand BatchMatMul are rebuilt from XNNPACK's
+ * conv2d and matMul. Registering kernels (rather than wrapping ops) makes tf.conv2d's gradient,
+ * tf.conv2dTranspose, dense-layer gradients and every higher derivative use them, through tfjs's own
+ * gradient definitions. A kernel runs with the tape off, so the tf ops inside it are not recorded.
+ * Native TensorFlow and the cpu reference backend keep their own kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, type FilterGradAttrs } from './filter_grad.js';
@@ -11,19 +12,20 @@ import { conv2dBackpropInput, type InputGradAttrs } from './input_grad.js';
 
 const registered = new Set<string>();
 
-/** Which implementation each differentiable op uses on each backend, for `fsrgan info`. */
+/** Which implementation each differentiable op uses on `backend`, for `fsrgan info` and the benchmarks. */
 export function kernelPlan(backend: string): Record<string, string> {
   if (backend === 'wasm') {
     return {
-      conv2d: 'tf.conv2d (XNNPACK)',
-      'conv2d filter gradient': 'one stride-1 dilated conv2d with batch as channels (XNNPACK); kernel = stride: one matMul',
-      deconv2d: 'tf.conv2dTranspose (wasm kernel)',
+      conv2d: 'XNNPACK conv2d',
+      deconv2d: '(= conv2d input gradient) sub-pixel: one stride-1 XNNPACK conv2d with the s*s phase filters, then depth-to-space; kernel = stride: matMul + depth-to-space',
+      'conv2d filter gradient': 'one stride-1 XNNPACK conv2d with batch as channels and the smaller activation as filter; kernel = stride: one matMul',
+      'matMul gradients': 'explicit transpose, then XNNPACK matMul',
     };
   }
   if (backend === 'cpu') {
-    return { conv2d: 'tf.conv2d (cpu reference kernels)', deconv2d: 'tf.conv2dTranspose (cpu reference kernels)' };
+    return { conv2d: 'tfjs cpu kernels (reference, slow)', deconv2d: 'tfjs cpu kernels (reference, slow)' };
   }
-  return { conv2d: 'tf.conv2d (native)', deconv2d: 'tf.conv2dTranspose (native)' };
+  return { conv2d: `native ${backend} kernels`, deconv2d: `native ${backend} kernels` };
 }
 
 /**
@@ -36,36 +38,59 @@ function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, backend: t
   return tf.engine().makeTensorFromTensorInfo(info, backend) as tf.Tensor<R>;
 }
 
-interface BackpropFilterAttrs extends FilterGradAttrs {
-  dataFormat?: 'NHWC' | 'NCHW';
-}
-
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
-function backpropFilterKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const a = attrs as unknown as BackpropFilterAttrs;
-  if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (fsrgan wasm kernel): only NHWC is supported');
-  return tf.tidy(() => conv2dBackpropFilter(asTensor<tf.Rank.R4>(inputs.x, backend), asTensor<tf.Rank.R4>(inputs.dy, backend), a));
+/** Replaces (or adds) a kernel; `fallback` is the kernel it replaces, kept for cases it does not handle. */
+function install(name: string, backendName: string, make: (fallback: Kernel | null) => Kernel): void {
+  const old = tf.getKernel(name, backendName);
+  if (old) tf.unregisterKernel(name, backendName);
+  const kernelFunc = make(old ? (old.kernelFunc as unknown as Kernel) : null);
+  // Keep the old setupFunc: it binds the wasm functions the fallback calls if the backend is re-created.
+  tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc: old?.setupFunc });
 }
 
-interface BackpropInputAttrs extends InputGradAttrs {
-  dataFormat?: 'NHWC' | 'NCHW';
+const isNchw = (attrs?: tf.NamedAttrMap) => (attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCHW';
+
+function unsupported(name: string): Kernel {
+  return () => {
+    throw new Error(`${name} (fsrgan wasm kernel): only NHWC is supported`);
+  };
 }
 
-function backpropInputKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const a = attrs as unknown as BackpropInputAttrs;
-  if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput (fsrgan wasm kernel): only NHWC is supported');
-  return tf.tidy(() => conv2dBackpropInput(asTensor<tf.Rank.R4>(inputs.dy, backend), asTensor<tf.Rank.R4>(inputs.filter, backend), a));
-}
-
-/** Installs fsrgan's kernels for `backend` (called by initBackend). */
+/** Installs fsrgan's kernels for `backend` (called by initBackend). Idempotent. */
 export function registerFastKernels(backend: string): void {
   if (registered.has(backend)) return;
   registered.add(backend);
   if (backend !== 'wasm') return;
-  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
-    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilterKernel as tf.KernelFunc });
-  }
-  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel({ kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: backpropInputKernel as tf.KernelFunc });
+
+  install('Conv2DBackpropFilter', 'wasm', (fallback) => (args) => {
+    if (isNchw(args.attrs)) return (fallback ?? unsupported('Conv2DBackpropFilter'))(args);
+    const { x, dy } = args.inputs;
+    const attrs = args.attrs as unknown as FilterGradAttrs;
+    return tf.tidy(() => conv2dBackpropFilter(asTensor<tf.Rank.R4>(x, args.backend), asTensor<tf.Rank.R4>(dy, args.backend), attrs));
+  });
+
+  install('Conv2DBackpropInput', 'wasm', (fallback) => (args) => {
+    if (isNchw(args.attrs)) return (fallback ?? unsupported('Conv2DBackpropInput'))(args);
+    const { dy, filter } = args.inputs;
+    const attrs = args.attrs as unknown as InputGradAttrs;
+    return tf.tidy(() => conv2dBackpropInput(asTensor<tf.Rank.R4>(dy, args.backend), asTensor<tf.Rank.R4>(filter, args.backend), attrs));
+  });
+
+  // wasm's matMul takes XNNPACK only without transposes; with one it runs a loop at ~1 GFLOP/s, and every
+  // dense layer's gradient has one. An explicit transpose first is 4-25x faster at every shape measured.
+  install('BatchMatMul', 'wasm', (fallback) => {
+    if (!fallback) throw new Error('registerFastKernels: wasm has no BatchMatMul kernel to wrap');
+    return (args) => {
+      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      if (!transposeA && !transposeB) return fallback(args);
+      return tf.tidy(() => {
+        const lastTwo = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)));
+        const a = asTensor(args.inputs.a, args.backend);
+        const b = asTensor(args.inputs.b, args.backend);
+        return tf.matMul(transposeA ? lastTwo(a) : a, transposeB ? lastTwo(b) : b);
+      });
+    };
+  });
 }

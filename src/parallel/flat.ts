@@ -1,8 +1,9 @@
 /**
  * Moving a list of float32 tensors to and from one flat Float32Array (the unit replicas exchange and the
- * optimiser updates). On wasm the tensors' memory is read and written in place on the wasm heap, so a
- * parameter update costs no tensor allocation and no kernel call; on other backends it falls back to
- * dataSync and Variable.assign.
+ * optimiser updates). On wasm, reads come straight from the wasm heap (no copy through dataSync).
+ * Writes always go through Variable.assign of a new tensor, never in place: the wasm backend caches
+ * XNNPACK operators (with their packed weights) per tensor id, and derived-filter caches key on the data
+ * id, so a value must never change under an unchanged id.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -36,20 +37,16 @@ export function readFlat(ts: tf.Tensor[], out?: Float32Array): Float32Array {
   return dst;
 }
 
-/**
- * Overwrites the variables, in order, with consecutive ranges of `src`. On wasm the write goes into the
- * variable's own heap memory: callers must own their variables' data exclusively (create them with
- * tf.variable(t) and dispose t; never assign a tensor that lives on elsewhere).
- */
+/** Overwrites the variables, in order, with consecutive ranges of `src` (one new tensor each). */
 export function writeFlat(vars: tf.Variable[], src: Float32Array): void {
   const n = flatSize(vars);
   if (src.length < n) throw new Error(`writeFlat: source holds ${src.length} floats, variables need ${n}`);
   let o = 0;
   for (const v of vars) {
-    const part = src.subarray(o, o + v.size);
-    const view = heapView(v);
-    if (view) view.set(part);
-    else tf.tidy(() => v.assign(tf.tensor(part, v.shape, 'float32')));
+    // slice, not subarray: the cpu backend keeps the array it is given, and src changes next step.
+    const t = tf.tensor(src.slice(o, o + v.size), v.shape, 'float32');
+    v.assign(t);
+    t.dispose();
     o += v.size;
   }
 }

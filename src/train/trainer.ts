@@ -35,6 +35,8 @@ export interface HookContext {
   disc: Discriminator;
   discs: Map<number, Discriminator>;
   source: PyramidSource;
+  /** The synthetic teacher when the data is one (for recovery / moment checks during training). */
+  teacher: Teacher | null;
 }
 
 /** Called after every `every`-th step; its numbers are merged into that step's metrics.jsonl line. */
@@ -95,7 +97,7 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
   if (data.teacher) await saveRunTeacher(data.teacher, runDir);
   const session = buildSession(config, source.channels, source);
   try {
-    return await runLoop(session, runDir, opts);
+    return await runLoop(session, runDir, opts, data.teacher);
   } finally {
     disposeSession(session);
     if (!opts.source && data.teacher) disposeTeacher(data.teacher);
@@ -123,7 +125,7 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
   try {
     restoreSession(session, ck);
     await truncateMetrics(runDir, session.step);
-    return await runLoop(session, runDir, opts);
+    return await runLoop(session, runDir, opts, data.teacher);
   } finally {
     disposeSession(session);
     if (!opts.source && data.teacher) disposeTeacher(data.teacher);
@@ -169,7 +171,7 @@ async function checkpoint(s: Session, runDir: string): Promise<void> {
   }
 }
 
-async function runLoop(s: Session, runDir: string, opts: TrainOptions): Promise<TrainResult> {
+async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: Teacher | null): Promise<TrainResult> {
   const { config } = s;
   const hooks = opts.hooks ?? [];
   const emit = (stage: Stage, e: Pick<ProgressEvent, 'kind' | 'lossD' | 'lossG' | 'imagesPerSec'>) =>
@@ -230,6 +232,8 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions): Promise<
       s.step = next;
       s.stageStep++;
       tick();
+      // Steps are synchronous: yield once per step so that Ctrl-C (the abort signal) is seen promptly.
+      await new Promise((resolve) => setImmediate(resolve));
       if (losses) {
         const now = performance.now();
         const imagesPerSec = ((s.step - mark.step) * config.train.batch) / Math.max(1e-9, (now - mark.time) / 1000);
@@ -247,7 +251,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions): Promise<
           wallTime: Math.round(s.wallTime * 1000) / 1000,
           imagesPerSec: Math.round(imagesPerSec * 10) / 10,
         };
-        const ctx: HookContext = { runDir, config, step: s.step, stage, stageIndex: s.stageIndex, learner: s.learner, ema: s.ema, disc, discs: s.discs, source: s.source! };
+        const ctx: HookContext = { runDir, config, step: s.step, stage, stageIndex: s.stageIndex, learner: s.learner, ema: s.ema, disc, discs: s.discs, source: s.source!, teacher };
         for (const h of firing) Object.assign(line, await h.fn(ctx));
         await appendFile(join(runDir, 'metrics.jsonl'), JSON.stringify(line) + '\n');
         emit(stage, { kind: 'step', lossD: losses.lossD, lossG: losses.lossG, imagesPerSec });

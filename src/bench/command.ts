@@ -1,0 +1,50 @@
+/** `fsrgan bench train`: flags, progress on stderr, the table (or --json) on stdout. Library: train.ts. */
+import { cpus, loadavg } from 'node:os';
+import { describeChoice, initBackend } from '../backend/index.js';
+import { findRepoRoot } from '../data/cache.js';
+import { intFlag, parseFlags } from '../cli/args.js';
+import { UserError } from '../util/errors.js';
+import { benchTrain, BUILTIN_ARCHS, formatTrainTable, loadArch } from './train.js';
+
+export const TRAIN_USAGE =
+  'fsrgan bench train [--json] [--vs torch] [--arch dcgan,stage|FILE.json] [--workers N] [--steps N] [--rounds N] [--warmup N] ' +
+  '[--backend auto|node-gpu|node|wasm|cpu] [--torch-threads N] [--seed N] [--profile]';
+
+export async function runTrainBench(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    'bench train', argv,
+    {
+      json: { type: 'boolean' }, vs: { type: 'string' }, arch: { type: 'string' }, workers: { type: 'string' }, steps: { type: 'string' },
+      rounds: { type: 'string' }, warmup: { type: 'string' }, backend: { type: 'string' }, 'torch-threads': { type: 'string' },
+      seed: { type: 'string' }, profile: { type: 'boolean' },
+    },
+    TRAIN_USAGE,
+  );
+  if (values.help) return console.log(TRAIN_USAGE), 0;
+  if (values.vs !== undefined && values.vs !== 'torch') throw new UserError(`--vs must be 'torch', got '${values.vs}'.`);
+  const root = findRepoRoot();
+  const archs = (values.arch ?? Object.keys(BUILTIN_ARCHS).join(',')).split(',').filter(Boolean).map((a) => loadArch(a, root));
+  const choice = await initBackend(values.backend);
+  // Native TensorFlow already computes on every core; data-parallel replicas pay off on wasm and cpu.
+  const defaultWorkers = choice.backend === 'tensorflow' ? 1 : Math.min(2, cpus().length);
+  const workers = intFlag('workers', values.workers, defaultWorkers, 1, 64);
+  for (const a of archs) {
+    if (a.batch % workers !== 0) throw new UserError(`--workers ${workers} must divide the batch (${a.batch}) of architecture '${a.name}'.`);
+  }
+  const log = (line: string) => console.error(line);
+  log(`${describeChoice(choice)}; ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const rows = await benchTrain(archs, {
+    root,
+    workers,
+    vsTorch: values.vs === 'torch',
+    steps: intFlag('steps', values.steps, 5, 1, 10_000),
+    rounds: intFlag('rounds', values.rounds, 5, 1, 1000),
+    warmup: intFlag('warmup', values.warmup, 2, 0, 1000),
+    seed: intFlag('seed', values.seed, 1),
+    torchThreads: intFlag('torch-threads', values['torch-threads'], 2, 1, 64),
+    profile: values.profile === true,
+    log,
+  });
+  console.log(values.json ? JSON.stringify(rows, null, 1) : formatTrainTable(rows));
+  return 0;
+}
