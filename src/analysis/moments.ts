@@ -325,9 +325,9 @@ export function momentMatching(
       const k = Math.min(o.directions, 64);
       const cdirs = unitDirections(k, map.atoms.length, o.seed, 'analysis/code-directions');
       const cmom = (a: ImageArray, s: number) => vectorMoments(applyCodeMap(patchesOf(a, o, s), map), o.maxOrder, cdirs, k);
-      const ch = halves
-        ? ([cmom(inputs(R.map((x) => selectImages(x, halfIdx[0])), l), 11), cmom(inputs(R.map((x) => selectImages(x, halfIdx[1])), l), 12)] as [Moments, Moments])
-        : null;
+      // Only the levels phi reads are split (l, and l - 1 for a pair map).
+      const half = (h: number) => R.map((x, i) => (i === l || (map.input === 'pair' && i === l - 1) ? selectImages(x, halfIdx[h]) : x));
+      const ch = halves ? ([cmom(inputs(half(0), l), 11), cmom(inputs(half(1), l), 12)] as [Moments, Moments]) : null;
       level.code = { source: map.source, features: map.atoms.length, orders: orderErrors(cmom(inputs(R, l), 9), cmom(inputs(F, l), 10), ch) };
     }
     return level;
