@@ -37,7 +37,8 @@ describe('architecture FLOP count', () => {
   });
 
   it('infers shapes through tap and upsample-concat', () => {
-    const shapes = layerShapes(loadArch('stage', ROOT).G, [32], 'G');
+    const stage = loadArch('stage', ROOT);
+    const shapes = layerShapes(stage.G, [stage.zDim], 'G');
     expect(shapes.at(-2)).toEqual([32, 32, 3]);
     expect(shapes.at(-1)).toEqual([32, 32, 6]);
   });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { parseArch } from '../src/bench/arch.js';
@@ -123,6 +124,7 @@ describeEachBackend('data-parallel GAN step (2 replicas on half batches vs 1 rep
     const n = TINY.batch * TINY.zDim;
     const half = n / 2;
     const initial = readFlat(single.G.net.all);
+    const live: number[] = [];
     try {
       for (let step = 0; step < 3; step++) {
         const zD = rng.normals(n);
@@ -140,7 +142,10 @@ describeEachBackend('data-parallel GAN step (2 replicas on half batches vs 1 rep
         }
         expect(maxAbs(r0.paramsG, full.paramsG)).toBeLessThan(1e-5);
         expect(maxAbs(r0.paramsD, full.paramsD)).toBeLessThan(1e-5);
+        live.push(tf.memory().numTensors);
       }
+      // Steps leave no tensors behind (rank 0 and the single trainer live on this thread).
+      expect(live[2]).toBe(live[0]);
       // The parameters did move (the comparison above is not between untouched initial values).
       expect(maxAbs(readFlat(single.G.net.all), initial)).toBeGreaterThan(3e-4);
     } finally {

@@ -71,6 +71,9 @@ export async function initBackend(request?: string): Promise<BackendChoice> {
     }
     if (reason === null) {
       await tf.ready();
+      // The cpu backend's first write prints a banner recommending tfjs-node; fsrgan already says which
+      // backend runs and why (describeChoice), so the banner is only noise in logs and tests.
+      if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
       const { registerFastKernels } = await import('../ops/kernels.js');
       registerFastKernels(tf.getBackend());
       current = { backend: tf.getBackend(), requested: req, skipped };

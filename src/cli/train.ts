@@ -1,13 +1,15 @@
 /**
  * fsrgan train: resolve a config, train layer by layer into a run directory, or resume one.
- * Ctrl-C finishes the current step, writes a checkpoint and exits (code 130); a second Ctrl-C exits at once.
+ * Ctrl-C (or SIGTERM, as schedulers and `docker stop` send) finishes the current step, writes a
+ * checkpoint and exits (code 130); a second one exits at once. The run directory's lock is released on
+ * every exit path (src/train/lock.ts).
  */
 import { join } from 'node:path';
 import { describeChoice, initBackend } from '../backend/index.js';
 import { readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { resolveConfig } from '../train/config.js';
-import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
+import { resumeTraining, runConfig, train, type ProgressEvent } from '../train/trainer.js';
 import { intFlag, parseFlags } from './args.js';
 
 const USAGE =
@@ -72,19 +74,26 @@ export async function run(argv: string[]): Promise<number> {
     console.log('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)');
     controller.abort();
   };
+  const listen = () => {
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+  };
+  const unlisten = () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  };
 
   if (values.resume) {
     const dir = values.resume;
-    const raw = (await readJsonFile(join(dir, 'config.json'), 'run config')) as { backend?: string };
-    const choice = await initBackend(values.backend ?? raw.backend);
+    const cfg = await runConfig(dir);
+    const choice = await initBackend(values.backend ?? cfg.backend);
     console.log(`resuming ${dir} on ${describeChoice(choice)}`);
-    process.on('SIGINT', onSigint);
+    listen();
     try {
-      const cfg = resolveConfig(raw);
       const res = await resumeTraining(dir, { signal: controller.signal, onProgress: progressPrinter(cfg.log.progressEvery), onMessage: (m) => console.log(m) });
       return report(res.interrupted, res.step, dir);
     } finally {
-      process.off('SIGINT', onSigint);
+      unlisten();
     }
   }
 
@@ -99,12 +108,12 @@ export async function run(argv: string[]): Promise<number> {
   const choice = await initBackend(values.backend ?? config.backend);
   const out = values.out ?? join('runs', `${config.name}-${timestamp()}`);
   console.log(`training ${config.name} (${config.train.mode}, ${config.objective.name}) into ${out} on ${describeChoice(choice)}`);
-  process.on('SIGINT', onSigint);
+  listen();
   try {
     const res = await train(config, out, { signal: controller.signal, onProgress: progressPrinter(config.log.progressEvery), onMessage: (m) => console.log(m) });
     return report(res.interrupted, res.step, out);
   } finally {
-    process.off('SIGINT', onSigint);
+    unlisten();
   }
 }
 

@@ -12,6 +12,14 @@ export interface NamedTensor {
   tensor: tf.Tensor;
 }
 
+/** A proposed step: the new moments and weights by variable name, and the step count they belong to. */
+export interface AdamUpdate {
+  t: number;
+  m: Map<string, tf.Tensor>;
+  v: Map<string, tf.Tensor>;
+  w: Map<string, tf.Tensor>;
+}
+
 export class Adam {
   /** Steps taken. */
   t = 0;
@@ -33,21 +41,48 @@ export class Adam {
 
   /** One update from gradients keyed like `vars` (a missing gradient counts as zero). */
   apply(grads: Record<string, tf.Tensor | undefined>): void {
-    this.t++;
-    const c1 = 1 - this.beta1 ** this.t;
-    const c2 = 1 - this.beta2 ** this.t;
+    this.commit(this.propose(grads));
+  }
+
+  /**
+   * The next moments and weights for `grads`, computed but not assigned, so that a caller can check
+   * them (the divergence guard, src/train/guard.ts) and then `commit` or `discard`. Same arithmetic as
+   * `apply`, so a checked run is bit-identical to an unchecked one.
+   */
+  propose(grads: Record<string, tf.Tensor | undefined>): AdamUpdate {
+    const t = this.t + 1;
+    const c1 = 1 - this.beta1 ** t;
+    const c2 = 1 - this.beta2 ** t;
+    const u: AdamUpdate = { t, m: new Map(), v: new Map(), w: new Map() };
     tf.tidy(() => {
       for (const [name, w] of this.vars) {
         const g = grads[name] ?? tf.zerosLike(w);
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
-        m.assign(tf.add(tf.mul(this.beta1, m), tf.mul(1 - this.beta1, g)));
-        v.assign(tf.add(tf.mul(this.beta2, v), tf.mul(1 - this.beta2, tf.square(g))));
+        const m = tf.add(tf.mul(this.beta1, this.m.get(name)!), tf.mul(1 - this.beta1, g));
+        const v = tf.add(tf.mul(this.beta2, this.v.get(name)!), tf.mul(1 - this.beta2, tf.square(g)));
         const mHat = tf.div(m, c1);
         const vHat = tf.div(v, c2);
-        w.assign(tf.sub(w, tf.mul(this.lr, tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)))));
+        u.m.set(name, tf.keep(m));
+        u.v.set(name, tf.keep(v));
+        u.w.set(name, tf.keep(tf.sub(w, tf.mul(this.lr, tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon))))));
       }
     });
+    return u;
+  }
+
+  /** Assigns a proposed update (and disposes its tensors). */
+  commit(u: AdamUpdate): void {
+    this.t = u.t;
+    for (const [name, w] of this.vars) {
+      this.m.get(name)!.assign(u.m.get(name)!);
+      this.v.get(name)!.assign(u.v.get(name)!);
+      w.assign(u.w.get(name)!);
+    }
+    this.discard(u);
+  }
+
+  /** Drops a proposed update: the variables and the step count stay as they were. */
+  discard(u: AdamUpdate): void {
+    tf.dispose([...u.m.values(), ...u.v.values(), ...u.w.values()]);
   }
 
   /** The state in tfjs's getWeights layout: `iter`, then `<name>/m` for every variable, then `<name>/v`. */

@@ -1,19 +1,37 @@
 /**
- * Checkpoints: checkpoints/step-<8 digits>/{weights.bin, state.json}. Weights are tfjs's weight format
- * (tf.io.encodeWeights: one binary buffer plus a manifest of name/shape/dtype, kept in state.json with
- * the buffer's sha256). Written atomically: a temporary folder is filled and fsynced, then renamed into
- * place; the previous good checkpoint is kept. A loader takes the newest checkpoint whose weights match
- * their recorded hash, so a run killed mid-write resumes from the one before.
+ * Checkpoints: checkpoints/step-<8 digits>[-r<k>]/{weights.bin, state.json, manifest.json}. Weights are
+ * tfjs's weight format (tf.io.encodeWeights: one binary buffer, its name/shape/dtype specs kept in
+ * state.json). manifest.json lists every other file with its size and sha256 and is written last.
+ *
+ * Atomic: a temporary folder is filled and fsynced, renamed into place, the parent fsynced, and the
+ * new checkpoint is read back and verified before older ones are pruned (the newest `keep` stay). A
+ * loader verifies sizes and checksums and names what is wrong (missing, truncated, altered); a resume
+ * falls back to the newest checkpoint that verifies. A failed write (full disk) removes its temporary
+ * folder and leaves every earlier checkpoint as it was. `-r<k>` marks the checkpoint a divergence
+ * rollback writes at the step it rolled back to (src/train/guard.ts): same step, newer state.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { RngState } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { diskError, syncDir, writeFileSynced } from '../util/atomic.js';
+
+export const CHECKPOINT_VERSION = 2;
+
+/** Divergence-guard state that later steps depend on (part of exact resume). */
+export interface GuardState {
+  /** Factor on train.lrG and train.lrD (lrFactor^rollbacks). */
+  lrScale: number;
+  /** Rollbacks so far in the run. */
+  rollbacks: number;
+  /** Consecutive steps with a skipped update (onNonFinite 'skip'). */
+  skipsInRow: number;
+}
 
 export interface CheckpointState {
-  version: 1;
+  version: typeof CHECKPOINT_VERSION;
   /** G steps completed in the whole run. */
   step: number;
   /** Index into the schedule of the stage to run next (== stages.length when done). */
@@ -28,11 +46,20 @@ export interface CheckpointState {
   source: unknown;
   /** The backend that wrote it (exact resume needs the same one). */
   backend: string;
+  guard: GuardState;
+  /** Size of metrics.jsonl at the checkpoint: a resume truncates the file back to it. */
+  metricsBytes: number;
 }
 
 interface StoredState extends CheckpointState {
   weightsSha256: string;
   weights: tf.io.WeightsManifestEntry[];
+}
+
+interface Manifest {
+  format: 'fsrgan-checkpoint';
+  version: number;
+  files: { name: string; bytes: number; sha256: string }[];
 }
 
 export interface LoadedCheckpoint {
@@ -42,90 +69,182 @@ export interface LoadedCheckpoint {
   path: string;
 }
 
-const stepDir = (step: number) => `step-${String(step).padStart(8, '0')}`;
+const NAME = /^step-(\d{8})(?:-r(\d+))?$/;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const fh = await open(file, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** The folder name of a checkpoint at `step` (`rollback` > 0: the one written by that rollback). */
+export function checkpointName(step: number, rollback = 0): string {
+  return `step-${String(step).padStart(8, '0')}${rollback > 0 ? `-r${rollback}` : ''}`;
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Saves `tensors` and `state` as checkpoints/step-N under runDir; keeps the newest `keep` checkpoints. */
-export async function saveCheckpoint(runDir: string, tensors: Record<string, tf.Tensor>, state: CheckpointState, keep = 2): Promise<string> {
-  const root = join(runDir, 'checkpoints');
-  await mkdir(root, { recursive: true });
-  const { data, specs } = await tf.io.encodeWeights(tensors);
-  const bytes = new Uint8Array(data);
-  const stored: StoredState = { ...state, weightsSha256: createHash('sha256').update(bytes).digest('hex'), weights: specs };
-  const tmp = join(root, `.tmp-${stepDir(state.step)}-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  await writeSynced(join(tmp, 'weights.bin'), bytes);
-  await writeSynced(join(tmp, 'state.json'), JSON.stringify(stored));
-  await syncDir(tmp);
-  const final = join(root, stepDir(state.step));
-  await rm(final, { recursive: true, force: true });
-  await rename(tmp, final);
-  await syncDir(root);
-  const all = (await readdir(root)).filter((n) => /^step-\d{8}$/.test(n)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(join(root, old), { recursive: true, force: true });
-  return final;
-}
-
-async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  const stored = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as StoredState;
-  const bytes = await readFile(join(path, 'weights.bin'));
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== stored.weightsSha256) throw new Error(`weights.bin hash ${sha.slice(0, 12)} does not match state.json`);
-  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const tensors = tf.io.decodeWeights(buf, stored.weights) as Record<string, tf.Tensor>;
-  const { weightsSha256: _h, weights: _w, ...state } = stored;
-  return { state, tensors, path };
+/** Order of checkpoint names: by step, then by rollback index. */
+function rank(name: string): [number, number] {
+  const m = NAME.exec(name)!;
+  return [Number(m[1]), Number(m[2] ?? 0)];
 }
 
 /** Checkpoint folders of a run, newest first. */
 export async function listCheckpoints(runDir: string): Promise<string[]> {
   const root = join(runDir, 'checkpoints');
-  let names: string[];
-  try {
-    names = await readdir(root);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /^step-\d{8}$/.test(n)).sort().reverse().map((n) => join(root, n));
+  const names = await readdir(root).catch(() => [] as string[]);
+  return names
+    .filter((n) => NAME.test(n))
+    .sort((a, b) => {
+      const [x, y] = [rank(a), rank(b)];
+      return y[0] - x[0] || y[1] - x[1];
+    })
+    .map((n) => join(root, n));
 }
 
-/**
- * The newest valid checkpoint of a run (a corrupt or half-written one is skipped with a warning), or
- * null when the run has none.
- */
-export async function loadLatestCheckpoint(runDir: string, warn: (msg: string) => void = console.warn): Promise<LoadedCheckpoint | null> {
-  for (const path of await listCheckpoints(runDir)) {
-    try {
-      return await readCheckpoint(path);
-    } catch (e) {
-      warn(`skipping checkpoint ${path}: ${(e as Error).message}`);
-    }
+/** Tests only: FSRGAN_TEST_SLOW_CHECKPOINT_MS sleeps between the files of a checkpoint write, so that a kill lands inside one. */
+function slowdown(): Promise<void> {
+  const ms = Number(process.env.FSRGAN_TEST_SLOW_CHECKPOINT_MS ?? 0);
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
+
+export interface SaveOptions {
+  /** Checkpoints to keep, newest first (default 2). */
+  keep?: number;
+  /** Rollback index for the name (checkpointName). */
+  rollback?: number;
+}
+
+/** Saves `tensors` and `state` as a checkpoint under runDir/checkpoints; returns its folder. */
+export async function saveCheckpoint(runDir: string, tensors: Record<string, tf.Tensor>, state: CheckpointState, opts: SaveOptions = {}): Promise<string> {
+  const root = join(runDir, 'checkpoints');
+  const name = checkpointName(state.step, opts.rollback);
+  const previous = (await listCheckpoints(runDir))[0];
+  const tmp = join(root, `.tmp-${name}-${process.pid}`);
+  const final = join(root, name);
+  const { data, specs } = await tf.io.encodeWeights(tensors);
+  const weights = new Uint8Array(data);
+  const stored: StoredState = { ...state, weightsSha256: sha256(weights), weights: specs };
+  const json = Buffer.from(JSON.stringify(stored));
+  const manifest: Manifest = {
+    format: 'fsrgan-checkpoint',
+    version: CHECKPOINT_VERSION,
+    files: [
+      { name: 'weights.bin', bytes: weights.byteLength, sha256: stored.weightsSha256 },
+      { name: 'state.json', bytes: json.byteLength, sha256: sha256(json) },
+    ],
+  };
+  try {
+    await mkdir(root, { recursive: true });
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp);
+    await writeFileSynced(join(tmp, 'weights.bin'), weights);
+    await slowdown();
+    await writeFileSynced(join(tmp, 'state.json'), json);
+    await slowdown();
+    await writeFileSynced(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
+    await syncDir(tmp);
+    await slowdown();
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
+    await syncDir(root);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    const kept = previous ? `the previous checkpoint ${basename(previous)} is intact` : 'no earlier checkpoint exists';
+    throw diskError(e, `cannot save checkpoint ${name} in '${root}'`, `The run stopped; ${kept}. Free some space, then resume with: fsrgan train --resume ${runDir}`);
+  }
+  // Read back before pruning: an older checkpoint goes only once a newer one is known good.
+  await verifyCheckpoint(final);
+  const all = await listCheckpoints(runDir);
+  for (const old of all.slice(Math.max(1, opts.keep ?? 2))) await rm(old, { recursive: true, force: true });
+  return final;
+}
+
+/** A UserError-worthy description of what is wrong with a checkpoint's files, or null when they verify. */
+async function manifestProblem(path: string): Promise<string | null> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(path, 'manifest.json'), 'utf8')) as Manifest;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'manifest.json is missing (not a complete checkpoint)' : 'manifest.json is damaged (not valid JSON)';
+  }
+  if (manifest.format !== 'fsrgan-checkpoint' || !Array.isArray(manifest.files)) return 'manifest.json is not an fsrgan checkpoint manifest';
+  if (manifest.version !== CHECKPOINT_VERSION) return `written by another checkpoint format (version ${manifest.version}, this fsrgan reads ${CHECKPOINT_VERSION})`;
+  for (const f of manifest.files) {
+    const file = join(path, f.name);
+    const size = await stat(file).then((s) => s.size, () => -1);
+    if (size < 0) return `${f.name} is missing`;
+    if (size < f.bytes) return `${f.name} is truncated (${size} of ${f.bytes} bytes)`;
+    if (size > f.bytes) return `${f.name} has ${size} bytes, the manifest says ${f.bytes} (altered)`;
+    const got = sha256(await readFile(file));
+    if (got !== f.sha256) return `${f.name} was altered or damaged: its sha256 ${got.slice(0, 12)}... differs from the manifest's ${f.sha256.slice(0, 12)}...`;
   }
   return null;
 }
 
+/** Throws an Error naming the problem when the checkpoint at `path` does not verify. */
+export async function verifyCheckpoint(path: string): Promise<void> {
+  const problem = await manifestProblem(path);
+  if (problem) throw new Error(`checkpoint ${basename(path)}: ${problem}`);
+}
+
+async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
+  await verifyCheckpoint(path);
+  const stored = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as StoredState;
+  const bytes = await readFile(join(path, 'weights.bin'));
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let tensors: Record<string, tf.Tensor>;
+  try {
+    tensors = tf.io.decodeWeights(buf, stored.weights) as Record<string, tf.Tensor>;
+  } catch (e) {
+    throw new Error(`checkpoint ${basename(path)}: weights.bin does not match its specs in state.json (${(e as Error).message})`);
+  }
+  const { weightsSha256: _h, weights: _w, ...state } = stored;
+  return { state, tensors, path };
+}
+
+export interface CheckpointSearch {
+  /** The newest checkpoint that verifies, or null. */
+  checkpoint: LoadedCheckpoint | null;
+  /** Newer checkpoints that did not verify, with the reason. */
+  skipped: { path: string; reason: string }[];
+}
+
+/** The newest checkpoint that verifies, and the newer ones that did not. */
+export async function findCheckpoint(runDir: string): Promise<CheckpointSearch> {
+  const skipped: CheckpointSearch['skipped'] = [];
+  for (const path of await listCheckpoints(runDir)) {
+    try {
+      return { checkpoint: await readCheckpoint(path), skipped };
+    } catch (e) {
+      skipped.push({ path, reason: (e as Error).message });
+    }
+  }
+  return { checkpoint: null, skipped };
+}
+
+/**
+ * The newest valid checkpoint of a run (a damaged one is skipped with a warning naming the problem),
+ * or null when the run has none.
+ */
+export async function loadLatestCheckpoint(runDir: string, warn: (msg: string) => void = console.warn): Promise<LoadedCheckpoint | null> {
+  const { checkpoint, skipped } = await findCheckpoint(runDir);
+  for (const s of skipped) warn(`skipping ${s.reason}${checkpoint ? `; using ${basename(checkpoint.path)}` : ''}`);
+  return checkpoint;
+}
+
 /** Like loadLatestCheckpoint, but a run without a usable checkpoint is a UserError. */
-export async function requireCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
-  const ck = await loadLatestCheckpoint(runDir);
-  if (!ck) throw new UserError(`no usable checkpoint in '${runDir}/checkpoints': is this a run directory (fsrgan train --out ...)?`);
-  return ck;
+export async function requireCheckpoint(runDir: string, warn?: (msg: string) => void): Promise<LoadedCheckpoint> {
+  const { checkpoint, skipped } = await findCheckpoint(runDir);
+  if (checkpoint) {
+    for (const s of skipped) (warn ?? console.warn)(`skipping ${s.reason}; using ${basename(checkpoint.path)}`);
+    return checkpoint;
+  }
+  if (skipped.length) throw new UserError(`no usable checkpoint in '${runDir}/checkpoints': ${skipped.map((s) => s.reason).join('; ')}.`);
+  throw new UserError(`no usable checkpoint in '${runDir}/checkpoints': is this a run directory (fsrgan train --out ...)?`);
+}
+
+/**
+ * Before a resume writes again (under the run's lock): removes temporary folders of interrupted writes
+ * and renames checkpoints that failed verification to `damaged-<name>` (kept for inspection, out of
+ * the pruning order, so they never displace a good one).
+ */
+export async function tidyCheckpoints(runDir: string, damaged: string[]): Promise<void> {
+  const root = join(runDir, 'checkpoints');
+  for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
+  for (const p of damaged) await rename(p, join(root, `damaged-${basename(p)}`)).catch(() => undefined);
 }

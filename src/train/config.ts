@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import { shapeProblems } from '../models/generator.js';
 import { OBJECTIVES } from './objectives.js';
+import { GUARD_ACTIONS } from './guard.js';
 import { applySets, mergeStrict } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 
@@ -79,6 +80,28 @@ export const DEFAULT_CONFIG = {
     /** Images per sample grid (fixed latents). */
     samples: 16,
   },
+  /** Measurements logged into metrics.jsonl while training (src/train/analysis-hooks.ts, docs/figures.md). */
+  analysis: {
+    /** Every this many G steps (0 = off). */
+    every: 0,
+    /** Held-out real images and generated images per measurement (drawn once, from their own Rng streams). */
+    samples: 256,
+    /** Patch-moment relative errors per order and resolution, with a noise floor (THEORY.md 3.2). */
+    moments: true,
+    /** The stage's D first layer against G's head at its resolution, with a random reference (THEORY.md 3.3). */
+    alignment: true,
+  },
+  /** The divergence guard (src/train/guard.ts, docs/reliability.md): every update is checked for NaN/Inf before it is applied. */
+  guard: {
+    /** A non-finite loss or updated weight: 'rollback' (to the newest checkpoint, lower lr), 'stop', 'skip' (drop that update), 'off' (no checks). */
+    onNonFinite: 'rollback' as string,
+    /** Rollback: both learning rates are multiplied by this, once per rollback, for the rest of the run. */
+    lrFactor: 0.5,
+    /** Rollbacks allowed in a run; one more divergence stops it. */
+    maxRollbacks: 3,
+    /** 'skip': steps in a row with a dropped update before the run stops. */
+    maxSkips: 10,
+  },
 };
 
 export type TrainConfig = typeof DEFAULT_CONFIG;
@@ -105,6 +128,7 @@ const ALLOWED = {
   'config.objective.name': OBJECTIVES,
   'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
   'config.preset': ['', ...Object.keys(PRESETS)],
+  'config.guard.onNonFinite': GUARD_ACTIONS,
 };
 
 export interface ResolveOptions {
@@ -182,6 +206,12 @@ export function configProblems(c: TrainConfig): string[] {
   if (!(c.objective.clip > 0)) p.push(`config.objective.clip must be > 0, got ${c.objective.clip}.`);
   const l = c.log;
   for (const k of ['every', 'progressEvery', 'checkpointEvery', 'sampleEvery', 'samples'] as const) int(l[k], `log.${k}`, 1);
+  int(c.analysis.every, 'analysis.every', 0);
+  // The noise floor compares two disjoint halves of the held-out images.
+  int(c.analysis.samples, 'analysis.samples', 4);
+  if (!(c.guard.lrFactor > 0 && c.guard.lrFactor <= 1)) p.push(`config.guard.lrFactor must be in (0, 1], got ${c.guard.lrFactor}.`);
+  int(c.guard.maxRollbacks, 'guard.maxRollbacks', 0);
+  int(c.guard.maxSkips, 'guard.maxSkips', 1);
   return p;
 }
 

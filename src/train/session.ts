@@ -13,7 +13,7 @@ import { Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
 import { stepsForLevel, type TrainConfig, type TrainMode } from './config.js';
 import { buildSchedule, type Stage } from './stages.js';
-import type { CheckpointState, LoadedCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
 export const RNG_STREAMS = ['latent', 'gp', 'crop'] as const;
 
@@ -36,6 +36,8 @@ export interface Session {
   stageIndex: number;
   stageStep: number;
   wallTime: number;
+  /** Divergence-guard state (learning-rate scale after rollbacks; src/train/guard.ts). */
+  guard: GuardState;
 }
 
 /** The learner's shape from the config and the data's channel count. */
@@ -64,7 +66,7 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
   }
   const rngs = Object.fromEntries(RNG_STREAMS.map((s) => [s, new Rng(config.seed, s)])) as Session['rngs'];
   const sampleZ = sampleLatents(new Rng(config.seed, 'samples'), config.log.samples, shape.zDim);
-  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0 };
+  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0, guard: { lrScale: 1, rollbacks: 0, skipsInRow: 0 } };
 }
 
 /** A non-trainable copy of a learner. */
@@ -85,7 +87,8 @@ export function openStageOptimizers(s: Session): void {
   const st = s.stages[s.stageIndex];
   const t = s.config.train;
   const gVars = new Map(st.trained.map((n) => [n, s.learner.vars.get(n)!]));
-  s.opt = { g: new Adam(gVars, t.lrG, t.beta1, t.beta2), d: new Adam(s.discs.get(st.resolution)!.vars, t.lrD, t.beta1, t.beta2) };
+  const k = s.guard.lrScale;
+  s.opt = { g: new Adam(gVars, t.lrG * k, t.beta1, t.beta2), d: new Adam(s.discs.get(st.resolution)!.vars, t.lrD * k, t.beta1, t.beta2) };
 }
 
 export function closeStageOptimizers(s: Session): void {
@@ -119,10 +122,10 @@ export function sessionTensors(s: Session): { tensors: Record<string, tf.Tensor>
   return { tensors, temporaries };
 }
 
-/** The JSON part of a checkpoint. */
-export function sessionState(s: Session, backend: string): CheckpointState {
+/** The JSON part of a checkpoint; `metricsBytes` is the size of metrics.jsonl at this point. */
+export function sessionState(s: Session, backend: string, metricsBytes: number): CheckpointState {
   return {
-    version: 1,
+    version: CHECKPOINT_VERSION,
     step: s.step,
     stageIndex: s.stageIndex,
     stageStep: s.stageStep,
@@ -130,6 +133,8 @@ export function sessionState(s: Session, backend: string): CheckpointState {
     rng: Object.fromEntries(Object.entries(s.rngs).map(([k, r]) => [k, r.getState()])),
     source: s.source ? s.source.getState() : null,
     backend,
+    guard: { ...s.guard },
+    metricsBytes,
   };
 }
 
@@ -151,6 +156,7 @@ export function restoreSession(s: Session, ck: LoadedCheckpoint): void {
     s.stageIndex = state.stageIndex;
     s.stageStep = state.stageStep;
     s.wallTime = state.wallTime;
+    s.guard = { ...state.guard };
     for (const k of RNG_STREAMS) s.rngs[k].setState(state.rng[k]);
     if (s.source && state.source !== null) s.source.setState(state.source);
     closeStageOptimizers(s);

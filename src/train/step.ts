@@ -12,6 +12,7 @@ import type { Adam } from './adam.js';
 import { gradientPenalty, objectives, r1Penalty, type ObjectiveName } from './objectives.js';
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
+import type { StepGuard } from './guard.js';
 
 export interface StepContext {
   config: TrainConfig;
@@ -23,6 +24,8 @@ export interface StepContext {
   rngs: { latent: Rng; gp: Rng; crop: Rng };
   optG: Adam;
   optD: Adam;
+  /** When set, each update is checked for NaN/Inf before it is applied (src/train/guard.ts). */
+  guard?: StepGuard;
 }
 
 /** Losses of the last D update and of the G update; read only when `record` was set. */
@@ -69,8 +72,8 @@ function generate(ctx: StepContext, n: number): tf.Tensor4D[] {
   });
 }
 
-/** One D update; returns [loss, penalty] scalars when `keep`, else disposes them. */
-function dUpdate(ctx: StepContext, keep: boolean): { real: tf.Tensor4D; loss: tf.Scalar | null; penalty: tf.Scalar | null } {
+/** The k-th D update of a step; returns [loss, penalty] scalars when `keep`, else disposes them. */
+function dUpdate(ctx: StepContext, keep: boolean, k: number): { real: tf.Tensor4D; loss: tf.Scalar | null; penalty: tf.Scalar | null } {
   const { config, disc } = ctx;
   const obj = objectives[config.objective.name as ObjectiveName];
   const batch = ctx.source.batch(config.train.batch);
@@ -98,10 +101,13 @@ function dUpdate(ctx: StepContext, keep: boolean): { real: tf.Tensor4D; loss: tf
     }
     return loss;
   });
-  ctx.optD.apply(grads);
+  const pending = ctx.optD.propose(grads);
   tf.dispose(Object.values(grads));
   tf.dispose([fake, ...(e ? [e] : [])]);
-  if (config.objective.name === 'wgan') clipWeights(disc, config.objective.clip);
+  if (!ctx.guard || ctx.guard.admit(`D${k + 1}`, value, ctx.optD, pending)) {
+    ctx.optD.commit(pending);
+    if (config.objective.name === 'wgan') clipWeights(disc, config.objective.clip);
+  } else ctx.optD.discard(pending);
   if (!keep) value.dispose();
   return { real, loss: keep ? value : null, penalty };
 }
@@ -118,9 +124,12 @@ function gUpdate(ctx: StepContext, real: tf.Tensor4D): tf.Scalar {
     const xs = learnerForward(learner, z, ctx.stage.level).x;
     return obj.g(dr as tf.Tensor1D, discForward(disc, stageInput(ctx, xs, off)));
   });
-  ctx.optG.apply(grads);
+  const pending = ctx.optG.propose(grads);
   tf.dispose([...Object.values(grads), z, dr]);
-  if (ctx.ema) updateEma(ctx.ema, learner, ctx.stage.trained, config.train.emaBeta);
+  if (!ctx.guard || ctx.guard.admit('G', value, ctx.optG, pending)) {
+    ctx.optG.commit(pending);
+    if (ctx.ema) updateEma(ctx.ema, learner, ctx.stage.trained, config.train.emaBeta);
+  } else ctx.optG.discard(pending);
   return value;
 }
 
@@ -134,12 +143,20 @@ export function updateEma(ema: Learner, learner: Learner, names: string[], beta:
   });
 }
 
-/** Runs one step (dSteps D updates, one G update). Reads the losses back only when `record` is true. */
+/**
+ * Runs one step (dSteps D updates, one G update). Reads the losses back only when `record` is true.
+ * With a guard that abandons on failure, a rejected update ends the step early (returns null).
+ */
 export function trainStep(ctx: StepContext, record: boolean): StepLosses | null {
   let last: ReturnType<typeof dUpdate> | null = null;
+  const drop = (l: ReturnType<typeof dUpdate>) => tf.dispose([l.real, ...(l.loss ? [l.loss] : []), ...(l.penalty ? [l.penalty] : [])]);
   for (let k = 0; k < ctx.config.train.dSteps; k++) {
-    if (last) tf.dispose([last.real, ...(last.loss ? [last.loss] : []), ...(last.penalty ? [last.penalty] : [])]);
-    last = dUpdate(ctx, record && k === ctx.config.train.dSteps - 1);
+    if (last) drop(last);
+    last = dUpdate(ctx, record && k === ctx.config.train.dSteps - 1, k);
+    if (ctx.guard?.abandoned) {
+      drop(last);
+      return null;
+    }
   }
   const lossG = gUpdate(ctx, last!.real);
   let out: StepLosses | null = null;

@@ -4,23 +4,34 @@
  * intervals; stop cleanly on abort); at the end hash again, fail loudly if a frozen tensor changed, and
  * checkpoint. A run directory holds config.json, run.json, teacher/ (synthetic data), metrics.jsonl,
  * stages/<level>/stage.json, checkpoints/ and samples/ (docs/training.md).
+ *
+ * Reliability (docs/reliability.md): a run directory has one writer (DIR/.lock); a new run becomes
+ * resumable atomically (config.json is written last, after the step-0 checkpoint); every checkpoint
+ * records the size of metrics.jsonl, and a resume truncates the log back to it; every update passes the
+ * divergence guard before it is applied; full-disk errors stop the run with a message naming what is
+ * intact.
  */
 import * as tf from '@tensorflow/tfjs';
-import { appendFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Learner } from '../models/learner.js';
 import { learnerForward } from '../models/learner.js';
 import type { Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import { writeGridPng } from '../report/png.js';
 import { UserError } from '../util/errors.js';
+import { diskError, writeFileAtomic } from '../util/atomic.js';
 import { resolveConfig, type TrainConfig } from './config.js';
-import { requireCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { findCheckpoint, listCheckpoints, saveCheckpoint, tidyCheckpoints } from './checkpoint.js';
+import { DivergenceError, guardEventLine, StepGuard, type GuardAction, type NonFiniteUpdate } from './guard.js';
+import { withRunLock } from './lock.js';
+import { MetricsLog } from './metrics.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { checkSourceMatches, loadRunTeacher, openTrainData, saveRunTeacher, teacherData, type TrainData } from './data.js';
 import { buildSession, closeStageOptimizers, copyLearner, disposeSession, openStageOptimizers, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
 import { changedNames, hashVars, type Stage, type StageRecord } from './stages.js';
 import { trainStep } from './step.js';
+import { analysisHooks } from './analysis-hooks.js';
 
 export interface HookContext {
   runDir: string;
@@ -46,7 +57,7 @@ export interface TrainHook {
 }
 
 export interface ProgressEvent {
-  kind: 'stage-start' | 'step' | 'stage-end' | 'done' | 'interrupted';
+  kind: 'stage-start' | 'step' | 'stage-end' | 'done' | 'interrupted' | 'rollback';
   level: number;
   resolution: number;
   stageIndex: number;
@@ -81,69 +92,127 @@ export interface TrainResult {
 
 const pad8 = (n: number) => String(n).padStart(8, '0');
 
-/** Starts a new run in `runDir` (which must not hold a run yet). */
+const hasFile = (p: string) => stat(p).then((st) => st.isFile(), () => false);
+
+/**
+ * Starts a new run in `runDir` (which must not hold a run yet). The folder becomes a run only when
+ * config.json appears, after run.json, the teacher and the step-0 checkpoint: a run killed earlier has
+ * no config.json and is simply started again (leftovers are overwritten).
+ */
 export async function train(config: TrainConfig, runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
-  const existing = await readdir(runDir).catch(() => [] as string[]);
-  if (existing.includes('config.json')) throw new UserError(`'${runDir}' already holds a run: resume it with --resume ${runDir}, or choose another --out.`);
+  const taken = () => new UserError(`'${runDir}' already holds a run: resume it with --resume ${runDir}, or choose another --out.`);
+  if (await hasFile(join(runDir, 'config.json'))) {
+    // A run that is being trained right now says so (the lock's message) rather than suggesting a resume.
+    await withRunLock(runDir, async () => undefined, opts.onMessage);
+    throw taken();
+  }
   const data: TrainData = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : await openTrainData(config, opts.onMessage);
   const { source } = data;
-  if (opts.source) checkSourceMatches(config, source, opts.teacher?.config.channels);
-  await mkdir(runDir, { recursive: true });
-  await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  await writeFile(
-    join(runDir, 'run.json'),
-    JSON.stringify({ backend: tf.getBackend(), tfjs: tf.version.tfjs, created: new Date().toISOString(), data: source.describe() }, null, 2) + '\n',
-  );
-  if (data.teacher) await saveRunTeacher(data.teacher, runDir);
-  const session = buildSession(config, source.channels, source);
   try {
-    return await runLoop(session, runDir, opts, data.teacher);
+    if (opts.source) checkSourceMatches(config, source, opts.teacher?.config.channels);
+    await mkdir(runDir, { recursive: true }).catch((e) => {
+      throw diskError(e, `cannot create the run directory '${runDir}'`, 'Choose another --out.');
+    });
+    return await withRunLock(
+      runDir,
+      async () => {
+        if (await hasFile(join(runDir, 'config.json'))) throw taken();
+        const session = buildSession(config, source.channels, source);
+        let metrics: MetricsLog | null = null;
+        try {
+          await writeFileAtomic(
+            join(runDir, 'run.json'),
+            JSON.stringify({ backend: tf.getBackend(), tfjs: tf.version.tfjs, created: new Date().toISOString(), data: source.describe() }, null, 2) + '\n',
+          );
+          if (data.teacher) {
+            await rm(join(runDir, 'teacher'), { recursive: true, force: true });
+            await saveRunTeacher(data.teacher, runDir);
+          }
+          metrics = await MetricsLog.open(join(runDir, 'metrics.jsonl'), 0);
+          await checkpoint(session, runDir, metrics);
+          await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+          return await runLoop(session, runDir, opts, data.teacher, metrics);
+        } catch (e) {
+          throw diskError(e, `training stopped: cannot write into '${runDir}'`, `Checkpoints already written are intact. Free some space, then resume with: fsrgan train --resume ${runDir}`);
+        } finally {
+          await metrics?.close();
+          disposeSession(session);
+        }
+      },
+      opts.onMessage,
+    );
   } finally {
-    disposeSession(session);
     if (!opts.source && data.teacher) disposeTeacher(data.teacher);
   }
 }
 
-/** Continues a run from its newest valid checkpoint; on the same backend the result is bit-identical. */
-export async function resumeTraining(runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
-  const raw = await readFile(join(runDir, 'config.json'), 'utf8').catch(() => {
+/** Reads and resolves a run's config.json; a folder whose creation was interrupted gets its own message. */
+export async function runConfig(runDir: string): Promise<TrainConfig> {
+  const raw = await readFile(join(runDir, 'config.json'), 'utf8').catch(async () => {
+    if (await hasFile(join(runDir, 'run.json'))) {
+      throw new UserError(`'${runDir}' holds a run that was interrupted before its first checkpoint (no config.json yet): start it again with fsrgan train --config <file> --out ${runDir}.`);
+    }
     throw new UserError(`'${runDir}' is not a run directory (no config.json).`);
   });
-  const config = resolveConfig(JSON.parse(raw));
-  const ck = await requireCheckpoint(runDir);
-  if (ck.state.backend !== tf.getBackend()) {
-    opts.onMessage?.(`warning: the checkpoint was written on backend ${ck.state.backend}, resuming on ${tf.getBackend()}: not bit-identical.`);
-  }
-  // A synthetic run serves the teacher saved in the run (the same tensors, no rebuild).
-  const saved = opts.source ? null : await loadRunTeacher(runDir);
-  const data: TrainData = opts.source
-    ? { source: opts.source, teacher: opts.teacher ?? null }
-    : saved
-      ? teacherData(config, saved)
-      : await openTrainData(config, opts.onMessage);
-  const session = buildSession(config, data.source.channels, data.source);
+  let json: unknown;
   try {
-    restoreSession(session, ck);
-    await truncateMetrics(runDir, session.step);
-    return await runLoop(session, runDir, opts, data.teacher);
-  } finally {
-    disposeSession(session);
-    if (!opts.source && data.teacher) disposeTeacher(data.teacher);
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new UserError(`${runDir}/config.json is damaged (${(e as Error).message}): restore it, or start the run again.`);
   }
+  return resolveConfig(json);
 }
 
-/** Drops metrics lines written after the checkpoint a run resumes from, so the file matches an uninterrupted run. */
-async function truncateMetrics(runDir: string, step: number): Promise<void> {
-  const file = join(runDir, 'metrics.jsonl');
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const keep = text.split('\n').filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= step);
-  await writeFile(file, keep.map((l) => l + '\n').join(''));
+/**
+ * Continues a run from its newest checkpoint that verifies (damaged newer ones are reported and set
+ * aside); on the same backend the result is bit-identical to an uninterrupted run.
+ */
+export async function resumeTraining(runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
+  const config = await runConfig(runDir);
+  const say = opts.onMessage ?? ((m: string) => console.warn(m));
+  return withRunLock(
+    runDir,
+    async () => {
+      const { checkpoint: ck, skipped } = await findCheckpoint(runDir);
+      for (const x of skipped) say(`warning: ${x.reason}${ck ? `; resuming from ${basename(ck.path)}` : ''}`);
+      if (!ck) {
+        throw new UserError(`no usable checkpoint in '${runDir}/checkpoints'${skipped.length ? `: ${skipped.map((x) => x.reason).join('; ')}` : ''}.`);
+      }
+      await tidyCheckpoints(runDir, skipped.map((x) => x.path));
+      if (ck.state.backend !== tf.getBackend()) {
+        say(`warning: the checkpoint was written on backend ${ck.state.backend}, resuming on ${tf.getBackend()}: not bit-identical.`);
+      }
+      // A synthetic run serves the teacher saved in the run (the same tensors, no rebuild).
+      let data: TrainData;
+      try {
+        const saved = opts.source ? null : await loadRunTeacher(runDir);
+        data = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : saved ? teacherData(config, saved) : await openTrainData(config, opts.onMessage);
+      } catch (e) {
+        tf.dispose(Object.values(ck.tensors));
+        throw e;
+      }
+      const session = buildSession(config, data.source.channels, data.source);
+      let metrics: MetricsLog | null = null;
+      try {
+        restoreSession(session, ck);
+        metrics = await MetricsLog.open(join(runDir, 'metrics.jsonl'), ck.state.metricsBytes, say);
+        return await runLoop(session, runDir, opts, data.teacher, metrics);
+      } catch (e) {
+        throw diskError(e, `training stopped: cannot write into '${runDir}'`, `The last checkpoint is intact. Free some space, then resume with: fsrgan train --resume ${runDir}`);
+      } finally {
+        await metrics?.close();
+        disposeSession(session);
+        if (!opts.source && data.teacher) disposeTeacher(data.teacher);
+      }
+    },
+    opts.onMessage,
+  );
 }
 
 async function writeStageRecord(runDir: string, rec: StageRecord): Promise<void> {
   const dir = join(runDir, 'stages', String(rec.level));
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'stage.json'), JSON.stringify(rec, null, 2) + '\n');
+  await writeFileAtomic(join(dir, 'stage.json'), JSON.stringify(rec, null, 2) + '\n');
 }
 
 async function readStageRecord(runDir: string, level: number): Promise<StageRecord> {
@@ -162,18 +231,55 @@ export async function writeSamples(s: Session, runDir: string, stage: Stage): Pr
   }
 }
 
-async function checkpoint(s: Session, runDir: string): Promise<void> {
+/** Checkpoints the session; the metrics log is fsynced first, so the size recorded is on disk. */
+async function checkpoint(s: Session, runDir: string, metrics: MetricsLog, rollback = 0): Promise<void> {
+  await metrics.sync();
   const { tensors, temporaries } = sessionTensors(s);
   try {
-    await saveCheckpoint(runDir, tensors, sessionState(s, tf.getBackend()));
+    await saveCheckpoint(runDir, tensors, sessionState(s, tf.getBackend(), metrics.bytes), { rollback });
   } finally {
     tf.dispose(temporaries);
   }
 }
 
-async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: Teacher | null): Promise<TrainResult> {
+/**
+ * A step had a rejected update and the action is not a plain skip: roll back to the newest checkpoint
+ * with lower learning rates (a checkpoint of the new state is written at once, so a resume repeats
+ * nothing), or throw a DivergenceError with the report.
+ */
+async function recover(s: Session, runDir: string, metrics: MetricsLog, stage: Stage, step: number, failures: NonFiniteUpdate[], say: (m: string) => void): Promise<void> {
+  const g = s.config.guard;
+  const action = g.onNonFinite as GuardAction;
+  const stop = async (reason: string): Promise<never> => {
+    await metrics.append(guardEventLine(step, stage.level, stage.resolution, failures, 'stop', { reason }));
+    await metrics.sync();
+    const newest = (await listCheckpoints(runDir))[0];
+    throw new DivergenceError({ step, stage: stage.level, resolution: stage.resolution, failures, reason, lastCheckpoint: newest ? basename(newest) : null, runDir });
+  };
+  if (action === 'stop') await stop('guard.onNonFinite is "stop".');
+  if (action === 'skip') await stop(`${g.maxSkips} steps in a row had an update dropped (guard.maxSkips).`);
+  if (s.guard.rollbacks >= g.maxRollbacks) await stop(`The run already rolled back ${s.guard.rollbacks} time(s) (guard.maxRollbacks = ${g.maxRollbacks}).`);
+  const { checkpoint: ck, skipped } = await findCheckpoint(runDir);
+  if (!ck) return stop('No checkpoint verifies, so there is nothing to roll back to.');
+  await tidyCheckpoints(runDir, skipped.map((x) => x.path));
+  const next = { lrScale: s.guard.lrScale * g.lrFactor, rollbacks: s.guard.rollbacks + 1, skipsInRow: 0 };
+  restoreSession(s, ck);
+  s.guard = next;
+  if (s.opt) {
+    s.opt.g.lr = s.config.train.lrG * next.lrScale;
+    s.opt.d.lr = s.config.train.lrD * next.lrScale;
+  }
+  await metrics.truncate(ck.state.metricsBytes);
+  await metrics.append(guardEventLine(step, stage.level, stage.resolution, failures, 'rollback', { toStep: ck.state.step, lrScale: next.lrScale, rollbacks: next.rollbacks }));
+  await checkpoint(s, runDir, metrics, next.rollbacks);
+  say(`non-finite update at step ${step} (${failures.map((f) => `${f.update}: ${f.tensor}`).join('; ')}): rolled back to step ${ck.state.step}, learning rates x${next.lrScale} (rollback ${next.rollbacks}/${g.maxRollbacks})`);
+}
+
+async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: Teacher | null, metrics: MetricsLog): Promise<TrainResult> {
   const { config } = s;
-  const hooks = opts.hooks ?? [];
+  const hooks = [...(opts.hooks ?? []), ...analysisHooks(config)];
+  const action = config.guard.onNonFinite as GuardAction;
+  const say = opts.onMessage ?? ((m: string) => console.warn(m));
   const emit = (stage: Stage, e: Pick<ProgressEvent, 'kind' | 'lossD' | 'lossG' | 'imagesPerSec'>) =>
     opts.onProgress?.({
       level: stage.level,
@@ -191,7 +297,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
     s.wallTime += (now - clock) / 1000;
     clock = now;
   };
-  while (s.stageIndex < s.stages.length) {
+  stages: while (s.stageIndex < s.stages.length) {
     const stage = s.stages[s.stageIndex];
     const disc = s.discs.get(stage.resolution)!;
     let record: StageRecord;
@@ -225,10 +331,22 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       const next = s.step + 1;
       const firing = hooks.filter((h) => next % h.every === 0);
       const logNow = next % config.log.every === 0 || firing.length > 0 || s.stageStep + 1 === stage.steps;
+      const guard = action === 'off' ? undefined : new StepGuard(action !== 'skip');
       const losses = trainStep(
-        { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d },
+        { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d, guard },
         logNow,
       );
+      if (guard?.failures.length) {
+        if (action === 'skip' && s.guard.skipsInRow < config.guard.maxSkips) {
+          s.guard.skipsInRow++;
+          await metrics.append(guardEventLine(next, stage.level, stage.resolution, guard.failures, 'skip'));
+        } else {
+          await recover(s, runDir, metrics, stage, next, guard.failures, say);
+          emit(stage, { kind: 'rollback' });
+          clock = performance.now();
+          continue stages;
+        }
+      } else if (guard) s.guard.skipsInRow = 0;
       s.step = next;
       s.stageStep++;
       tick();
@@ -253,12 +371,12 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
         };
         const ctx: HookContext = { runDir, config, step: s.step, stage, stageIndex: s.stageIndex, learner: s.learner, ema: s.ema, disc, discs: s.discs, source: s.source!, teacher };
         for (const h of firing) Object.assign(line, await h.fn(ctx));
-        await appendFile(join(runDir, 'metrics.jsonl'), JSON.stringify(line) + '\n');
+        await metrics.append(line);
         emit(stage, { kind: 'step', lossD: losses.lossD, lossG: losses.lossG, imagesPerSec });
       }
       if (s.stageStep === stage.steps) break;
       if (s.step % config.log.sampleEvery === 0) await writeSamples(s, runDir, stage);
-      if (s.step % config.log.checkpointEvery === 0 || opts.signal?.aborted) await checkpoint(s, runDir);
+      if (s.step % config.log.checkpointEvery === 0 || opts.signal?.aborted) await checkpoint(s, runDir, metrics);
       if (opts.signal?.aborted) {
         emit(stage, { kind: 'interrupted' });
         return { runDir, step: s.step, completed: false, interrupted: true };
@@ -277,7 +395,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
     s.stageIndex++;
     s.stageStep = 0;
     tick();
-    await checkpoint(s, runDir);
+    await checkpoint(s, runDir, metrics);
     emit(stage, { kind: 'stage-end' });
     if (opts.signal?.aborted && s.stageIndex < s.stages.length) {
       emit(stage, { kind: 'interrupted' });

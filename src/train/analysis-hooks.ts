@@ -1,0 +1,204 @@
+/**
+ * Measurements logged during training (config.analysis; docs/figures.md): every `analysis.every` G steps,
+ * the patch-moment relative errors of G's images against held-out real images per order and resolution
+ * (THEORY.md 3.2, with a noise floor logged once per resolution), and the alignment of the current stage's
+ * D first layer with G's head at that resolution (THEORY.md 3.3, with a random reference logged once).
+ *
+ * Logging must not change training: the real images come from a held-out set drawn once from its own
+ * source (a dataset's held-out split, or teacher samples from the Rng stream 'analysis/heldout'), the
+ * generated ones from fixed latents of the stream 'analysis/z'; nothing reads or advances the run's data
+ * source or its Rng streams, and G and D are only read. (Tested: a run with analysis on trains
+ * bit-identically to one with it off.)
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PyramidSource } from '../data/source.js';
+import { discFirstLayer, type Discriminator } from '../models/discriminator.js';
+import type { GeneratorParams } from '../models/generator.js';
+import { sampleTeacher, type Teacher } from '../teacher/index.js';
+import { featureAlignment, matchBanks } from '../analysis/alignment.js';
+import { bankColumns, type ImageArray } from '../analysis/common.js';
+import { momentMetrics } from '../analysis/moments.js';
+import { generatorImages, sourceImages } from '../analysis/pipeline.js';
+import { UserError } from '../util/errors.js';
+import { Rng, type RngState } from '../util/rng.js';
+import type { TrainConfig } from './config.js';
+import type { HookContext, TrainHook } from './trainer.js';
+
+/** A source that can hand out the other side of its train / held-out split (ImageDataset does). */
+interface WithHeldOut {
+  heldOut(): PyramidSource;
+}
+
+function hasHeldOut(s: PyramidSource): s is PyramidSource & WithHeldOut {
+  return typeof (s as Partial<WithHeldOut>).heldOut === 'function';
+}
+
+/**
+ * Teacher samples from the Rng stream 'analysis/heldout' of `seed` (the training source uses
+ * 'teacher-source'), the lowest `levels` levels only.
+ */
+export class HeldOutTeacherSource implements PyramidSource {
+  readonly resolutions: number[];
+  readonly channels = 3;
+  private rng: Rng;
+
+  constructor(
+    private readonly teacher: Teacher,
+    private readonly seed: number,
+    levels = teacher.config.resolutions.length,
+  ) {
+    this.resolutions = teacher.config.resolutions.slice(0, levels);
+    this.rng = new Rng(seed, 'analysis/heldout');
+  }
+
+  batch(n: number): tf.Tensor4D[] {
+    const { z, s, x } = sampleTeacher(this.teacher, n, this.rng);
+    tf.dispose([z, ...s, ...x.slice(this.resolutions.length)]);
+    return x.slice(0, this.resolutions.length);
+  }
+
+  getState(): RngState {
+    return this.rng.getState();
+  }
+
+  setState(state: unknown): void {
+    this.rng.setState(state as RngState);
+  }
+
+  describe(): Record<string, unknown> {
+    return { name: 'teacher (held out)', stream: 'analysis/heldout', seed: this.seed, resolutions: this.resolutions };
+  }
+}
+
+/**
+ * The lowest `levels` levels of another source: trains a generator with fewer layers on the same data
+ * (the random-lower baseline at an intermediate level, src/report/reproduce.ts). Its held-out side is the
+ * inner source's, truncated the same way.
+ */
+export class LevelsSource implements PyramidSource {
+  readonly resolutions: number[];
+  readonly channels: number;
+
+  constructor(
+    readonly inner: PyramidSource,
+    readonly levels: number,
+  ) {
+    if (!Number.isInteger(levels) || levels < 1 || levels > inner.resolutions.length) {
+      throw new Error(`LevelsSource: levels must be an integer in [1, ${inner.resolutions.length}], got ${levels}`);
+    }
+    this.resolutions = inner.resolutions.slice(0, levels);
+    this.channels = inner.channels;
+  }
+
+  batch(n: number): tf.Tensor4D[] {
+    const xs = this.inner.batch(n);
+    tf.dispose(xs.slice(this.levels));
+    return xs.slice(0, this.levels);
+  }
+
+  getState(): unknown {
+    return this.inner.getState();
+  }
+
+  setState(state: unknown): void {
+    this.inner.setState(state);
+  }
+
+  describe(): Record<string, unknown> {
+    return { ...this.inner.describe(), levels: this.resolutions };
+  }
+
+  heldOut(): PyramidSource {
+    if (!hasHeldOut(this.inner)) throw new UserError(`the data '${String(this.inner.describe().name)}' has no held-out split.`);
+    return new LevelsSource(this.inner.heldOut(), this.levels);
+  }
+}
+
+/**
+ * Held-out real data matching `source` (same levels): teacher samples from their own stream when the
+ * data is synthetic, else the source's held-out split. A fresh source each call, so drawing from it
+ * never moves the training source.
+ */
+export function heldOutSource(source: PyramidSource, teacher: Teacher | null, seed: number): PyramidSource {
+  if (teacher) return new HeldOutTeacherSource(teacher, seed, source.resolutions.length);
+  if (hasHeldOut(source)) return source.heldOut();
+  throw new UserError(
+    `measurements against real data need held-out images, and the data '${String(source.describe().name)}' has none: use a teacher or a dataset with dataset.heldOutFraction > 0 (or set config.analysis.every = 0).`,
+  );
+}
+
+/** D's first-layer filters that see x_l: the whole bank for a single D, the x_l half of a pair D [P,P,C,F]. */
+export function discImageFilters(d: Discriminator): tf.Tensor4D {
+  return tf.tidy(() => {
+    const w = discFirstLayer(d);
+    return d.input === 'pair' ? (tf.slice(w, [0, 0, d.imageChannels, 0], [-1, -1, d.imageChannels, -1]) as tf.Tensor4D) : w;
+  });
+}
+
+/** The numbers one firing of the hooks adds to a metrics line. */
+export class TrainingAnalysis {
+  private real: ImageArray[] | null = null;
+  private floored = new Set<number>();
+  private randomRef = new Set<number>();
+
+  constructor(readonly config: TrainConfig) {}
+
+  /** Moment errors of the stage's meaningful levels, alignment of its D, and the seconds it took. */
+  measure(ctx: HookContext): Record<string, number> {
+    const t0 = performance.now();
+    const a = this.config.analysis;
+    const out: Record<string, number> = {};
+    if (a.moments) Object.assign(out, this.moments(ctx));
+    if (a.alignment) Object.assign(out, this.alignment(ctx.disc, ctx.learner.params, ctx.stage.resolution));
+    out['analysis/seconds'] = Math.round(performance.now() - t0) / 1000;
+    return out;
+  }
+
+  private moments(ctx: HookContext): Record<string, number> {
+    const c = this.config;
+    const rs = ctx.learner.params.shape.resolutions;
+    // Drawn once: the same held-out images at every firing, so the curves move only with G.
+    this.real ??= sourceImages(heldOutSource(ctx.source, ctx.teacher, c.seed), c.analysis.samples);
+    const idx = ctx.stage.outputs.map((r) => rs.indexOf(r));
+    const upTo = Math.max(...idx) + 1;
+    const fake = generatorImages(ctx.learner.params, c.analysis.samples, c.seed, upTo);
+    const real = idx.map((i) => this.real![i]);
+    const gen = idx.map((i) => fake[i]);
+    const newLevel = ctx.stage.outputs.some((r) => !this.floored.has(r));
+    const m = momentMetrics(real, gen, { patch: c.generator.patch, seed: c.seed, noiseFloor: newLevel });
+    if (newLevel) {
+      for (const r of ctx.stage.outputs) this.floored.add(r);
+    }
+    return m;
+  }
+
+  private alignment(d: Discriminator, g: GeneratorParams, r: number): Record<string, number> {
+    const block = g.blocks[r];
+    if (!block || d.patch !== g.shape.patch) return {};
+    const filters = discImageFilters(d);
+    try {
+      const ref = bankColumns(filters, 'TrainingAnalysis');
+      const tgt = bankColumns(block.out, 'TrainingAnalysis');
+      const s = matchBanks(ref, tgt, 'TrainingAnalysis');
+      const out: Record<string, number> = { [`alignment/r${r}/matched`]: s.meanMatched, [`alignment/r${r}/best`]: s.meanBest };
+      if (!this.randomRef.has(r)) {
+        // The reference (random filters of D's shape against G's atoms) depends on the shapes only, up to noise: once per resolution.
+        const rep = featureAlignment(ref, tgt, { randomDraws: 5, seed: this.config.seed });
+        out[`alignment/r${r}/random`] = rep.random.meanMatched;
+        out[`alignment/r${r}/random_std`] = rep.random.stdMatched;
+        this.randomRef.add(r);
+      }
+      return out;
+    } finally {
+      filters.dispose();
+    }
+  }
+}
+
+/** The hooks config.analysis asks for (none when analysis.every = 0). */
+export function analysisHooks(config: TrainConfig): TrainHook[] {
+  const a = config.analysis;
+  if (a.every === 0 || (!a.moments && !a.alignment)) return [];
+  const state = new TrainingAnalysis(config);
+  return [{ every: a.every, fn: (ctx) => state.measure(ctx) }];
+}
