@@ -1,8 +1,8 @@
 /**
  * The trainer's learning check on the small teacher: trains experiments/smoke-plus.json (layerwise) and
  * prints, per level and at every stage end, the first- and second-order patch-moment gap between the
- * teacher and the learner (src/train/momentgap.ts; relative errors of the patch mean and of the patch
- * second-moment matrix), the same gap at initialisation, and the noise floor (two independent teacher
+ * teacher and the learner (src/analysis/moments.ts, orders 1 and 2 on the generator's P x P patches:
+ * relative errors of the patch mean and of the patch second-moment matrix), the same gap at initialisation, and the noise floor (two independent teacher
  * samples of the same size). Exits 1 unless the top-resolution gap fell at least 5x from init.
  *
  *   npx tsx bench/train-moments.ts [config=experiments/smoke-plus.json] [--n 1024] [--every 100]
@@ -17,7 +17,7 @@ import { createLearner, disposeLearner, learnerForward, sampleLatents, type Lear
 import { TeacherSource } from '../src/teacher/index.js';
 import { resolveConfig } from '../src/train/config.js';
 import { openTrainData } from '../src/train/data.js';
-import { momentGap, type MomentGap } from '../src/train/momentgap.js';
+import { momentMatching } from '../src/analysis/moments.js';
 import { configShape } from '../src/train/session.js';
 import { train } from '../src/train/trainer.js';
 import { readJsonFile } from '../src/util/config.js';
@@ -37,10 +37,20 @@ const P = config.generator.patch;
 const real = new TeacherSource(teacher, 1_000_001).batch(n);
 const real2 = new TeacherSource(teacher, 1_000_002).batch(n);
 const zEval = sampleLatents(new Rng(1_000_003, 'eval'), n, config.generator.zDim);
-const floor = real.map((x, l) => momentGap(x, real2[l], P));
+interface MomentGap {
+  mean: number;
+  second: number;
+}
+/** Order-1 and order-2 relative errors per level, on every non-overlapping P x P patch. */
+const momentGaps = (a: tf.Tensor4D[], b: tf.Tensor4D[]): MomentGap[] =>
+  momentMatching(a, b, { patch: P, maxOrder: 2, noiseFloor: false, cross: false, maxPatches: Infinity }).levels.map((lv) => ({
+    mean: lv.orders[0].relError,
+    second: lv.orders[1].relError,
+  }));
+const floor = momentGaps(real, real2);
 const gaps = (g: Learner): MomentGap[] => {
   const xs = tf.tidy(() => learnerForward(g, zEval).x);
-  const out = xs.map((x, l) => momentGap(real[l], x, P));
+  const out = momentGaps(real, xs);
   tf.dispose(xs);
   return out;
 };

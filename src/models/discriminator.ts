@@ -11,7 +11,7 @@
  * u [fan_out] and v [fan_in] (held constant in the gradient, as in Miyato et al. and PyTorch).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2d } from '../ops/index.js';
+import { conv2d, leakyRelu } from '../ops/index.js';
 import { Rng } from '../util/rng.js';
 import { ownVariable } from './learner.js';
 
@@ -179,12 +179,11 @@ export function powerIterate(d: Discriminator, iterations = d.powerIterations): 
 }
 
 /**
- * Leaky ReLU as (1 - a) relu(x) + a x: tf.leakyRelu's gradient goes through Greater, which has no
- * gradient, so R1 and the gradient penalty (double backprop) could not differentiate it; ReLU's uses Step.
+ * Leaky ReLU that survives double backprop (R1, gradient penalty): tf.leakyRelu's own gradient goes
+ * through Greater, which has no gradient (src/ops/activations.ts).
  */
 export function leaky<T extends tf.Tensor>(x: T, a: number): T {
-  if (a === 0) return tf.relu(x);
-  return tf.tidy(() => tf.add(tf.mul(1 - a, tf.relu(x)), tf.mul(a, x)) as T);
+  return a === 0 ? tf.relu(x) : leakyRelu(x, a);
 }
 
 function weightOf(layer: DiscLayer): tf.Tensor {

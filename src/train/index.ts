@@ -7,4 +7,3 @@ export { train, resumeTraining, writeSamples, type TrainHook, type HookContext, 
 export { loadRun, sampleRun, type LoadedRun, type LoadRunOptions, type SampleOptions } from './run.js';
 export { openTrainData, isTeacherData, type TrainData } from './data.js';
 export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
-export { momentGap, patchMoments, type MomentGap } from './momentgap.js';
