@@ -104,6 +104,8 @@ export function layerOutShape(l: LayerSpec, x: Shape, where: string, tap: Shape 
   }
 }
 
+const lastShape = (shapes: Shape[]): Shape => shapes[shapes.length - 1];
+
 /** Shapes after every layer of `layers` (index i = output of layer i); throws UserError on a mismatch. */
 export function layerShapes(layers: LayerSpec[], input: Shape, where: string): Shape[] {
   const out: Shape[] = [];
@@ -111,7 +113,7 @@ export function layerShapes(layers: LayerSpec[], input: Shape, where: string): S
   let tap: Shape | null = null;
   layers.forEach((l, i) => {
     const at = `${where}[${i}]`;
-    if (l.op === 'tap') tap = layerShapes(l.layers, x, `${at}.layers`).at(-1) ?? x;
+    if (l.op === 'tap') tap = lastShape(layerShapes(l.layers, x, `${at}.layers`));
     x = layerOutShape(l, x, at, tap);
     out.push(x);
   });
@@ -151,9 +153,9 @@ export function parseArch(raw: unknown, source = 'architecture'): ArchSpec {
     G: (a.G as unknown[]).map((l, i) => checkLayer(l, `${source}.G[${i}]`)),
     D: (a.D as unknown[]).map((l, i) => checkLayer(l, `${source}.D[${i}]`)),
   };
-  const g = layerShapes(spec.G, [spec.zDim], `${source}.G`).at(-1)!;
+  const g = lastShape(layerShapes(spec.G, [spec.zDim], `${source}.G`));
   if (g.join() !== spec.image.join()) throw new UserError(`${source}.G ends in [${g}] but image is [${spec.image}].`);
-  const d = layerShapes(spec.D, spec.image, `${source}.D`).at(-1)!;
+  const d = lastShape(layerShapes(spec.D, spec.image, `${source}.D`));
   if (d.join() !== '1') throw new UserError(`${source}.D must end in one logit per image, ends in [${d}].`);
   return spec;
 }
@@ -194,7 +196,7 @@ export function netFlops(layers: LayerSpec[], input: Shape, upstream = false): N
       f.dw += t.dw;
       f.dxOwn += t.dxOwn;
       f.dxAll += t.dxAll;
-      tap = layerShapes(l.layers, x, 'tap').at(-1)!;
+      tap = lastShape(layerShapes(l.layers, x, 'tap'));
       continue;
     }
     const y = layerOutShape(l, x, 'layer', tap);

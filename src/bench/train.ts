@@ -60,6 +60,8 @@ export interface TrainBenchRow {
   gflops: number;
   torchImagesPerSec?: number;
   ratioVsTorch?: number;
+  /** Threads the PyTorch twin computed with. */
+  torchThreads?: number;
   /** Replicas behind imagesPerSec. */
   workers: number;
   /** Images/s on one core, and the data-parallel speedup over it (same rounds). */
@@ -75,6 +77,8 @@ export interface TrainBenchRow {
   /** Process CPU seconds per step on one core, and with all replicas (worker threads included). */
   cpuSecondsPerStep1: number;
   cpuSecondsPerStepW?: number;
+  /** workers x cpuSecondsPerStep1 / cpuSecondsPerStepW: the speedup the replicas' total work allows on idle cores. */
+  speedupBound?: number;
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
@@ -150,8 +154,9 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
       // Alternate the order every round so that no contender always follows the same one.
       if (r % 2) contenders.reverse();
       for (const c of contenders) await c();
-      const fmt = (s: number[]) => (s.length ? `${(arch.batch / s[s.length - 1]).toFixed(1)}` : '-');
-      o.log(`  ${arch.name} round ${r + 1}/${o.rounds}: img/s 1 core ${fmt(t1)}, ${o.workers} replicas ${fmt(tw)}, torch ${fmt(tt)}`);
+      const last = (s: number[]) => (arch.batch / s[s.length - 1]).toFixed(1);
+      const parts = [`1 core ${last(t1)}`, ...(pool ? [`${o.workers} replicas ${last(tw)}`] : []), ...(twin ? [`torch ${last(tt)}`] : [])];
+      o.log(`  ${arch.name} round ${r + 1}/${o.rounds}: img/s ${parts.join(', ')}`);
     }
     const ips1 = arch.batch / median(t1);
     const ipsW = tw.length ? arch.batch / median(tw) : ips1;
@@ -173,8 +178,10 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
     if (tw.length) {
       row.speedup = ipsW / ips1;
       row.cpuSecondsPerStepW = median(cw);
+      row.speedupBound = (o.workers * row.cpuSecondsPerStep1) / row.cpuSecondsPerStepW;
     }
     if (tt.length) {
+      row.torchThreads = o.torchThreads;
       row.torchImagesPerSec = arch.batch / median(tt);
       row.ratioVsTorch = ipsW / row.torchImagesPerSec;
     }
@@ -196,10 +203,10 @@ export async function benchTrain(archs: ArchSpec[], o: TrainBenchOptions): Promi
 
 /** A text table of the rows. */
 export function formatTrainTable(rows: TrainBenchRow[]): string {
-  const head = ['arch', 'backend', 'img/s', 'GFLOP/s', 'GFLOP/step', '1-core img/s', 'speedup', 'torch img/s', 'fsrgan/torch', 'load'];
+  const head = ['arch', 'backend', 'img/s', 'GFLOP/s', 'GFLOP/step', '1-core img/s', 'speedup', 'idle bound', 'torch img/s', 'fsrgan/torch', 'load'];
   const body = rows.map((r) => [
     r.arch, `${r.backend} x${r.workers}`, r.imagesPerSec.toFixed(1), r.gflops.toFixed(1), (r.flopsPerStep / 1e9).toFixed(2), r.imagesPerSec1.toFixed(1),
-    r.speedup ? `${r.speedup.toFixed(2)}x` : '-', r.torchImagesPerSec ? r.torchImagesPerSec.toFixed(1) : '-', r.ratioVsTorch ? `${r.ratioVsTorch.toFixed(3)}x` : '-',
+    r.speedup ? `${r.speedup.toFixed(2)}x` : '-', r.speedupBound ? `${r.speedupBound.toFixed(2)}x` : '-', r.torchImagesPerSec ? r.torchImagesPerSec.toFixed(1) : '-', r.ratioVsTorch ? `${r.ratioVsTorch.toFixed(3)}x` : '-',
     `${r.load[0].toFixed(1)}/${r.load[1].toFixed(1)}`,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

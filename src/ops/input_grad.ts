@@ -17,8 +17,12 @@ export interface InputGradAttrs {
 /**
  * - `matmul`: kernel = stride without padding: one matMul dy W^T, then the depth-to-space interleave.
  * - `subpixel`: one stride-1 conv2d with the s*s phase sub-filters stacked, interleave, crop.
+ * - `phases`: one stride-1 conv2d per output phase with exactly that phase's taps, then an interleave by
+ *   concatenation (needs H and W divisible by the stride). No wasted FLOPs: `subpixel` computes a
+ *   (T x U) phase grid with ceil(k/s)^2 taps per phase, T = H/s + 1 for 'same' k4 s2, and pads kernel 3
+ *   to 2x2 taps per phase: 1.27x the FLOPs at an 8x8 grid, 1.56x at 4x4, 2.8x for k3 s2 at 4x4.
  */
-export type InputGradPlan = 'matmul' | 'subpixel';
+export type InputGradPlan = 'matmul' | 'subpixel' | 'phases';
 
 /** Output rows of one phase-folded axis: see conv2dBackpropInput. */
 interface AxisPlan {
@@ -44,25 +48,110 @@ function axisPlan(k: number, s: number, padBefore: number, outLen: number, dyLen
 /**
  * Sub-filters of all s*s output phases side by side: W [kh,kw,Cin,Cout] (conv layout) ->
  * F [mh,mw,Cout,(ry,rx,Cin)] with F[jy,jx,co,(ry,rx,ci)] = W[ry + sh(mh-1-jy), rx + sw(mw-1-jx), ci, co]
- * (zero where that tap is past the kernel). One gather of whole [Cin,Cout] slices plus one transpose.
+ * (zero where that tap is past the kernel). Built in one JS loop from the filter's values: the filter is
+ * small, and wasm's GatherV2 + Transpose took 5-10 ms per call for a 64x64 k4 filter whatever the batch,
+ * a fixed cost that dominated small layers and the per-replica steps of data-parallel training
+ * (docs/speed.md).
  */
 function phaseFilter(w: tf.Tensor4D, sh: number, sw: number, mh: number, mw: number): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
-  const zero = kh * kw;
-  const idx: number[] = [];
+  const src = w.dataSync() as Float32Array;
+  const c4 = sh * sw * cin;
+  const out = new Float32Array(mh * mw * cout * c4);
   for (let jy = 0; jy < mh; jy++)
     for (let jx = 0; jx < mw; jx++)
       for (let ry = 0; ry < sh; ry++)
         for (let rx = 0; rx < sw; rx++) {
           const a = ry + sh * (mh - 1 - jy);
           const b = rx + sw * (mw - 1 - jx);
-          idx.push(a < kh && b < kw ? a * kw + b : zero);
+          if (a >= kh || b >= kw) continue;
+          const dst = (jy * mw + jx) * cout * c4 + (ry * sw + rx) * cin;
+          const tap = (a * kw + b) * cin * cout;
+          for (let ci = 0; ci < cin; ci++) {
+            const row = tap + ci * cout;
+            for (let co = 0; co < cout; co++) out[dst + co * c4 + ci] = src[row + co];
+          }
         }
-  const flat = tf.reshape(w, [kh * kw, cin, cout]);
-  const padded = idx.includes(zero) ? tf.pad(flat, [[0, 1], [0, 0], [0, 0]]) : flat;
-  const g = tf.gather(padded, tf.tensor1d(idx, 'int32')); // [(jy,jx,ry,rx), Cin, Cout]
-  const t = tf.transpose(tf.reshape(g, [mh * mw, sh * sw, cin, cout]), [0, 3, 1, 2]);
-  return tf.reshape(t, [mh, mw, cout, sh * sw * cin]);
+  return tf.tensor4d(out, [mh, mw, cout, c4]);
+}
+
+/** One output phase along one axis: rows p = s*u + rho, u < U (see conv2dBackpropInput). */
+interface PhaseAxis {
+  /** Residue r = (rho + padBefore) mod s: the phase's taps are W[s*m + r]. */
+  r: number;
+  /** Taps of this phase, ceil((k - r) / s) (0 when k < s leaves the phase untouched). */
+  m: number;
+  /** dy rows [start, end) feed the phase, after padding `before` rows and `after` rows of zeros. */
+  start: number;
+  end: number;
+  before: number;
+  after: number;
+}
+
+function phaseAxis(k: number, s: number, padBefore: number, rho: number, outLen: number, dyLen: number): PhaseAxis {
+  const r = (rho + padBefore) % s;
+  const delta = Math.floor((rho + padBefore) / s);
+  const m = Math.max(0, Math.ceil((k - r) / s));
+  const u = outLen / s;
+  // Output u reads dy rows u + delta - (m-1) .. u + delta.
+  const first = delta - (m - 1);
+  const last = u - 1 + delta;
+  const start = Math.min(Math.max(first, 0), dyLen);
+  const end = Math.max(Math.min(last + 1, dyLen), start);
+  return { r, m, start, end, before: start - first, after: last + 1 - end };
+}
+
+/** The taps of one phase: F[jy,jx,co,ci] = W[sh(my-1-jy) + ry, sw(mx-1-jx) + rx, ci, co] -> [my,mx,Cout,Cin]. */
+function onePhaseFilter(src: Float32Array, shape: number[], sh: number, sw: number, py: PhaseAxis, px: PhaseAxis): tf.Tensor4D {
+  const [, kw, cin, cout] = shape;
+  const out = new Float32Array(py.m * px.m * cout * cin);
+  for (let jy = 0; jy < py.m; jy++)
+    for (let jx = 0; jx < px.m; jx++) {
+      const tap = ((sh * (py.m - 1 - jy) + py.r) * kw + sw * (px.m - 1 - jx) + px.r) * cin * cout;
+      const dst = (jy * px.m + jx) * cout * cin;
+      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) out[dst + co * cin + ci] = src[tap + ci * cout + co];
+    }
+  return tf.tensor4d(out, [py.m, px.m, cout, cin]);
+}
+
+/** The `phases` plan (see InputGradPlan); h and wd are multiples of the strides. */
+function viaPhases(dy: tf.Tensor4D, w: tf.Tensor4D, n: number, h: number, wd: number, sh: number, sw: number, top: number, left: number): tf.Tensor4D {
+  const [kh, kw, cin] = w.shape;
+  const [, ho, wo] = dy.shape;
+  const src = w.dataSync() as Float32Array;
+  const u = h / sh;
+  const v = wd / sw;
+  const rows: tf.Tensor4D[] = [];
+  for (let rhoY = 0; rhoY < sh; rhoY++) {
+    const py = phaseAxis(kh, sh, top, rhoY, h, ho);
+    const cols: tf.Tensor4D[] = [];
+    for (let rhoX = 0; rhoX < sw; rhoX++) {
+      const px = phaseAxis(kw, sw, left, rhoX, wd, wo);
+      if (py.m === 0 || px.m === 0 || py.end === py.start || px.end === px.start) {
+        cols.push(tf.zeros([n, u, v, cin]));
+        continue;
+      }
+      const part = crop(dy, py.start, px.start, py.end - py.start, px.end - px.start);
+      const pad: tf.backend_util.ExplicitPadding = [[0, 0], [py.before, py.after], [px.before, px.after], [0, 0]];
+      cols.push(tf.conv2d(part, onePhaseFilter(src, w.shape, sh, sw, py, px), 1, pad)); // [N,U,V,Cin]
+    }
+    // [N,U,V,(rx,ci)] is [N,U,(V,rx),ci]: the column interleave is a concat along channels.
+    const row = sw === 1 ? cols[0] : tf.concat(cols, 3);
+    rows.push(tf.reshape(row, [n * u, 1, v * sw * cin, 1]) as tf.Tensor4D);
+  }
+  // [(N,U), ry, (V,rx,ci)]: the row interleave is a concat along the axis after U.
+  const all = sh === 1 ? rows[0] : tf.concat(rows, 1);
+  return tf.reshape(all, [n, h, wd, cin]);
+}
+
+/** Multiply-adds per image of the subpixel plan over those of the exact phases plan (>= 1). */
+function subpixelWaste(kh: number, kw: number, sh: number, sw: number, h: number, wd: number, ho: number, wo: number, top: number, left: number): number {
+  const py = axisPlan(kh, sh, top, h, ho);
+  const px = axisPlan(kw, sw, left, wd, wo);
+  const sub = (py.tmax - py.tmin + py.m) * (px.tmax - px.tmin + px.m) * sh * sw * py.m * px.m;
+  let exact = 0;
+  for (let ry = 0; ry < sh; ry++) for (let rx = 0; rx < sw; rx++) exact += phaseAxis(kh, sh, top, ry, h, ho).m * phaseAxis(kw, sw, left, rx, wd, wo).m;
+  return sub / Math.max(1, exact * (h / sh) * (wd / sw));
 }
 
 /**
@@ -88,9 +177,17 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: Inpu
   const sw = info.strideWidth;
   const { top, left } = info.padInfo;
   const nonOverlapping = kh === sh && kw === sw && top === 0 && left === 0;
-  const p = plan ?? (nonOverlapping ? 'matmul' : 'subpixel');
+  const divisible = h % sh === 0 && wd % sw === 0;
+  // The phases plan pays s*s convolutions and a concat interleave to skip the subpixel plan's extra
+  // rows and zero taps; it wins once those exceed ~15% (measured on wasm, docs/speed.md). wasm's concat
+  // copies one channel run per pixel, so with few channels (RGB outputs) the interleave costs too much.
+  const auto = nonOverlapping ? 'matmul'
+    : divisible && sh * sw > 1 && cin >= 16 && subpixelWaste(kh, kw, sh, sw, h, wd, ho, wo, top, left) > 1.15 ? 'phases' : 'subpixel';
+  const p = plan ?? auto;
   if (p === 'matmul' && !nonOverlapping) throw new Error('conv2dBackpropInput: the matmul plan needs kernel = stride and no padding');
+  if (p === 'phases' && !divisible) throw new Error('conv2dBackpropInput: the phases plan needs the input size divisible by the stride');
   return tf.tidy((): tf.Tensor4D => {
+    if (p === 'phases') return viaPhases(dy, w, n, h, wd, sh, sw, top, left);
     if (p === 'matmul') {
       const wt = tf.transpose(tf.reshape(w, [kh * kw * cin, cout])); // [Cout,(a,b,ci)]
       const cols = tf.matMul(tf.reshape(dy, [n * ho * wo, cout]), wt); // [(n,i,j),(a,b,ci)]

@@ -17,7 +17,7 @@ export function kernelPlan(backend: string): Record<string, string> {
   if (backend === 'wasm') {
     return {
       conv2d: 'XNNPACK conv2d',
-      deconv2d: '(= conv2d input gradient) sub-pixel: one stride-1 XNNPACK conv2d with the s*s phase filters, then depth-to-space; kernel = stride: matMul + depth-to-space',
+      deconv2d: '(= conv2d input gradient) sub-pixel: one stride-1 XNNPACK conv2d with the s*s phase filters, then depth-to-space; where that grid wastes > 15% of the FLOPs: one exact conv2d per phase, interleaved by concat; kernel = stride: matMul + depth-to-space',
       'conv2d filter gradient': 'one stride-1 XNNPACK conv2d with batch as channels and the smaller activation as filter; kernel = stride: one matMul',
       'matMul gradients': 'explicit transpose, then XNNPACK matMul',
     };
