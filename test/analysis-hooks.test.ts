@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { PlantedSource, tinyConfig, TINY_SHAPE } from './train-fixtures.js';
-import { train } from '../src/train/trainer.js';
+import { train, type TrainHook } from '../src/train/trainer.js';
 import { listCheckpoints } from '../src/train/checkpoint.js';
 import { loadRun } from '../src/train/run.js';
 import { heldOutSource, LevelsSource } from '../src/train/analysis-hooks.js';
@@ -23,8 +23,11 @@ import type { PyramidSource } from '../src/data/source.js';
 /** The planted source with a held-out side: the same generator, another sample stream. */
 class SplitPlanted extends PlantedSource {
   heldOuts: PlantedSource[] = [];
+  /** When set, the held-out side reports this many images (a finite split, like ImageDataset.size). */
+  heldOutSize: number | null = null;
   heldOut(): PyramidSource {
     const h = new PlantedSource(TINY_SHAPE, this.seed + 1000);
+    if (this.heldOutSize !== null) Object.defineProperty(h, 'size', { value: this.heldOutSize });
     this.heldOuts.push(h);
     return h;
   }
@@ -104,6 +107,31 @@ describeEachBackend('training-time analysis hooks', () => {
     expect(last['alignment/r16/matched']).toBeCloseTo(alignmentMetrics(w, run.generator.blocks[16].out)['alignment/matched'], 10);
     w.dispose();
     run.dispose();
+  });
+
+  it('a held-out split smaller than analysis.samples is used once, without repeating images', async () => {
+    const dir = await tmp();
+    const cfg = tinyConfig(ANALYSIS);
+    const src = planted();
+    src.heldOutSize = 6;
+    await train(cfg, dir, { source: src });
+    const last = (await lines(dir)).at(-1)!;
+    const run = await loadRun(dir, { source: false });
+    const real = sourceImages(heldOutSource(planted(), null, cfg.seed), 6);
+    const fake = generatorImages(run.generator, cfg.analysis.samples, cfg.seed, 3);
+    const m = momentMetrics(real, fake, { patch: cfg.generator.patch, seed: cfg.seed, noiseFloor: false });
+    expect(last['moments/r16/o2']).toBeCloseTo(m['moments/r16/o2'], 10);
+    run.dispose();
+  });
+
+  it('the measurements leave no tensors behind (live tensors flat between firings)', async () => {
+    const counts: [number, number][] = [];
+    const probe: TrainHook = { every: 2, fn: (ctx) => (counts.push([ctx.step, tf.memory().numTensors]), {}) };
+    await train(tinyConfig({ ...ANALYSIS, train: { steps: 8 } }), await tmp(), { source: planted(), hooks: [probe] });
+    // The probe runs before the analysis of the same step; from step 4 on, every earlier firing is done.
+    const stage1 = counts.filter(([step]) => step >= 4 && step <= 8).map(([, n]) => n);
+    expect(stage1).toHaveLength(3);
+    expect(new Set(stage1).size).toBe(1);
   });
 
   it('training with analysis on is bit-identical to training with it off', async () => {

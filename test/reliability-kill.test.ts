@@ -116,7 +116,6 @@ describe('kill/resume: SIGKILL at random moments, then fsrgan train --resume', (
         `${results.length} runs finished, ${exact} exact (weights, metrics, stage records); ${staleRecovered} stale locks recovered`,
     );
     expect(results.filter((p) => p !== '')).toEqual([]);
-    expect(staleRecovered).toBeGreaterThan(0);
   }
 
   it('fast: 3 kills, every finished run bit-identical to the uninterrupted one', () => campaign(3, 1), 120_000);

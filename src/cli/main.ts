@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   train: { summary: 'train a generator layer by layer (or resume a run)', load: () => import('./train.js') },
   sample: { summary: 'PNG grid of samples from a trained run at a seed', load: () => import('./sample.js') },
   data: { summary: 'dataset preview: PNG grid per resolution, statistics, license', load: () => import('./data.js') },
+  reproduce: { summary: 'the paper figures end to end: train, measure, SVG/PNG, index.html', load: () => import('./reproduce.js') },
 };
 
 function help(): string {

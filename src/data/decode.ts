@@ -18,6 +18,22 @@ export interface DecodedImage {
   alpha: boolean;
 }
 
+/** Largest image decoded, in megapixels (PNG and JPEG alike): a broken or hostile header cannot make a decoder allocate without bound. */
+const MAX_MEGAPIXELS = 64;
+
+/**
+ * The size a PNG's IHDR claims, checked before pngjs sees the file: pngjs allocates what the header says
+ * (gigabytes from a 100-byte file), and a width near 2^31 makes Node's zlib binding abort the process.
+ */
+function checkPngHeader(bytes: Uint8Array): void {
+  if (bytes.length < 24) return; // too short for an IHDR: pngjs reports it
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [w, h] = [view.getUint32(16), view.getUint32(20)];
+  if (w * h > MAX_MEGAPIXELS * 1e6) {
+    throw new Error(`PNG header says ${w}x${h} (${Math.round((w * h) / 1e6)} megapixels), over the ${MAX_MEGAPIXELS}-megapixel limit`);
+  }
+}
+
 /** Decodes PNG or JPEG bytes; throws an Error whose message says what is wrong (the caller names the file). */
 export function decodeImage(bytes: Uint8Array): DecodedImage {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
@@ -25,6 +41,7 @@ export function decodeImage(bytes: Uint8Array): DecodedImage {
   let out: Omit<DecodedImage, 'alpha'>;
   if (isPng) {
     let png: ReturnType<typeof PNG.sync.read>;
+    checkPngHeader(bytes);
     try {
       png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (e) {
@@ -35,7 +52,7 @@ export function decodeImage(bytes: Uint8Array): DecodedImage {
     let img: { width: number; height: number; data: Uint8Array };
     try {
       // Limits keep a hostile or broken file from allocating without bound.
-      img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 64, maxMemoryUsageInMB: 1024 });
+      img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_MEGAPIXELS, maxMemoryUsageInMB: 1024 });
     } catch (e) {
       throw new Error(`corrupt JPEG (${(e as Error).message ?? String(e)})`);
     }

@@ -33,6 +33,12 @@ function hasHeldOut(s: PyramidSource): s is PyramidSource & WithHeldOut {
   return typeof (s as Partial<WithHeldOut>).heldOut === 'function';
 }
 
+/** Images a finite source serves before repeating (ImageDataset.size), or null for an endless one (a teacher). */
+export function sourceSize(s: PyramidSource): number | null {
+  const n = (s as { size?: unknown }).size;
+  return typeof n === 'number' ? n : null;
+}
+
 /**
  * Teacher samples from the Rng stream 'analysis/heldout' of `seed` (the training source uses
  * 'teacher-source'), the lowest `levels` levels only.
@@ -108,6 +114,10 @@ export class LevelsSource implements PyramidSource {
     return { ...this.inner.describe(), levels: this.resolutions };
   }
 
+  get size(): number | null {
+    return sourceSize(this.inner);
+  }
+
   heldOut(): PyramidSource {
     if (!hasHeldOut(this.inner)) throw new UserError(`the data '${String(this.inner.describe().name)}' has no held-out split.`);
     return new LevelsSource(this.inner.heldOut(), this.levels);
@@ -157,8 +167,12 @@ export class TrainingAnalysis {
   private moments(ctx: HookContext): Record<string, number> {
     const c = this.config;
     const rs = ctx.learner.params.shape.resolutions;
-    // Drawn once: the same held-out images at every firing, so the curves move only with G.
-    this.real ??= sourceImages(heldOutSource(ctx.source, ctx.teacher, c.seed), c.analysis.samples);
+    // Drawn once: the same held-out images at every firing, so the curves move only with G. No image twice
+    // (a small held-out split caps the count), or the two halves of the noise floor would share images.
+    if (!this.real) {
+      const held = heldOutSource(ctx.source, ctx.teacher, c.seed);
+      this.real = sourceImages(held, Math.min(c.analysis.samples, sourceSize(held) ?? Infinity));
+    }
     const idx = ctx.stage.outputs.map((r) => rs.indexOf(r));
     const upTo = Math.max(...idx) + 1;
     const fake = generatorImages(ctx.learner.params, c.analysis.samples, c.seed, upTo);

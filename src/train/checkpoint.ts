@@ -160,7 +160,9 @@ async function manifestProblem(path: string): Promise<string | null> {
   try {
     manifest = JSON.parse(await readFile(join(path, 'manifest.json'), 'utf8')) as Manifest;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'manifest.json is missing (not a complete checkpoint)' : 'manifest.json is damaged (not valid JSON)';
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return 'manifest.json is damaged (not valid JSON)';
+    const old = await readFile(join(path, 'state.json'), 'utf8').then((t) => (JSON.parse(t) as { version?: number }).version === 1, () => false);
+    return old ? 'written by an older fsrgan (checkpoint format 1, without manifest.json): resume it with that version' : 'manifest.json is missing (not a complete checkpoint)';
   }
   if (manifest.format !== 'fsrgan-checkpoint' || !Array.isArray(manifest.files)) return 'manifest.json is not an fsrgan checkpoint manifest';
   if (manifest.version !== CHECKPOINT_VERSION) return `written by another checkpoint format (version ${manifest.version}, this fsrgan reads ${CHECKPOINT_VERSION})`;
@@ -246,5 +248,8 @@ export async function requireCheckpoint(runDir: string, warn?: (msg: string) => 
 export async function tidyCheckpoints(runDir: string, damaged: string[]): Promise<void> {
   const root = join(runDir, 'checkpoints');
   for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
-  for (const p of damaged) await rename(p, join(root, `damaged-${basename(p)}`)).catch(() => undefined);
+  for (const p of damaged) {
+    const aside = join(root, `damaged-${basename(p)}`);
+    await rename(p, aside).catch(() => rename(p, `${aside}-${Date.now()}`)).catch(() => undefined);
+  }
 }

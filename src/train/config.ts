@@ -150,24 +150,33 @@ export function resolveConfig(user: unknown, opts: ResolveOptions = {}): TrainCo
   let base = DEFAULT_CONFIG;
   if (presetName !== undefined && presetName !== '') {
     if (typeof presetName !== 'string' || !(presetName in PRESETS)) {
-      throw new UserError(`config.preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(presetName)}.`);
+      throw new UserError(`config.preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(presetName).slice(0, 80)}.`);
     }
     base = mergeStrict(DEFAULT_CONFIG, PRESETS[presetName], 'config', ALLOWED);
   }
   const cfg = mergeStrict(base, raw, 'config', ALLOWED);
   const problems = configProblems(cfg);
-  if (problems.length) throw new UserError(problems.length === 1 ? problems[0] : `the config has problems:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length === 1) throw new UserError(problems[0]);
+  if (problems.length) {
+    const more = problems.length > 8 ? [`... and ${problems.length - 8} more`] : [];
+    throw new UserError(`the config has problems:\n  - ${[...problems.slice(0, 8), ...more].join('\n  - ')}`);
+  }
   return cfg;
 }
 
 /** Everything wrong with a merged config, one sentence each naming the field (empty when valid). */
 export function configProblems(c: TrainConfig): string[] {
   const p: string[] = [];
+  // Elements of a list whose default is empty (stepsByLevel) reach here unchecked by mergeStrict: show them as JSON, cut short.
+  const show = (v: unknown) => {
+    const s = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  };
   const int = (v: number, field: string, min: number) => {
-    if (!Number.isInteger(v) || v < min) p.push(`config.${field} must be an integer >= ${min}, got ${v}.`);
+    if (!Number.isInteger(v) || v < min) p.push(`config.${field} must be an integer >= ${min}, got ${show(v)}.`);
   };
   const inRange = (v: number, field: string, lo: number, hi: number, hiOpen = true) => {
-    if (!(v >= lo && (hiOpen ? v < hi : v <= hi))) p.push(`config.${field} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}.`);
+    if (!(v >= lo && (hiOpen ? v < hi : v <= hi))) p.push(`config.${field} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${show(v)}.`);
   };
   if (c.data.trim() === '') {
     p.push("config.data is required: name a teacher config (e.g. experiments/teacher-small.json), 'emoji', or an image folder.");

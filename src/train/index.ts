@@ -3,7 +3,9 @@ export { DEFAULT_CONFIG, MODES, PRESETS, configProblems, resolveConfig, stepsFor
 export { OBJECTIVES, objectives, r1Penalty, gradientPenalty, gradSqNorm, type Objective, type ObjectiveName } from './objectives.js';
 export { Adam } from './adam.js';
 export { buildSchedule, allGNames, tensorHash, hashVars, type Stage, type StageRecord } from './stages.js';
-export { train, resumeTraining, writeSamples, type TrainHook, type HookContext, type TrainOptions, type TrainResult, type ProgressEvent } from './trainer.js';
+export { train, resumeTraining, runConfig, writeSamples, type TrainHook, type HookContext, type TrainOptions, type TrainResult, type ProgressEvent } from './trainer.js';
 export { loadRun, sampleRun, type LoadedRun, type LoadRunOptions, type SampleOptions } from './run.js';
 export { openTrainData, isTeacherData, type TrainData } from './data.js';
-export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
+export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, findCheckpoint, verifyCheckpoint, type CheckpointState, type LoadedCheckpoint, type GuardState } from './checkpoint.js';
+export { acquireRunLock, withRunLock, type RunLock, type LockInfo } from './lock.js';
+export { DivergenceError, GUARD_ACTIONS, type GuardAction, type DivergenceReport, type NonFiniteUpdate } from './guard.js';

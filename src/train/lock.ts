@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { diskError } from '../util/atomic.js';
 
 export interface LockInfo {
   pid: number;
@@ -87,7 +88,9 @@ export async function acquireRunLock(dir: string, onMessage: (line: string) => v
   };
   const text = JSON.stringify(info) + '\n';
   const tmp = join(dir, `${LOCK_FILE}.${process.pid}.${info.token}`);
-  await writeFile(tmp, text);
+  await writeFile(tmp, text).catch((e) => {
+    throw diskError(e, `cannot write the lock file in '${dir}'`, 'fsrgan train needs to write into the run directory.');
+  });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {

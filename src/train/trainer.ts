@@ -23,7 +23,7 @@ import { UserError } from '../util/errors.js';
 import { diskError, writeFileAtomic } from '../util/atomic.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { findCheckpoint, listCheckpoints, saveCheckpoint, tidyCheckpoints } from './checkpoint.js';
-import { DivergenceError, guardEventLine, StepGuard, type GuardAction, type NonFiniteUpdate } from './guard.js';
+import { allFinite, DivergenceError, guardEventLine, StepGuard, type GuardAction, type NonFiniteUpdate } from './guard.js';
 import { withRunLock } from './lock.js';
 import { MetricsLog } from './metrics.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
@@ -110,8 +110,8 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
   const { source } = data;
   try {
     if (opts.source) checkSourceMatches(config, source, opts.teacher?.config.channels);
-    await mkdir(runDir, { recursive: true }).catch((e) => {
-      throw diskError(e, `cannot create the run directory '${runDir}'`, 'Choose another --out.');
+    await mkdir(runDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+      throw e.code ? new UserError(`cannot create the run directory '${runDir}': ${e.message}. Choose another --out.`) : e;
     });
     return await withRunLock(
       runDir,
@@ -242,6 +242,17 @@ async function checkpoint(s: Session, runDir: string, metrics: MetricsLog, rollb
   }
 }
 
+/** The first non-finite tensor a checkpoint of the session would hold (weights, EMA, D, optimiser), or null. */
+function nonFiniteState(s: Session): NonFiniteUpdate[] {
+  const { tensors, temporaries } = sessionTensors(s);
+  try {
+    if (allFinite(Object.values(tensors))) return [];
+    return [{ update: 'checkpoint', tensor: Object.entries(tensors).find(([, t]) => !allFinite([t]))?.[0] ?? 'unknown' }];
+  } finally {
+    tf.dispose(temporaries);
+  }
+}
+
 /**
  * A step had a rejected update and the action is not a plain skip: roll back to the newest checkpoint
  * with lower learning rates (a checkpoint of the new state is written at once, so a resume repeats
@@ -257,7 +268,9 @@ async function recover(s: Session, runDir: string, metrics: MetricsLog, stage: S
     throw new DivergenceError({ step, stage: stage.level, resolution: stage.resolution, failures, reason, lastCheckpoint: newest ? basename(newest) : null, runDir });
   };
   if (action === 'stop') await stop('guard.onNonFinite is "stop".');
-  if (action === 'skip') await stop(`${g.maxSkips} steps in a row had an update dropped (guard.maxSkips).`);
+  if (action === 'skip') {
+    await stop(failures[0].update === 'checkpoint' ? 'A weight is already non-finite, which skipping updates cannot repair.' : `${g.maxSkips} steps in a row had an update dropped (guard.maxSkips).`);
+  }
   if (s.guard.rollbacks >= g.maxRollbacks) await stop(`The run already rolled back ${s.guard.rollbacks} time(s) (guard.maxRollbacks = ${g.maxRollbacks}).`);
   const { checkpoint: ck, skipped } = await findCheckpoint(runDir);
   if (!ck) return stop('No checkpoint verifies, so there is nothing to roll back to.');
@@ -376,13 +389,30 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       }
       if (s.stageStep === stage.steps) break;
       if (s.step % config.log.sampleEvery === 0) await writeSamples(s, runDir, stage);
-      if (s.step % config.log.checkpointEvery === 0 || opts.signal?.aborted) await checkpoint(s, runDir, metrics);
+      if (s.step % config.log.checkpointEvery === 0 || opts.signal?.aborted) {
+        // Updates are checked, but a hook (or a bug) could still plant a NaN: never write one to disk.
+        const bad = action === 'off' ? [] : nonFiniteState(s);
+        if (bad.length) {
+          await recover(s, runDir, metrics, stage, s.step, bad, say);
+          emit(stage, { kind: 'rollback' });
+          clock = performance.now();
+          continue stages;
+        }
+        await checkpoint(s, runDir, metrics);
+      }
       if (opts.signal?.aborted) {
         emit(stage, { kind: 'interrupted' });
         return { runDir, step: s.step, completed: false, interrupted: true };
       }
     }
     // End of stage: verify freezing, then checkpoint at the boundary (stageIndex already advanced).
+    const bad = action === 'off' ? [] : nonFiniteState(s);
+    if (bad.length) {
+      await recover(s, runDir, metrics, stage, s.step, bad, say);
+      emit(stage, { kind: 'rollback' });
+      clock = performance.now();
+      continue;
+    }
     record.frozenHashesEnd = hashVars(s.learner.vars, stage.frozen);
     record.trainedHashesEnd = hashVars(s.learner.vars, stage.trained);
     record.unchangedTrained = stage.trained.filter((n) => record.trainedHashesStart[n] === record.trainedHashesEnd![n]);

@@ -19,6 +19,11 @@ export function setWriteFault(f: { enospcAfterBytes: number } | null): void {
   fault = f ? { left: f.enospcAfterBytes } : null;
 }
 
+/** Bytes the injected fault still lets through (null when none is set). Tests only. */
+export function writeFaultLeft(): number | null {
+  return currentFault()?.left ?? null;
+}
+
 function currentFault(): { left: number } | null {
   if (fault === undefined) {
     const env = process.env.FSRGAN_TEST_ENOSPC_AFTER_BYTES;

@@ -10,6 +10,14 @@ function kind(v: unknown): string {
   return typeof v;
 }
 
+/** A value for an error message: JSON, cut to 80 characters (a 20,000-character string would bury the sentence). */
+function brief(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+
 function closest(key: string, known: string[]): string | undefined {
   const dist = (a: string, b: string) => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -39,7 +47,8 @@ export function mergeStrict<T>(defaults: T, user: unknown, path = 'config', allo
     const u = user as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(u)) {
-      if (!(key in d)) {
+      // Own keys only: 'constructor' or '__proto__' from a JSON file are unknown keys, not Object.prototype's.
+      if (!own(d, key)) {
         const hint = closest(key, Object.keys(d));
         throw new UserError(
           `unknown key ${path}.${key}${hint ? ` (did you mean ${path}.${hint}?)` : ''}; known keys: ${Object.keys(d).join(', ')}.`,
@@ -50,16 +59,17 @@ export function mergeStrict<T>(defaults: T, user: unknown, path = 'config', allo
     return out as T;
   }
   if (dk === 'array') {
-    if (uk !== 'array') throw new UserError(`${path} must be an array, got ${uk} (${JSON.stringify(user)}).`);
+    if (uk !== 'array') throw new UserError(`${path} must be an array, got ${uk} (${brief(user)}).`);
     const proto = (defaults as unknown[])[0];
     if (proto === undefined) return structuredClone(user) as T;
     return (user as unknown[]).map((v, i) => mergeStrict(proto, v, `${path}[${i}]`, allowed)) as T;
   }
-  if (dk !== uk) throw new UserError(`${path} must be a ${dk}, got ${uk} (${JSON.stringify(user)}).`);
+  if (dk !== uk) throw new UserError(`${path} must be a ${dk}, got ${uk} (${brief(user)}).`);
   if (dk === 'number' && !Number.isFinite(user as number)) throw new UserError(`${path} must be a finite number.`);
   const choices = allowed[path.replace(/\[\d+\]/g, '[]')];
   if (choices && !choices.includes(user as string)) {
-    throw new UserError(`${path} must be one of ${choices.join(', ')}, got '${String(user)}'.`);
+    const got = String(user);
+    throw new UserError(`${path} must be one of ${choices.join(', ')}, got '${got.length > 80 ? `${got.slice(0, 77)}...` : got}'.`);
   }
   return user as T;
 }
@@ -72,7 +82,8 @@ export function applySets(obj: Record<string, unknown>, sets: string[]): Record<
   const out = structuredClone(obj);
   for (const s of sets) {
     const eq = s.indexOf('=');
-    if (eq <= 0) throw new UserError(`--set expects key=value (for example --set train.lrG=0.0002), got '${s}'.`);
+    const shown = s.length > 100 ? `${s.slice(0, 97)}...` : s;
+    if (eq <= 0) throw new UserError(`--set expects key=value (for example --set train.lrG=0.0002), got '${shown}'.`);
     const keys = s.slice(0, eq).split('.');
     const raw = s.slice(eq + 1);
     let value: unknown;
@@ -81,10 +92,12 @@ export function applySets(obj: Record<string, unknown>, sets: string[]): Record<
     } catch {
       value = raw;
     }
+    const bad = keys.find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
+    if (bad) throw new UserError(`--set ${shown}: '${bad}' is not a config key.`);
     let cur: Record<string, unknown> = out;
     for (const k of keys.slice(0, -1)) {
-      if (cur[k] === undefined) cur[k] = {};
-      if (kind(cur[k]) !== 'object') throw new UserError(`--set ${s}: ${k} is not an object.`);
+      if (!own(cur, k)) cur[k] = {};
+      if (kind(cur[k]) !== 'object') throw new UserError(`--set ${shown}: ${k} is not an object.`);
       cur = cur[k] as Record<string, unknown>;
     }
     cur[keys[keys.length - 1]] = value;

@@ -1,0 +1,239 @@
+/**
+ * The figure experiments of THEORY.md section 4 as data: `experiments/figures/runs.json` is the catalogue
+ * of training runs per scale (which config file, which overrides, how many levels), with the analysis
+ * settings of each scale; `experiments/figures/F-*.json` says, per figure, which runs it needs at each
+ * scale, which analyses it reads and which chart it draws. `planFigures` turns both into the list of
+ * distinct runs (each trained once, shared by every figure that needs it). docs/figures.md.
+ */
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveAnalysisConfig, type AnalysisConfig } from '../analysis/pipeline.js';
+import { ANALYSES, type AnalysisName } from '../analysis/validate.js';
+import { resolveConfig, type TrainConfig } from '../train/config.js';
+import { mergeStrict, readJsonFile } from '../util/config.js';
+import { UserError } from '../util/errors.js';
+
+/** `test`: seconds (unit test, notebooks in CI); `quick`: minutes on 2 cores; `full`: the paper scale. */
+export const SCALES = ['test', 'quick', 'full'] as const;
+export type Scale = (typeof SCALES)[number];
+
+/** Figure builders (src/report/figures.ts), one per figure of THEORY.md section 4. */
+export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery'] as const;
+export type FigureKind = (typeof FIGURE_KINDS)[number];
+
+/** One training run of the catalogue. */
+export interface RunEntry {
+  /** The role figures look up: 'layerwise', 'layerwise-crop', 'random-lower', 'end-to-end'. */
+  method: string;
+  /** Data label for grouping ('teacher-small', 'teacher-paper', 'emoji'). */
+  data: string;
+  /** Training config file (experiments/*.json). */
+  config: string;
+  /** Train only the lowest `levels` levels of the config (0 = all): random lower layers below level `levels`. */
+  levels: number;
+  /** Overrides, `dotted.key: value` (as --set), on top of the scale's common overrides. */
+  set: Record<string, unknown>;
+}
+
+// `set: null` accepts any object (its keys are checked when the training config is resolved).
+const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown };
+const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-crop', 'random-lower', 'end-to-end'] };
+
+export interface Catalogue {
+  /** Overrides applied to every run of a scale (budgets, logging). */
+  common: Record<Scale, Record<string, unknown>>;
+  analysis: Record<Scale, AnalysisConfig>;
+  runs: Record<Scale, Record<string, RunEntry>>;
+}
+
+export interface FigureScale {
+  /** Catalogue names of the runs this figure reads at this scale. */
+  runs: string[];
+  /** Seeds of every run ([] = the config file's seed); quality numbers are averaged over them. */
+  seeds: number[];
+}
+
+export interface FigureSpec {
+  /** 'F-moments'; also the name of the notebook and of the exported files. */
+  name: string;
+  title: string;
+  /** What the figure shows and how to read it (the caption's first sentences). */
+  about: string;
+  builder: FigureKind;
+  /** Analyses (src/analysis) run on each of its runs. */
+  analyses: AnalysisName[];
+  /** The chart builder of src/report/charts.ts it draws with (documentation). */
+  chart: string;
+  scales: Record<Scale, FigureScale>;
+}
+
+const FIGURE_DEFAULTS = { name: '', title: '', about: '', builder: '', analyses: [''], chart: '', scales: null as unknown };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function perScale<T>(v: unknown, field: string, each: (x: unknown, scale: Scale) => T): Record<Scale, T> {
+  if (!isObject(v)) throw new UserError(`${field} must be an object with one entry per scale (${SCALES.join(', ')}).`);
+  for (const k of Object.keys(v)) if (!(SCALES as readonly string[]).includes(k)) throw new UserError(`${field}.${k}: unknown scale; use ${SCALES.join(', ')}.`);
+  for (const s of SCALES) if (!(s in v)) throw new UserError(`${field} has no entry for scale '${s}'.`);
+  return Object.fromEntries(SCALES.map((s) => [s, each(v[s], s)])) as Record<Scale, T>;
+}
+
+/** Parses the catalogue (experiments/figures/runs.json); every problem is a UserError naming the field. */
+export function parseCatalogue(v: unknown, file = 'runs.json'): Catalogue {
+  if (!isObject(v)) throw new UserError(`${file} must be a JSON object with common, analysis and runs.`);
+  for (const k of Object.keys(v)) if (!['common', 'analysis', 'runs', 'about'].includes(k)) throw new UserError(`${file}: unknown key '${k}' (known: about, common, analysis, runs).`);
+  const common = perScale(v.common ?? Object.fromEntries(SCALES.map((s) => [s, {}])), `${file}: common`, (x, s) => {
+    if (!isObject(x)) throw new UserError(`${file}: common.${s} must be an object of dotted.key: value overrides.`);
+    return x;
+  });
+  const analysis = perScale(v.analysis, `${file}: analysis`, (x, s) => {
+    try {
+      return resolveAnalysisConfig(x ?? {});
+    } catch (e) {
+      throw new UserError(`${file}: analysis.${s}: ${(e as Error).message}`);
+    }
+  });
+  const runs = perScale(v.runs, `${file}: runs`, (x, s) => {
+    if (!isObject(x)) throw new UserError(`${file}: runs.${s} must be an object of named runs.`);
+    return Object.fromEntries(
+      Object.entries(x).map(([name, e]) => {
+        const m = mergeStrict(RUN_DEFAULTS, e, 'run', RUN_ALLOWED);
+        if (m.set !== null && !isObject(m.set)) throw new UserError(`${file}: runs.${s}.${name}.set must be an object of dotted.key: value overrides.`);
+        const entry: RunEntry = { ...m, set: (m.set ?? {}) as Record<string, unknown> };
+        if (!entry.config) throw new UserError(`${file}: runs.${s}.${name}.config is required (a training config file).`);
+        if (!entry.method || !entry.data) throw new UserError(`${file}: runs.${s}.${name} needs a method and a data label.`);
+        if (!Number.isInteger(entry.levels) || entry.levels < 0) throw new UserError(`${file}: runs.${s}.${name}.levels must be an integer >= 0.`);
+        return [name, entry];
+      }),
+    );
+  });
+  return { common, analysis, runs };
+}
+
+/** Parses one figure file; every problem is a UserError naming the file and field. */
+export function parseFigureSpec(v: unknown, file: string): FigureSpec {
+  const raw = mergeStrict(FIGURE_DEFAULTS, isObject(v) ? { analyses: [], ...v } : v, file);
+  if (!/^F-[a-z0-9-]+$/.test(raw.name)) throw new UserError(`${file}: name must look like F-<name> (lower case), got '${raw.name}'.`);
+  if (!raw.title) throw new UserError(`${file}: title is required.`);
+  if (!(FIGURE_KINDS as readonly string[]).includes(raw.builder)) throw new UserError(`${file}: builder must be one of ${FIGURE_KINDS.join(', ')}, got '${raw.builder}'.`);
+  for (const a of raw.analyses) if (!(ANALYSES as readonly string[]).includes(a)) throw new UserError(`${file}: analyses: unknown '${a}'; use ${ANALYSES.join(', ')}.`);
+  const scales = perScale(raw.scales, `${file}: scales`, (x, s) => {
+    const f = mergeStrict({ runs: [''], seeds: [0] }, isObject(x) ? { seeds: [], ...x } : x, `${file}: scales.${s}`);
+    if (f.runs.length === 0) throw new UserError(`${file}: scales.${s}.runs must name at least one run of the catalogue.`);
+    for (const seed of f.seeds) if (!Number.isInteger(seed) || seed < 0) throw new UserError(`${file}: scales.${s}.seeds must be non-negative integers.`);
+    return f;
+  });
+  return { ...raw, builder: raw.builder as FigureKind, analyses: raw.analyses as AnalysisName[], scales };
+}
+
+/** The figure specs in `dir` (F-*.json), sorted by name; `only` keeps those named (a UserError names an unknown one). */
+export async function loadFigureSpecs(dir: string, only: string[] = []): Promise<FigureSpec[]> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^F-.*\.json$/.test(f)).sort();
+  if (files.length === 0) throw new UserError(`no figure experiments (F-*.json) in '${dir}'.`);
+  const specs = await Promise.all(files.map(async (f) => parseFigureSpec(await readJsonFile(join(dir, f), 'figure experiment'), join(dir, f))));
+  const names = specs.map((s) => s.name);
+  for (const o of only) if (!names.includes(o)) throw new UserError(`--only: unknown figure '${o}'; the figures are ${names.join(', ')}.`);
+  return only.length ? specs.filter((s) => only.includes(s.name)) : specs;
+}
+
+export async function loadCatalogue(dir: string): Promise<Catalogue> {
+  const file = join(dir, 'runs.json');
+  return parseCatalogue(await readJsonFile(file, 'figure run catalogue'), file);
+}
+
+/** One distinct training run of a plan. */
+export interface PlannedRun {
+  /** Folder name under <out>/runs: catalogue name, seed and a hash of the resolved config. */
+  id: string;
+  /** Catalogue name, e.g. 'teacher/layerwise'. */
+  name: string;
+  method: string;
+  data: string;
+  seed: number;
+  /** Levels trained (the config's resolutions may be cut to these). */
+  levels: number;
+  /** The config trained (resolutions cut to `levels`). */
+  config: TrainConfig;
+  /** The config before cutting: its data has every level. */
+  fullConfig: TrainConfig;
+  /** Figures that read this run, and the analyses they need. */
+  figures: string[];
+  analyses: AnalysisName[];
+}
+
+export interface PlannedFigure {
+  spec: FigureSpec;
+  /** Run ids in catalogue order, seeds innermost. */
+  runs: string[];
+}
+
+export interface Plan {
+  scale: Scale;
+  analysis: AnalysisConfig;
+  runs: PlannedRun[];
+  figures: PlannedFigure[];
+}
+
+/** `set` objects ({"train.steps": 200}) as --set strings. */
+function setStrings(set: Record<string, unknown>): string[] {
+  return Object.entries(set).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+}
+
+/** A config cut to its lowest `levels` levels (resolutions, channels, per-level steps). */
+export function cutConfig(c: TrainConfig, levels: number): TrainConfig {
+  if (levels === 0 || levels === c.generator.resolutions.length) return c;
+  if (levels > c.generator.resolutions.length) throw new UserError(`levels = ${levels} but the config has ${c.generator.resolutions.length} resolutions.`);
+  const g = c.generator;
+  const cut = {
+    ...c,
+    generator: { ...g, resolutions: g.resolutions.slice(0, levels), channels: g.channels.slice(0, levels) },
+    train: { ...c.train, stepsByLevel: c.train.stepsByLevel.slice(0, levels) },
+  };
+  return resolveConfig(cut);
+}
+
+export function configHash(c: TrainConfig): string {
+  return createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 8);
+}
+
+/** The distinct runs the figures need at `scale` (each once), and each figure's runs. */
+export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, scale: Scale): Promise<Plan> {
+  const runs = new Map<string, PlannedRun>();
+  const files = new Map<string, unknown>();
+  const figures: PlannedFigure[] = [];
+  for (const spec of specs) {
+    const fs = spec.scales[scale];
+    const ids: string[] = [];
+    for (const name of fs.runs) {
+      const entry = catalogue.runs[scale][name];
+      if (!entry) throw new UserError(`${spec.name}: scales.${scale}.runs names '${name}', which the catalogue has no entry for at scale ${scale}.`);
+      if (!files.has(entry.config)) files.set(entry.config, await readJsonFile(entry.config, 'training config'));
+      for (const seed of fs.seeds.length ? fs.seeds : [undefined]) {
+        const sets = [...setStrings(catalogue.common[scale]), ...setStrings(entry.set)];
+        const full = resolveConfig({ ...(files.get(entry.config) as Record<string, unknown>), name: name.replace(/\//g, '-') }, { sets, seed, file: entry.config });
+        const config = cutConfig(full, entry.levels);
+        const id = `${name.replace(/[^a-zA-Z0-9@.-]+/g, '-')}-s${config.seed}-${configHash(config)}`;
+        let run = runs.get(id);
+        if (!run) {
+          run = { id, name, method: entry.method, data: entry.data, seed: config.seed, levels: config.generator.resolutions.length, config, fullConfig: full, figures: [], analyses: [] };
+          runs.set(id, run);
+        }
+        if (!run.figures.includes(spec.name)) run.figures.push(spec.name);
+        for (const a of spec.analyses) if (!run.analyses.includes(a)) run.analyses.push(a);
+        ids.push(id);
+      }
+    }
+    figures.push({ spec, runs: ids });
+  }
+  return { scale, analysis: catalogue.analysis[scale], runs: [...runs.values()], figures };
+}
+
+/** G steps of a run (all stages). */
+export function runSteps(c: TrainConfig): number {
+  const L = c.generator.resolutions.length;
+  const per = (l: number) => (c.train.stepsByLevel.length ? c.train.stepsByLevel[l] : c.train.steps);
+  return c.train.mode === 'layerwise' ? c.generator.resolutions.reduce((a, _r, l) => a + per(l), 0) : per(L - 1);
+}

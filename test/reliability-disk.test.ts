@@ -1,0 +1,210 @@
+/**
+ * Verified checkpoints and full disks (issue 8.2). Damaged checkpoints (truncated, altered, missing
+ * files) are detected with a message naming the file and what is wrong, and a resume falls back to the
+ * previous one and still ends bit-identical. A full disk, injected as ENOSPC after N bytes at seeded
+ * random budgets (and once for real on a small tmpfs when this process may mount one), stops the run
+ * with a UserError that says so, leaves the newest checkpoint verifiable, and a resume after space is
+ * freed ends bit-identical to an uninterrupted run.
+ */
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend/index.js';
+import { train, resumeTraining, type TrainHook } from '../src/train/trainer.js';
+import { findCheckpoint, listCheckpoints } from '../src/train/checkpoint.js';
+import { setWriteFault, writeFaultLeft } from '../src/util/atomic.js';
+import { UserError } from '../src/util/errors.js';
+import { Rng } from '../src/util/rng.js';
+import { PlantedSource, tinyConfig } from './train-fixtures.js';
+import { metricsWithoutTimings, newestState, runFsrgan, writeTinyCliConfig } from './reliability-fixtures.js';
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+const sources: PlantedSource[] = [];
+let work = '';
+const planted = () => {
+  const s = new PlantedSource();
+  sources.push(s);
+  return s;
+};
+const quiet = { onMessage: () => undefined };
+const cfg = tinyConfig({ log: { checkpointEvery: 2 } });
+
+let ref = { hash: '', metrics: [] as Record<string, unknown>[] };
+beforeAll(async () => {
+  await initBackend('wasm');
+  work = await mkdtemp(join(tmpdir(), 'fsrgan-disk-'));
+  const dir = join(work, 'ref');
+  await train(cfg, dir, { source: planted() });
+  ref = { hash: (await newestState(dir)).weightsSha256, metrics: await metricsWithoutTimings(dir) };
+});
+afterEach(() => setWriteFault(null));
+afterAll(async () => {
+  sources.forEach((s) => s.dispose());
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Finishes a run after a failure: resume it, or start it again when it never became a run. */
+async function finish(dir: string): Promise<void> {
+  if (await exists(join(dir, 'config.json'))) await resumeTraining(dir, { source: planted(), ...quiet });
+  else await train(cfg, dir, { source: planted(), ...quiet });
+}
+
+describe('verified checkpoints', () => {
+  const damages: [string, (ck: string) => Promise<void>, RegExp][] = [
+    ['weights.bin truncated', (ck) => truncate(join(ck, 'weights.bin'), 100), /weights\.bin is truncated \(100 of \d+ bytes\)/],
+    ['weights.bin emptied', (ck) => truncate(join(ck, 'weights.bin'), 0), /weights\.bin is truncated \(0 of \d+ bytes\)/],
+    ['weights.bin byte flipped', flipByte('weights.bin', 777), /weights\.bin was altered or damaged: its sha256 \w+\.\.\. differs from the manifest's/],
+    ['weights.bin grown', async (ck) => writeFile(join(ck, 'weights.bin'), Buffer.concat([await readFile(join(ck, 'weights.bin')), Buffer.from('xx')])), /weights\.bin has \d+ bytes, the manifest says \d+ \(altered\)/],
+    ['weights.bin deleted', (ck) => rm(join(ck, 'weights.bin')), /weights\.bin is missing/],
+    ['state.json altered', flipByte('state.json', 30), /state\.json was altered or damaged/],
+    ['state.json truncated', (ck) => truncate(join(ck, 'state.json'), 10), /state\.json is truncated \(10 of \d+ bytes\)/],
+    ['manifest.json deleted', (ck) => rm(join(ck, 'manifest.json')), /manifest\.json is missing \(not a complete checkpoint\)/],
+    ['manifest.json truncated', (ck) => truncate(join(ck, 'manifest.json'), 20), /manifest\.json is damaged \(not valid JSON\)/],
+  ];
+
+  function flipByte(file: string, at: number) {
+    return async (ck: string) => {
+      const b = await readFile(join(ck, file));
+      b[at % b.length] ^= 0x10;
+      await writeFile(join(ck, file), b);
+    };
+  }
+
+  it('damage is detected with a message naming the file; resume falls back to the previous checkpoint and ends exact', async () => {
+    // An interrupted run: checkpoints at steps 4 and 5 (the abort), resumed from 5 normally.
+    const base = join(work, 'interrupted');
+    const ctl = new AbortController();
+    const stop: TrainHook = { every: 5, fn: () => (ctl.abort(), {}) };
+    await train(cfg, base, { source: planted(), hooks: [stop], signal: ctl.signal });
+    expect((await listCheckpoints(base)).map((p) => p.slice(-13))).toEqual(['step-00000005', 'step-00000004']);
+    let exact = 0;
+    for (const [name, damage, message] of damages) {
+      const dir = join(work, `damaged-${name.replace(/\W+/g, '-')}`);
+      await cp(base, dir, { recursive: true });
+      const [newest] = await listCheckpoints(dir);
+      await damage(newest);
+      const found = await findCheckpoint(dir);
+      expect(found.skipped.map((s) => s.reason), name).toEqual([expect.stringMatching(message)]);
+      expect(found.skipped[0].reason).toMatch(/^checkpoint step-00000005: /);
+      expect(found.checkpoint!.path).toMatch(/step-00000004$/);
+      for (const t of Object.values(found.checkpoint!.tensors)) t.dispose();
+      const said: string[] = [];
+      await resumeTraining(dir, { source: planted(), onMessage: (m) => said.push(m) });
+      expect(said.join('\n')).toMatch(new RegExp(`warning: checkpoint step-00000005: .*; resuming from step-00000004`));
+      expect(await exists(join(dir, 'checkpoints', 'damaged-step-00000005'))).toBe(true);
+      expect((await newestState(dir)).weightsSha256, name).toBe(ref.hash);
+      expect(await metricsWithoutTimings(dir), name).toEqual(ref.metrics);
+      exact++;
+    }
+    console.log(`checkpoint damage: ${damages.length} kinds (${damages.map((d) => d[0]).join(', ')}) detected with a message; ${exact} resumes fell back to the previous checkpoint and ended exact`);
+  });
+
+  it('a run whose every checkpoint is damaged is a UserError listing the problems', async () => {
+    const dir = join(work, 'all-damaged');
+    await cp(join(work, 'ref'), dir, { recursive: true });
+    for (const ck of await listCheckpoints(dir)) await truncate(join(ck, 'weights.bin'), 1);
+    const err = await resumeTraining(dir, { source: planted(), ...quiet }).catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/no usable checkpoint in .*: checkpoint step-00000009: weights\.bin is truncated \(1 of \d+ bytes\); checkpoint step-00000008: weights\.bin is truncated/);
+  });
+});
+
+describe('full disk', () => {
+  it('injected ENOSPC at seeded random byte budgets: a clear error, the newest checkpoint intact, an exact resume', async () => {
+    // Bytes a whole run writes through the atomic writer (checkpoints, metrics, stage records, config).
+    setWriteFault({ enospcAfterBytes: 1e12 });
+    await train(cfg, join(work, 'measure'), { source: planted() });
+    const total = 1e12 - writeFaultLeft()!;
+    setWriteFault(null);
+    const rng = new Rng(8, 'enospc-budgets');
+    const budgets = [0, 150, ...Array.from({ length: 8 }, () => Math.floor(rng.uniform() * total))];
+    const where: string[] = [];
+    for (const [i, budget] of budgets.entries()) {
+      const dir = join(work, `full-${i}`);
+      setWriteFault({ enospcAfterBytes: budget });
+      const err = await train(cfg, dir, { source: planted(), ...quiet }).catch((e) => e);
+      setWriteFault(null);
+      expect(err, `budget ${budget}`).toBeInstanceOf(UserError);
+      expect(err.message).toMatch(/: no space left on device \(ENOSPC\)\. /);
+      expect(err.message).toMatch(/resume/);
+      where.push(/checkpoint/.test(err.message) ? 'checkpoint' : /metrics/.test(err.message) ? 'metrics' : 'other');
+      // The newest checkpoint (if any was written) verifies, and the failed write left no temporary folder.
+      const found = await findCheckpoint(dir);
+      expect(found.skipped).toEqual([]);
+      if (found.checkpoint) Object.values(found.checkpoint.tensors).forEach((t) => t.dispose());
+      expect((await readdir(join(dir, 'checkpoints')).catch(() => [] as string[])).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+      expect(await exists(join(dir, '.lock'))).toBe(false);
+      await finish(dir);
+      expect((await newestState(dir)).weightsSha256, `budget ${budget}`).toBe(ref.hash);
+      expect(await metricsWithoutTimings(dir)).toEqual(ref.metrics);
+    }
+    const count = (k: string) => where.filter((w) => w === k).length;
+    console.log(
+      `full disk (injected ENOSPC after N of ${total} bytes): ${budgets.length} budgets, ${budgets.length} clear errors ` +
+        `(${count('checkpoint')} in a checkpoint, ${count('metrics')} in metrics.jsonl, ${count('other')} elsewhere), newest checkpoint intact in all, ${budgets.length} exact resumes`,
+    );
+  });
+
+  it('ENOSPC in the middle of a metrics line: the partial line is dropped on resume', async () => {
+    const dir = join(work, 'partial-line');
+    // The hook runs just before step 3's line is appended: 40 bytes of it fit.
+    const fill: TrainHook = { every: 3, fn: (ctx) => (ctx.step === 3 && setWriteFault({ enospcAfterBytes: 40 }), {}) };
+    const err = await train(cfg, dir, { source: planted(), hooks: [fill], ...quiet }).catch((e) => e);
+    setWriteFault(null);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/cannot append to .*metrics\.jsonl: no space left on device \(ENOSPC\)/);
+    const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
+    expect(text.endsWith('\n')).toBe(false);
+    expect(text.split('\n').pop()).toHaveLength(40);
+    await finish(dir);
+    expect(await metricsWithoutTimings(dir)).toEqual(ref.metrics);
+    expect((await newestState(dir)).weightsSha256).toBe(ref.hash);
+  });
+
+  it('the CLI reports a full disk in one line (no stack trace), releases the lock, and the run resumes', async () => {
+    const dir = join(work, 'cli');
+    await mkdir(dir);
+    const config = await writeTinyCliConfig(dir);
+    const run = join(dir, 'run');
+    const r = await runFsrgan(['train', '--config', config, '--out', run], { FSRGAN_TEST_ENOSPC_AFTER_BYTES: '60000' });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^fsrgan train: .*no space left on device \(ENOSPC\)\. .*fsrgan train --resume /m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await exists(join(run, '.lock'))).toBe(false);
+    const again = await runFsrgan(['train', '--resume', run]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/done: 40 steps/);
+  }, 60_000);
+
+  it('a real full disk: a 1 MiB tmpfs (skipped when mounting is not allowed)', async (ctx) => {
+    const mnt = join(work, 'tmpfs');
+    await mkdir(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      console.log('full disk (tmpfs): skipped, this process cannot mount a tmpfs');
+      ctx.skip();
+      return;
+    }
+    try {
+      // Leave about 40 KiB: enough for the start of the run, not for all of it.
+      const free = () => Number(execFileSync('df', ['-B1', '--output=avail', mnt], { encoding: 'utf8' }).trim().split('\n').pop());
+      await writeFile(join(mnt, 'filler'), Buffer.alloc(free() - 40 * 1024));
+      const dir = join(mnt, 'run');
+      const err = await train(cfg, dir, { source: planted(), ...quiet }).catch((e) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect(err.message).toMatch(/no space left on device \(ENOSPC\)/);
+      const found = await findCheckpoint(dir);
+      expect(found.skipped).toEqual([]);
+      if (found.checkpoint) Object.values(found.checkpoint.tensors).forEach((t) => t.dispose());
+      await rm(join(mnt, 'filler'));
+      await finish(dir);
+      expect((await newestState(dir)).weightsSha256).toBe(ref.hash);
+      console.log(`full disk (tmpfs, 40 KiB free): "${err.message.slice(0, 90)}..."; freed space, resumed, exact`);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * `fsrgan reproduce` end to end at the `test` scale (a few dozen steps per run): every figure as SVG and
+ * PNG, index.html showing them, summary.json with the claims' numbers; a second call reuses the runs and
+ * gives the same numbers; --only trains only what its figures need; a run folder without its completion
+ * marker is resumed, not retrained.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend/index.js';
+import { run as cli } from '../src/cli/reproduce.js';
+import { loadFigureSpecs } from '../src/report/figspec.js';
+import { notebookFigure, reproduce, type ReproduceSummary } from '../src/report/reproduce.js';
+
+const PNG_MAGIC = '89504e470d0a1a0a';
+let root = '';
+const quiet = () => {};
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  root = await mkdtemp(join(tmpdir(), 'fsrgan-reproduce-'));
+});
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+async function summaryOf(out: string): Promise<ReproduceSummary> {
+  return JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as ReproduceSummary;
+}
+
+describe('fsrgan reproduce --scale test', () => {
+  let first: ReproduceSummary;
+  const out = () => join(root, 'all');
+
+  it('writes every figure as SVG and PNG, an index.html that shows them, and summary.json with the claims', async () => {
+    const log = console.log;
+    console.log = quiet;
+    try {
+      expect(await cli(['--scale', 'test', '--out', out(), '--backend', 'wasm'])).toBe(0);
+    } finally {
+      console.log = log;
+    }
+    first = await summaryOf(out());
+    const names = (await loadFigureSpecs('experiments/figures')).map((s) => s.name);
+    expect(first.figures.map((f) => f.name)).toEqual(names);
+    const html = await readFile(join(out(), 'index.html'), 'utf8');
+    for (const f of first.figures) {
+      // The main chart has the figure's name; every chart and image file exists and is what it says.
+      expect(f.charts[0].svg).toBe(`figures/${f.name}.svg`);
+      for (const c of f.charts) {
+        expect((await readFile(join(out(), c.svg), 'utf8')).startsWith('<svg')).toBe(true);
+        expect((await readFile(join(out(), c.png))).subarray(0, 8).toString('hex')).toBe(PNG_MAGIC);
+        expect(html).toContain(`src="${c.svg}"`);
+        expect(html).toContain(`href="${c.png}"`);
+      }
+      for (const im of f.images) {
+        expect((await readFile(join(out(), im.path))).subarray(0, 8).toString('hex')).toBe(PNG_MAGIC);
+        expect(html).toContain(`src="${im.path}"`);
+      }
+      expect(html).toContain(`<section id="${f.name}">`);
+      expect(f.tables.length).toBeGreaterThan(0);
+      for (const t of f.tables) expect(t.rows.length, `${f.name}: ${t.title}`).toBeGreaterThan(0);
+    }
+    // Every src in the page resolves.
+    for (const m of html.matchAll(/src="([^"]+)"/g)) expect(existsSync(join(out(), m[1])), m[1]).toBe(true);
+    expect(first.figures.find((f) => f.name === 'F-alignment')!.images).toHaveLength(1);
+    expect(first.figures.find((f) => f.name === 'F-layerwise')!.images.length).toBe(4);
+    // The four claims, each with finite numbers and a verdict.
+    expect(first.claims.map((c) => c.id).sort()).toEqual(['alignment', 'layerwise', 'moments', 'sparsity']);
+    for (const c of first.claims) {
+      expect(typeof c.holds, c.id).toBe('boolean');
+      expect(Object.keys(c.numbers).length, c.id).toBeGreaterThan(0);
+      for (const v of Object.values(c.numbers)) expect(Number.isFinite(v)).toBe(true);
+      expect(html).toContain(c.statement.replace(/'/g, '&#39;'));
+    }
+    // Each distinct run trained once and shared: the layerwise run serves all six figures.
+    expect(first.runs).toHaveLength(5);
+    expect(first.runs.every((r) => r.status === 'trained')).toBe(true);
+    expect(first.runs.find((r) => r.name === 'teacher/layerwise')!.figures).toHaveLength(6);
+    expect((await readdir(join(out(), 'runs'))).sort()).toEqual(first.runs.map((r) => r.id).sort());
+  }, 180_000);
+
+  it('a second call reuses every complete run and the cached analyses, with the same numbers', async () => {
+    const res = await reproduce({ out: out(), scale: 'test', train: false, log: quiet });
+    expect(res.summary.runs.map((r) => r.status)).toEqual(first.runs.map(() => 'reused'));
+    expect(res.summary.claims).toEqual(first.claims);
+  }, 120_000);
+
+  it('a run folder without its completion marker is resumed from its checkpoint, not retrained', async () => {
+    const lw = first.runs.find((r) => r.name === 'teacher/layerwise')!;
+    await rm(join(lw.dir, 'reproduce.json'));
+    const res = await reproduce({ out: out(), scale: 'test', only: ['F-moments'], log: quiet, pages: false });
+    expect(res.summary.runs.map((r) => r.status)).toEqual(['resumed']);
+    expect(res.summary.claims).toEqual(first.claims.filter((c) => c.id === 'moments'));
+    // pages: false leaves the full index in place.
+    expect((await summaryOf(out())).figures).toHaveLength(first.figures.length);
+    // A notebook reading the folder gets the figure without recomputing anything.
+    const nb = await notebookFigure('F-sparsity', { runDir: out() });
+    expect(nb.figure.claims).toEqual(first.claims.filter((c) => c.id === 'sparsity'));
+    expect(nb.specs.length).toBe(nb.figure.charts.length);
+  }, 120_000);
+
+  it('--only draws only the figures named and trains only their runs', async () => {
+    const dir = join(root, 'only');
+    const res = await reproduce({ out: dir, scale: 'test', only: ['F-recovery', 'F-sparsity'], log: quiet });
+    expect(res.summary.runs.map((r) => r.name)).toEqual(['teacher/layerwise']);
+    expect(res.summary.figures.map((f) => f.name)).toEqual(['F-recovery', 'F-sparsity']);
+    const files = await readdir(join(dir, 'figures'));
+    expect(files.filter((f) => f.endsWith('.svg')).sort()).toEqual(['F-recovery.svg', 'F-sparsity-histogram.svg', 'F-sparsity.svg']);
+    await expect(reproduce({ out: dir, scale: 'test', only: ['F-moments', 'F-layerwise'], train: false, log: quiet })).rejects.toThrow(/is not complete/);
+  }, 120_000);
+});
