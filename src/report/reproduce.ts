@@ -46,13 +46,7 @@ export interface ReproduceOptions {
   pages?: boolean;
 }
 
-export interface RunSummary {
-  id: string;
-  name: string;
-  method: string;
-  data: string;
-  seed: number;
-  levels: number;
+export interface RunSummary extends Pick<PlannedRun, 'id' | 'name' | 'method' | 'data' | 'seed' | 'levels'> {
   steps: number;
   dir: string;
   figures: string[];
