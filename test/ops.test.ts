@@ -131,7 +131,10 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
     const rng = new Rng(seed, 'plans');
     const convs: Case[] = [...MODEL_CASES.filter((c) => c.op === 'conv2d'), ...randomCases(rng, 'conv2d', 6),
       { op: 'conv2d', x: [2, 9, 7, 2], w: [2, 2, 2, 3], s: 2, pad: 'valid' }, // k = s with leftover rows
-      { op: 'conv2d', x: [1, 9, 9, 2], w: [5, 5, 2, 3], s: 3, pad: 'same' }];
+      { op: 'conv2d', x: [1, 9, 9, 2], w: [5, 5, 2, 3], s: 3, pad: 'same' },
+      // One tap block per phase (ceil(k/s) = 1, packX's matMul branch) with rows cut or padded.
+      { op: 'conv2d', x: [2, 7, 6, 2], w: [1, 1, 2, 3], s: 2, pad: 'same' },
+      { op: 'conv2d', x: [1, 8, 7, 3], w: [2, 2, 3, 2], s: 3, pad: 'valid' }];
     for (const c of convs) {
       const x = randArr(rng, c.x);
       const w = randArr(rng, c.w);

@@ -7,7 +7,7 @@
  * roughly 14 ns per float, so the plan puts the SMALLER activation in the weight slot (docs/ops.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fitSize, swapBatchChannels, swapMiddle } from './layout.js';
+import { fitSize, padHW, swapBatchChannels, swapMiddle } from './layout.js';
 
 /** Attributes of tfjs's Conv2DBackpropFilter kernel that fsrgan supports (NHWC, no dilation). */
 export interface FilterGradAttrs {
@@ -110,16 +110,19 @@ function viaPackX(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const right = sw * v - w - left;
   let xp = fitSize(x, h + Math.min(bottom, 0), w + Math.min(right, 0));
   if (top > 0 || left > 0 || bottom > 0 || right > 0) {
-    xp = tf.pad(xp, [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]]);
+    xp = padHW(xp, top, Math.max(bottom, 0), left, Math.max(right, 0));
   }
   const c4 = sh * sw * cin;
   const s2d = sh === 1 ? xp : swapMiddle(tf.reshape(xp, [n * u, sh, v, sw * cin])); // [N,U,V,(ra,rb,ci)]
-  const f = tf.reshape(tf.transpose(tf.reshape(s2d, [n, u * v, c4]), [1, 0, 2]), [u, v, n, c4]);
-  const dyt = swapBatchChannels(dy); // [Cout,Ho,Wo,N]
   let o: tf.Tensor4D;
   if (mh === 1 && mw === 1) {
-    o = tf.reshape(tf.matMul(tf.reshape(dyt, [cout, ho * wo * n]), tf.reshape(f, [u * v * n, c4])), [cout, 1, 1, c4]);
+    // One tap block: dW = dy^T X over rows (n,i,j) in their own order. dy^T via the 3-D transpose
+    // [N,(Ho,Wo),Cout] -> [Cout,N,(Ho,Wo)], 2x faster on wasm than swapBatchChannels or a 2-D transpose.
+    const dyT = tf.reshape(tf.transpose(tf.reshape(dy, [n, ho * wo, cout]), [2, 0, 1]), [cout, n * ho * wo]);
+    o = tf.reshape(tf.matMul(dyT, tf.reshape(s2d, [n * u * v, c4])), [cout, 1, 1, c4]);
   } else {
+    const f = tf.reshape(tf.transpose(tf.reshape(s2d, [n, u * v, c4]), [1, 0, 2]), [u, v, n, c4]);
+    const dyt = swapBatchChannels(dy); // [Cout,Ho,Wo,N]
     o = tf.conv2d(dyt as tf.Tensor4D, f as tf.Tensor4D, 1, [[0, 0], [mh - 1, mh - 1], [mw - 1, mw - 1], [0, 0]]); // [Cout, mh', mw', c4]
     o = tf.reverse(o, [1, 2]) as tf.Tensor4D; // index ma
   }
