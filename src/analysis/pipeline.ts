@@ -5,7 +5,8 @@
  * The parameters are one config object (the defaults are the schema; docs/analysis.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic.js';
 import { join } from 'node:path';
 import { generatorForward, type GeneratorParams } from '../models/generator.js';
 import { createLearner, disposeLearner, DEFAULT_INIT, type LearnerInit } from '../models/learner.js';
@@ -318,7 +319,7 @@ export async function writeAnalysisFiles(dir: string, files: AnalysisFile[]): Pr
   const paths: string[] = [];
   for (const f of files) {
     const p = join(dir, `${f.what}.json`);
-    await writeFile(p, toJson(f) + '\n');
+    await writeFileAtomic(p, toJson(f) + '\n');
     paths.push(p);
   }
   return paths;

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic.js';
 import { dirname, join, resolve } from 'node:path';
 import type { ImageSet } from './dataset.js';
 
@@ -137,12 +138,7 @@ export async function writeCache(folder: string, key: Record<string, unknown>, s
     checksum: checksum(set.pixels, labels),
     created: new Date().toISOString(),
   };
-  const put = async (name: string, data: Uint8Array | string) => {
-    const tmp = join(folder, `${name}.tmp-${process.pid}`);
-    await writeFile(tmp, data);
-    await rename(tmp, join(folder, name));
-  };
-  await put(files.pixels, set.pixels);
-  await put(files.labels, labels);
-  await put('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(join(folder, files.pixels), set.pixels);
+  await writeFileAtomic(join(folder, files.labels), labels);
+  await writeFileAtomic(join(folder, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }

@@ -21,6 +21,7 @@ import { HeldOutTeacherSource, LevelsSource, discImageFilters, heldOutSource, so
 import { openTrainData } from '../train/data.js';
 import { loadRun, sampleRun, type LoadedRun } from '../train/run.js';
 import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { gridPng } from './png.js';
@@ -147,7 +148,7 @@ async function ensureRun(run: PlannedRun, dir: string, data: DataCache, allowTra
   }
   if (!res.completed) throw new UserError(`training ${run.id} stopped at step ${res.step}; run reproduce again to resume it.`);
   const seconds = (performance.now() - t0) / 1000;
-  await writeFile(join(dir, MARKER), JSON.stringify({ id: run.id, name: run.name, completed: new Date().toISOString(), seconds }, null, 2) + '\n');
+  await writeFileAtomic(join(dir, MARKER), JSON.stringify({ id: run.id, name: run.name, completed: new Date().toISOString(), seconds }, null, 2) + '\n');
   return { status, seconds };
 }
 
@@ -183,7 +184,7 @@ async function measureRun(run: PlannedRun, dir: string, analysis: AnalysisConfig
       }
       const files = analyzeRun(pieces, missing, c, (l) => log(`  ${run.id}: ${l.replace(/^analyze: /, '')}`));
       await mkdir(fdir, { recursive: true });
-      for (const f of files) await writeFile(fileOf(f.what), toJson(f) + '\n');
+      for (const f of files) await writeFileAtomic(fileOf(f.what), toJson(f) + '\n');
     }
     for (const w of run.analyses) (result.analyses as Record<string, AnalysisFile>)[w] = parseAnalysisFile(await readFile(fileOf(w), 'utf8'));
     await mkdir(fdir, { recursive: true });
