@@ -64,15 +64,22 @@ export async function openImageDataset(spec: string, opts: OpenOptions = {}): Pr
 /** Maps a dataset spec to a PyramidSource; an unknown spec is a UserError listing the choices. */
 export async function openSource(spec: string, opts: OpenOptions = {}): Promise<PyramidSource> {
   if (!spec) throw new UserError(`no dataset given: use ${CHOICES}.`);
-  if (/\.json$/i.test(spec)) return openTeacherSource(spec, opts);
+  if (isTeacherSpec(spec)) return openTeacherSource(spec, datasetConfig(opts.config).seed, opts.onProgress);
   return openImageDataset(spec, opts);
 }
 
-async function openTeacherSource(file: string, opts: OpenOptions): Promise<PyramidSource> {
+/** True when a data spec names a synthetic teacher config (a .json file) rather than a dataset. */
+export function isTeacherSpec(spec: string): boolean {
+  return /\.json$/i.test(spec);
+}
+
+/**
+ * Builds the teacher a config file describes and serves it as a source; `source.teacher` is that teacher,
+ * whose tensors live as long as the caller keeps them (the process, in practice; disposeTeacher frees them).
+ */
+export async function openTeacherSource(file: string, seed: number, onProgress?: (line: string) => void): Promise<TeacherSource> {
   const st = await stat(file).catch(() => null);
-  if (!st?.isFile()) throw new UserError(`teacher config '${file}' does not exist (a dataset ending in .json names a teacher config file).`);
-  const cfg = datasetConfig(opts.config);
-  // The teacher's tensors live as long as the source (the process, in practice).
-  const teacher = buildTeacher(await teacherConfigFromFile(file), opts.onProgress);
-  return new TeacherSource(teacher, cfg.seed);
+  if (!st?.isFile()) throw new UserError(`the teacher config '${file}' does not exist (a data spec ending in .json names a teacher config file).`);
+  const teacher = buildTeacher(await teacherConfigFromFile(file), onProgress);
+  return new TeacherSource(teacher, seed);
 }

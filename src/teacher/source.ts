@@ -18,7 +18,8 @@ export class TeacherSource implements PyramidSource {
 
   /** Draws z from Rng(seed, 'teacher-source'); the teacher stays owned by the caller. */
   constructor(
-    private readonly teacher: Teacher,
+    /** The teacher this source samples (owned by the caller). */
+    readonly teacher: Teacher,
     private readonly seed: number,
   ) {
     this.resolutions = [...teacher.config.resolutions];

@@ -1,14 +1,13 @@
 /**
- * The run's data. config.data is either a synthetic teacher config (*.json: the teacher is built here,
- * as openSource does, so that the run can save it into teacher/ and loadRun can serve the very same
- * teacher again) or a dataset spec resolved through openSource with the resolutions and seed of the
- * training config.
+ * The run's data. config.data is either a synthetic teacher config (*.json: opened with openTeacherSource,
+ * whose teacher the run saves into teacher/ so that loadRun can serve the very same teacher again) or a
+ * dataset spec resolved through openSource with the resolutions and seed of the training config.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSource } from '../data/index.js';
+import { isTeacherSpec, openSource, openTeacherSource } from '../data/index.js';
 import type { PyramidSource } from '../data/source.js';
-import { buildTeacher, loadTeacher, saveTeacher, teacherConfigFromFile, TeacherSource, type Teacher } from '../teacher/index.js';
+import { loadTeacher, saveTeacher, TeacherSource, type Teacher } from '../teacher/index.js';
 import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
 
@@ -20,28 +19,24 @@ export interface TrainData {
 
 /** True when config.data names a synthetic teacher config. */
 export function isTeacherData(config: TrainConfig): boolean {
-  return /\.json$/i.test(config.data);
+  return isTeacherSpec(config.data);
 }
 
 /** Opens config.data (building the teacher when it is one) and checks it against the generator's shape. */
 export async function openTrainData(config: TrainConfig, onProgress?: (line: string) => void): Promise<TrainData> {
-  if (isTeacherData(config)) {
-    const st = await stat(config.data).catch(() => null);
-    if (!st?.isFile()) throw new UserError(`config.data: the teacher config '${config.data}' does not exist (a data spec ending in .json names a teacher config file).`);
-    const teacher = buildTeacher(await teacherConfigFromFile(config.data), onProgress);
-    return teacherData(config, teacher);
-  }
   const g = config.generator;
   const dataset = { resolution: g.resolutions[g.resolutions.length - 1], minResolution: g.resolutions[0], seed: config.seed };
   let source: PyramidSource;
   try {
-    source = await openSource(config.data, { config: dataset, onProgress });
+    // A teacher skips the dataset checks of openSource: its resolutions are checked against the generator below.
+    source = isTeacherData(config) ? await openTeacherSource(config.data, config.seed, onProgress) : await openSource(config.data, { config: dataset, onProgress });
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`config.data: ${e.message}`);
     throw e;
   }
-  checkSourceMatches(config, source);
-  return { source, teacher: null };
+  const teacher = source instanceof TeacherSource ? source.teacher : null;
+  checkSourceMatches(config, source, teacher?.config.channels);
+  return { source, teacher };
 }
 
 /** The data of a run whose teacher is already at hand (loaded from a run directory). */
