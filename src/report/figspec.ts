@@ -195,8 +195,9 @@ export function cutConfig(c: TrainConfig, levels: number): TrainConfig {
   return resolveConfig(cut);
 }
 
-export function configHash(c: TrainConfig): string {
-  return createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 8);
+/** The first 8 hex digits of the sha256 of a value's JSON: names run folders and cached analyses by their settings. */
+export function shortHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
 }
 
 /** The distinct runs the figures need at `scale` (each once), and each figure's runs. */
@@ -215,7 +216,7 @@ export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, sca
         const sets = [...setStrings(catalogue.common[scale]), ...setStrings(entry.set)];
         const full = resolveConfig({ ...(files.get(entry.config) as Record<string, unknown>), name: name.replace(/\//g, '-') }, { sets, seed, file: entry.config });
         const config = cutConfig(full, entry.levels);
-        const id = `${name.replace(/[^a-zA-Z0-9@.-]+/g, '-')}-s${config.seed}-${configHash(config)}`;
+        const id = `${name.replace(/[^a-zA-Z0-9@.-]+/g, '-')}-s${config.seed}-${shortHash(config)}`;
         let run = runs.get(id);
         if (!run) {
           run = { id, name, method: entry.method, data: entry.data, seed: config.seed, levels: config.generator.resolutions.length, config, fullConfig: full, figures: [], analyses: [] };

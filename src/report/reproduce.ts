@@ -9,7 +9,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { createHash } from 'node:crypto';
 import { ImageDataset } from '../data/dataset.js';
 import type { PyramidSource } from '../data/source.js';
 import { createLearner, disposeLearner } from '../models/learner.js';
@@ -28,7 +27,7 @@ import { gridPng } from './png.js';
 import { writeFigure, type ChartSpec } from './render.js';
 import { filterPairPng } from './tiles.js';
 import { buildFigure, type Claim, type FigureOutput, type RunResult } from './figures.js';
-import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type PlannedRun, type Scale } from './figspec.js';
+import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, shortHash, type Plan, type PlannedRun, type Scale } from './figspec.js';
 import { writeIndexHtml } from './html.js';
 
 export interface ReproduceOptions {
@@ -152,10 +151,6 @@ async function ensureRun(run: PlannedRun, dir: string, data: DataCache, allowTra
   return { status, seconds };
 }
 
-function analysisHash(c: AnalysisConfig): string {
-  return createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 8);
-}
-
 /** Held-out real data of a run: the teacher's own held-out stream, or the dataset's held-out split, cut to the run's levels. */
 async function heldOutOf(run: PlannedRun, loaded: LoadedRun, data: DataCache, log: (l: string) => void): Promise<PyramidSource> {
   if (loaded.teacher) return new HeldOutTeacherSource(loaded.teacher, run.seed, run.levels);
@@ -166,7 +161,7 @@ async function heldOutOf(run: PlannedRun, loaded: LoadedRun, data: DataCache, lo
 /** Analyses a run still lacks (cached as <dir>/figures/<what>-<hash>.json), sample grids, tiles, recovery reference. */
 async function measureRun(run: PlannedRun, dir: string, analysis: AnalysisConfig, data: DataCache, log: (l: string) => void): Promise<RunResult> {
   const fdir = join(dir, 'figures');
-  const h = analysisHash(analysis);
+  const h = shortHash(analysis);
   const fileOf = (w: AnalysisName) => join(fdir, `${w}-${h}.json`);
   const missing: AnalysisName[] = [];
   for (const w of run.analyses) if (!(await exists(fileOf(w)))) missing.push(w);
