@@ -134,7 +134,16 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
       { op: 'conv2d', x: [1, 9, 9, 2], w: [5, 5, 2, 3], s: 3, pad: 'same' },
       // One tap block per phase (ceil(k/s) = 1, packX's matMul branch) with rows cut or padded.
       { op: 'conv2d', x: [2, 7, 6, 2], w: [1, 1, 2, 3], s: 2, pad: 'same' },
-      { op: 'conv2d', x: [1, 8, 7, 3], w: [2, 2, 3, 2], s: 3, pad: 'valid' }];
+      { op: 'conv2d', x: [1, 8, 7, 3], w: [2, 2, 3, 2], s: 3, pad: 'valid' },
+      // Output channels divisible by 8, so the wasm patch kernels take the filter gradient too; odd sizes,
+      // kernel < stride, kernel = stride with leftover rows, and a pixel count that is not a multiple of 4.
+      { op: 'conv2d', x: [2, 9, 7, 3], w: [4, 4, 3, 8], s: 2, pad: 'same' },
+      { op: 'conv2d', x: [1, 8, 8, 6], w: [4, 4, 6, 8], s: 4, pad: 'valid' },
+      { op: 'conv2d', x: [2, 7, 9, 2], w: [3, 3, 2, 16], s: 2, pad: 'same' },
+      { op: 'conv2d', x: [1, 9, 10, 3], w: [2, 2, 3, 8], s: 2, pad: 'valid' },
+      { op: 'conv2d', x: [2, 5, 6, 1], w: [1, 1, 1, 8], s: 2, pad: 'same' },
+      { op: 'conv2d', x: [1, 6, 6, 5], w: [5, 5, 5, 8], s: 1, pad: 'same' }];
+    const onWasm = tf.getBackend() === 'wasm';
     for (const c of convs) {
       const x = randArr(rng, c.x);
       const w = randArr(rng, c.w);
@@ -143,12 +152,14 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
       const fdX = finiteDiff((v) => dot(refConv2d({ shape: c.x, data: v }, w, c.s, c.pad).data, dy.data), x.data, 0.5);
       const nonOverlapping = c.w[0] === c.s && c.pad === 'valid';
       const fPlans: FilterGradPlan[] = nonOverlapping ? ['matmul', 'dilated', 'packX'] : ['dilated', 'packX'];
+      if (onWasm && c.w[3] % 8 === 0) fPlans.push('patch');
       for (const plan of fPlans) {
         const g = tf.tidy(() => conv2dBackpropFilter(tensor(x), tensor(dy), { strides: c.s, pad: c.pad, filterShape: c.w }, plan).dataSync());
         expect(relErr(g, fdW), `${label(c)} filter plan ${plan}`).toBeLessThan(TOL);
       }
       const iPlans: InputGradPlan[] = nonOverlapping ? ['matmul', 'subpixel'] : ['subpixel'];
       if (c.x[1] % c.s === 0 && c.x[2] % c.s === 0) iPlans.push('phases');
+      if (onWasm) iPlans.push('patch');
       for (const plan of iPlans) {
         const g = tf.tidy(() => conv2dBackpropInput(tensor(dy), tensor(w), { strides: c.s, pad: c.pad, inputShape: c.x }, plan).dataSync());
         expect(relErr(g, fdX), `${label(c)} input plan ${plan}`).toBeLessThan(TOL);

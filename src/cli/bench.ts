@@ -26,7 +26,7 @@ async function runOps(argv: string[]): Promise<number> {
   const reps = intFlag('reps', values.reps, 5, 1, 1000);
   const choice = await initBackend(values.backend);
   // Progress goes to stderr so that --json output stays one parseable document.
-  console.error(`${describeChoice(choice)}; batch ${batch}, median of ${reps}, each call paired with a 512^2 matMul`);
+  console.error(`${describeChoice(choice)}; batch ${batch}, median of ${reps} rounds, each paired with a 512^2 matMul`);
   for (const [op, impl] of Object.entries(kernelPlan(choice.backend))) console.error(`  ${op}: ${impl}`);
   const rows = await benchOps(ganCases(batch), {
     reps,

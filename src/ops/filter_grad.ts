@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fitSize, padHW, swapBatchChannels, swapMiddle } from './layout.js';
+import { convShape, patchFilterGrad, patchUnavailable, type ConvShape } from './simd/conv.js';
 
 /** Attributes of tfjs's Conv2DBackpropFilter kernel that fsrgan supports (NHWC, no dilation). */
 export interface FilterGradAttrs {
@@ -22,35 +23,26 @@ export interface FilterGradAttrs {
  * - `dilated`: one stride-1 conv2d of x (batch moved to channels) with dy as the filter, dilation = stride.
  * - `packX`: one stride-1 conv2d of dy (batch moved to channels) with space-to-depth(x) as the filter,
  *   for layers whose x is much smaller than dy (few input channels, e.g. RGB).
+ * - `patch` (tfjs-wasm only): one hand-written SIMD kernel reading x and dy in place (simd/patch.ts).
  */
-export type FilterGradPlan = 'matmul' | 'dilated' | 'packX';
+export type FilterGradPlan = 'matmul' | 'dilated' | 'packX' | 'patch';
 
-interface Geometry {
-  n: number; h: number; w: number; cin: number; cout: number;
-  kh: number; kw: number; sh: number; sw: number; top: number; left: number; ho: number; wo: number;
-}
+type Geometry = ConvShape;
 
 function geometry(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs): Geometry {
-  const { filterShape } = attrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  const [kh, kw, cin, cout] = filterShape;
-  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== cout || x.shape[3] !== cin) {
-    throw new Error(`conv2dBackpropFilter: x [${x.shape}] and dy [${dy.shape}] do not fit filter [${filterShape}]`);
+  const g = convShape(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  if (dy.shape[1] !== g.ho || dy.shape[2] !== g.wo || dy.shape[3] !== g.cout || x.shape[3] !== g.cin) {
+    throw new Error(`conv2dBackpropFilter: x [${x.shape}] and dy [${dy.shape}] do not fit filter [${attrs.filterShape}]`);
   }
-  const [n, h, w] = x.shape;
-  return {
-    n, h, w, cin, cout, kh, kw, sh: info.strideHeight, sw: info.strideWidth,
-    top: info.padInfo.top, left: info.padInfo.left, ho: info.outHeight, wo: info.outWidth,
-  };
+  return g;
 }
 
 /** The plan `conv2dBackpropFilter` uses for these shapes. */
 export function filterGradPlan(xShape: number[], dyShape: number[], attrs: FilterGradAttrs): FilterGradPlan {
   const [kh, kw] = attrs.filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  const nonOverlapping = kh === info.strideHeight && kw === info.strideWidth && info.padInfo.top === 0 && info.padInfo.left === 0;
+  const shape = convShape(xShape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  if (patchUnavailable(shape, 'filter') === null) return 'patch';
+  const nonOverlapping = kh === shape.sh && kw === shape.sw && shape.top === 0 && shape.left === 0;
   const xSize = xShape.reduce((a, b) => a * b, 1);
   const dySize = dyShape.reduce((a, b) => a * b, 1);
   // packX also transposes dy, so it pays off only when x is clearly the smaller operand.
@@ -65,6 +57,7 @@ export function filterGradPlan(xShape: number[], dyShape: number[], attrs: Filte
 export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs, plan?: FilterGradPlan): tf.Tensor4D {
   const g = geometry(x, dy, attrs);
   const p = plan ?? filterGradPlan(x.shape, dy.shape, attrs);
+  if (p === 'patch') return patchFilterGrad(x, dy, g);
   return tf.tidy(() => (p === 'matmul' ? viaMatmul(x, dy, g) : p === 'dilated' ? viaDilatedConv(x, dy, g) : viaPackX(x, dy, g)));
 }
 

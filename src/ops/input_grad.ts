@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { crop, fitSize, swapMiddle } from './layout.js';
+import { PATCH_MAX_CIN, patchInputGrad, patchUnavailable, type ConvShape } from './simd/conv.js';
 
 /** Attributes of tfjs's Conv2DBackpropInput kernel that fsrgan supports (NHWC, no dilation). */
 export interface InputGradAttrs {
@@ -21,8 +22,10 @@ export interface InputGradAttrs {
  *   concatenation (needs H and W divisible by the stride). No wasted FLOPs: `subpixel` computes a
  *   (T x U) phase grid with ceil(k/s)^2 taps per phase, T = H/s + 1 for 'same' k4 s2, and pads kernel 3
  *   to 2x2 taps per phase: 1.27x the FLOPs at an 8x8 grid, 1.56x at 4x4, 2.8x for k3 s2 at 4x4.
+ * - `patch` (tfjs-wasm only): one hand-written SIMD kernel that scatters W dy[u] into each patch of a
+ *   zero dx (simd/patch.ts); chosen for few input channels, where the others mostly copy.
  */
-export type InputGradPlan = 'matmul' | 'subpixel' | 'phases';
+export type InputGradPlan = 'matmul' | 'subpixel' | 'phases' | 'patch';
 
 /** Output rows of one phase-folded axis: see conv2dBackpropInput. */
 interface AxisPlan {
@@ -181,11 +184,14 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: Inpu
   // The phases plan pays s*s convolutions and a concat interleave to skip the subpixel plan's extra
   // rows and zero taps; it wins once those exceed ~15% (measured on wasm, docs/speed.md). wasm's concat
   // copies one channel run per pixel, so with few channels (RGB outputs) the interleave costs too much.
-  const auto = nonOverlapping ? 'matmul'
+  const shape: ConvShape = { n, h, w: wd, cin, cout, kh, kw, sh, sw, top, left, ho, wo };
+  const auto = cin <= PATCH_MAX_CIN && patchUnavailable(shape, 'input') === null ? 'patch'
+    : nonOverlapping ? 'matmul'
     : divisible && sh * sw > 1 && cin >= 16 && subpixelWaste(kh, kw, sh, sw, h, wd, ho, wo, top, left) > 1.15 ? 'phases' : 'subpixel';
   const p = plan ?? auto;
   if (p === 'matmul' && !nonOverlapping) throw new Error('conv2dBackpropInput: the matmul plan needs kernel = stride and no padding');
   if (p === 'phases' && !divisible) throw new Error('conv2dBackpropInput: the phases plan needs the input size divisible by the stride');
+  if (p === 'patch') return patchInputGrad(dy, w, shape);
   return tf.tidy((): tf.Tensor4D => {
     if (p === 'phases') return viaPhases(dy, w, n, h, wd, sh, sw, top, left);
     if (p === 'matmul') {

@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, type FilterGradAttrs } from './filter_grad.js';
 import { conv2dBackpropInput, type InputGradAttrs } from './input_grad.js';
+import { convShape, patchForward, patchForwardPreferred } from './simd/conv.js';
+import { sliceInto } from './slice.js';
 
 const registered = new Set<string>();
 
@@ -16,9 +18,9 @@ const registered = new Set<string>();
 export function kernelPlan(backend: string): Record<string, string> {
   if (backend === 'wasm') {
     return {
-      conv2d: 'XNNPACK conv2d',
-      deconv2d: '(= conv2d input gradient) sub-pixel: one stride-1 XNNPACK conv2d with the s*s phase filters, then depth-to-space; where that grid wastes > 15% of the FLOPs: one exact conv2d per phase, interleaved by concat; kernel = stride: matMul + depth-to-space',
-      'conv2d filter gradient': 'one stride-1 XNNPACK conv2d with batch as channels and the smaller activation as filter; kernel = stride: one matMul',
+      conv2d: 'XNNPACK conv2d; kernel = stride with <= 8 input channels: SIMD patch kernel on the heap',
+      deconv2d: '(= conv2d input gradient) <= 8 output channels: SIMD patch kernel scattering into the heap; else sub-pixel: one stride-1 XNNPACK conv2d with the s*s phase filters, then depth-to-space; where that grid wastes > 15% of the FLOPs: one exact conv2d per phase, interleaved by concat; kernel = stride: matMul + depth-to-space',
+      'conv2d filter gradient': 'Cout divisible by 8: SIMD patch kernel reading x and dy in place; else one stride-1 XNNPACK conv2d with batch as channels and the smaller activation as filter (kernel = stride: one matMul)',
       'matMul gradients': 'explicit transpose, then XNNPACK matMul',
     };
   }
@@ -64,6 +66,21 @@ export function registerFastKernels(backend: string): void {
   registered.add(backend);
   if (backend !== 'wasm') return;
 
+  // XNNPACK's conv needs no help, except for kernel = stride over few channels (RGB, the stage pair),
+  // where its tiny K (12-96) runs at 4-7 GFLOP/s.
+  install('Conv2D', 'wasm', (fallback) => {
+    if (!fallback) throw new Error('registerFastKernels: wasm has no Conv2D kernel to wrap');
+    return (args) => {
+      const a = args.attrs as unknown as { strides: [number, number] | number; pad: FilterGradAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dilations?: number | [number, number] };
+      const dil = a.dilations ?? 1;
+      const { x, filter } = args.inputs;
+      if (isNchw(args.attrs) || !x || !filter || (Array.isArray(dil) ? dil[0] * dil[1] : dil) !== 1) return fallback(args);
+      const c = convShape(x.shape, filter.shape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode);
+      if (!patchForwardPreferred(c)) return fallback(args);
+      return tf.tidy(() => patchForward(asTensor<tf.Rank.R4>(x, args.backend), asTensor<tf.Rank.R4>(filter, args.backend), c));
+    };
+  });
+
   install('Conv2DBackpropFilter', 'wasm', (fallback) => (args) => {
     if (isNchw(args.attrs)) return (fallback ?? unsupported('Conv2DBackpropFilter'))(args);
     const { x, dy } = args.inputs;
@@ -76,6 +93,20 @@ export function registerFastKernels(backend: string): void {
     const { dy, filter } = args.inputs;
     const attrs = args.attrs as unknown as InputGradAttrs;
     return tf.tidy(() => conv2dBackpropInput(asTensor<tf.Rank.R4>(dy, args.backend), asTensor<tf.Rank.R4>(filter, args.backend), attrs));
+  });
+
+  // wasm's Slice copies the whole input to JS before slicing it (docs/ops.md): copy just the slice.
+  install('Slice', 'wasm', (fallback) => (args) => {
+    const x = args.inputs.x;
+    if (!fallback) throw new Error('registerFastKernels: wasm has no Slice kernel to wrap');
+    if (!x || x.dtype === 'string') return fallback(args);
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
+    const be = args.backend as unknown as { makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array };
+    const out = be.makeOutput(s, x.dtype);
+    // Views only after makeOutput: an allocation may grow the heap and detach earlier views.
+    sliceInto(be.typedArrayFromHeap(x), x.shape, b, s, be.typedArrayFromHeap(out));
+    return out;
   });
 
   // wasm's matMul takes XNNPACK only without transposes; with one it runs a loop at ~1 GFLOP/s, and every

@@ -1,0 +1,111 @@
+/**
+ * The `patch` plans of the conv gradients (filter_grad.ts, input_grad.ts) on tfjs-wasm: pad x where the
+ * convolution reads past its border, then one call of a patch kernel (patch.ts) on the heap.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { crop, padHW } from '../layout.js';
+import { wasmHeap, type WasmHeap } from './heap.js';
+import { paddedK, patchKernel, type PatchGeometry } from './patch.js';
+
+/** A 2-D convolution x [N,H,W,Cin] -> [N,Ho,Wo,Cout] with kernel kh x kw, strides, and top/left padding. */
+export interface ConvShape {
+  n: number; h: number; w: number; cin: number; cout: number;
+  kh: number; kw: number; sh: number; sw: number; top: number; left: number; ho: number; wo: number;
+}
+
+/** Input channels up to which the patch input gradient beats the sub-pixel XNNPACK plan (docs/ops.md). */
+export const PATCH_MAX_CIN = 8;
+
+type Pass = 'forward' | 'filter' | 'input';
+
+/** Why the patch kernel for `pass` cannot run here, or null when it can. */
+export function patchUnavailable(c: ConvShape, pass: Pass): string | null {
+  if (!wasmHeap()) return 'needs the single-threaded tfjs-wasm backend';
+  if (c.sh !== c.sw) return `needs equal strides (got ${c.sh}x${c.sw})`;
+  if (pass !== 'input' && c.cout % 8 !== 0) return `needs Cout divisible by 8 (got ${c.cout})`;
+  return null;
+}
+
+/**
+ * Whether Conv2D itself should use the patch kernel: only for non-overlapping patches (kernel = stride)
+ * with few input channels, where XNNPACK ran at 4-7 GFLOP/s and the patch kernel at 14-19; with
+ * overlapping patches XNNPACK's conv is as fast or faster (docs/ops.md).
+ */
+export function patchForwardPreferred(c: ConvShape): boolean {
+  return c.cin <= PATCH_MAX_CIN && c.kh === c.sh && c.kw === c.sw && patchUnavailable(c, 'forward') === null;
+}
+
+/** Padding after the last row/column so that every row the convolution reads exists. */
+function geometry(c: ConvShape): { g: PatchGeometry; bottom: number; right: number } {
+  const bottom = Math.max(0, (c.ho - 1) * c.sh + c.kh - c.h - c.top);
+  const right = Math.max(0, (c.wo - 1) * c.sw + c.kw - c.w - c.left);
+  const g: PatchGeometry = {
+    n: c.n, hp: c.top + c.h + bottom, wp: c.left + c.w + right, c: c.cin,
+    kh: c.kh, kw: c.kw, s: c.sh, ho: c.ho, wo: c.wo, cout: c.cout,
+  };
+  return { g, bottom, right };
+}
+
+function heapOrThrow(c: ConvShape, pass: Pass): WasmHeap {
+  const why = patchUnavailable(c, pass);
+  if (why) throw new Error(`the patch plan ${why}`);
+  return wasmHeap()!;
+}
+
+/** dW [kh,kw,Cin,Cout] of y = conv(x, W): x [N,H,W,Cin], dy [N,Ho,Wo,Cout]. */
+export function patchFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
+  const heap = heapOrThrow(c, 'filter');
+  const { g, bottom, right } = geometry(c);
+  return tf.tidy(() => {
+    const xp = padHW(x, c.top, bottom, c.left, right);
+    const dw = heap.empty<tf.Rank.R4>([c.kh, c.kw, c.cin, c.cout]);
+    patchKernel(g, heap.memory, 'filterGrad')(heap.ptr(xp), heap.ptr(dy), heap.ptr(dw));
+    return dw;
+  });
+}
+
+/** dx [N,H,W,Cin] of y = conv(x, W): dy [N,Ho,Wo,Cout], W [kh,kw,Cin,Cout]. */
+export function patchInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
+  const heap = heapOrThrow(c, 'input');
+  const { g } = geometry(c);
+  return tf.tidy(() => {
+    // W^T [Cout, K4], zero-padded to whole v128s: a small JS transpose on the heap.
+    const k = c.kh * c.kw * c.cin;
+    const k4 = paddedK(g);
+    const wt = heap.empty([c.cout, k4]);
+    const src = heap.view(w);
+    const dst = heap.view(wt);
+    dst.fill(0);
+    for (let e = 0; e < k; e++) for (let o = 0; o < c.cout; o++) dst[o * k4 + e] = src[e * c.cout + o];
+    const dxp = heap.empty<tf.Rank.R4>([c.n, g.hp, g.wp, c.cin]);
+    patchKernel(g, heap.memory, 'inputGrad')(heap.ptr(dy), heap.ptr(wt), heap.ptr(dxp));
+    return crop(dxp, c.top, c.left, c.h, c.w);
+  });
+}
+
+/** y [N,Ho,Wo,Cout] = conv(x, W): x [N,H,W,Cin], W [kh,kw,Cin,Cout]. */
+export function patchForward(x: tf.Tensor4D, w: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
+  const heap = heapOrThrow(c, 'forward');
+  const { g, bottom, right } = geometry(c);
+  return tf.tidy(() => {
+    const xp = padHW(x, c.top, bottom, c.left, right);
+    const y = heap.empty<tf.Rank.R4>([c.n, c.ho, c.wo, c.cout]);
+    patchKernel(g, heap.memory, 'forward')(heap.ptr(xp), heap.ptr(w), heap.ptr(y));
+    return y;
+  });
+}
+
+/** The ConvShape of y = conv2d(x, W) from tfjs's kernel attributes (NHWC, no dilation). */
+export function convShape(
+  xShape: number[], filterShape: [number, number, number, number], strides: [number, number] | number,
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding, dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): ConvShape {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const [n, h, w] = xShape;
+  const [kh, kw, cin, cout] = filterShape;
+  return {
+    n, h, w, cin, cout, kh, kw, sh: info.strideHeight, sw: info.strideWidth,
+    top: info.padInfo.top, left: info.padInfo.left, ho: info.outHeight, wo: info.outWidth,
+  };
+}
