@@ -72,6 +72,13 @@ const MODEL_CASES: Case[] = [
   { op: 'conv2d', x: [2, 8, 8, 3], w: [4, 4, 3, 4], s: 4, pad: 'valid' },
   { op: 'conv2d', x: [2, 5, 5, 3], w: [3, 3, 3, 4], s: 1, pad: 'same' },
   { op: 'conv2d', x: [2, 4, 4, 5], w: [1, 1, 5, 3], s: 1, pad: 'same' },
+  // Output channels divisible by 8: on wasm these run the SIMD patch kernels (forward for kernel = stride,
+  // filter gradient, input gradient / deconv with few channels), including kernel = stride with padding.
+  { op: 'conv2d', x: [2, 8, 8, 3], w: [4, 4, 3, 8], s: 2, pad: 'same' },
+  { op: 'conv2d', x: [2, 8, 8, 6], w: [4, 4, 6, 16], s: 4, pad: 'valid' },
+  { op: 'conv2d', x: [2, 9, 9, 3], w: [3, 3, 3, 8], s: 3, pad: 'same' },
+  { op: 'conv2d', x: [1, 10, 6, 3], w: [2, 2, 3, 8], s: 2, pad: 'valid' },
+  { op: 'deconv2d', x: [2, 2, 2, 8], w: [4, 4, 3, 8], s: 4, pad: 'valid' },
 ];
 
 const label = (c: Case) => `${c.op} x[${c.x}] w[${c.w}] s${c.s} ${c.pad}`;

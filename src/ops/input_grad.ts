@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { crop, fitSize, swapMiddle } from './layout.js';
 import { PATCH_MAX_CIN, patchInputGrad, patchUnavailable, type ConvShape } from './simd/conv.js';
+import { wasmHeap } from './simd/heap.js';
 
 /** Attributes of tfjs's Conv2DBackpropInput kernel that fsrgan supports (NHWC, no dilation). */
 export interface InputGradAttrs {
@@ -49,6 +50,14 @@ function axisPlan(k: number, s: number, padBefore: number, outLen: number, dyLen
 }
 
 /**
+ * The filter's floats: a view of the wasm heap where there is one (dataSync would copy them). The view
+ * dies when the heap grows: read it before allocating anything.
+ */
+function filterValues(w: tf.Tensor4D): Float32Array {
+  return wasmHeap()?.view(w) ?? (w.dataSync() as Float32Array);
+}
+
+/**
  * Sub-filters of all s*s output phases side by side: W [kh,kw,Cin,Cout] (conv layout) ->
  * F [mh,mw,Cout,(ry,rx,Cin)] with F[jy,jx,co,(ry,rx,ci)] = W[ry + sh(mh-1-jy), rx + sw(mw-1-jx), ci, co]
  * (zero where that tap is past the kernel). Built in one JS loop from the filter's values: the filter is
@@ -58,7 +67,7 @@ function axisPlan(k: number, s: number, padBefore: number, outLen: number, dyLen
  */
 function phaseFilter(w: tf.Tensor4D, sh: number, sw: number, mh: number, mw: number): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
-  const src = w.dataSync() as Float32Array;
+  const src = filterValues(w);
   const c4 = sh * sw * cin;
   const out = new Float32Array(mh * mw * cout * c4);
   for (let jy = 0; jy < mh; jy++)
@@ -105,8 +114,9 @@ function phaseAxis(k: number, s: number, padBefore: number, rho: number, outLen:
 }
 
 /** The taps of one phase: F[jy,jx,co,ci] = W[sh(my-1-jy) + ry, sw(mx-1-jx) + rx, ci, co] -> [my,mx,Cout,Cin]. */
-function onePhaseFilter(src: Float32Array, shape: number[], sh: number, sw: number, py: PhaseAxis, px: PhaseAxis): tf.Tensor4D {
-  const [, kw, cin, cout] = shape;
+function onePhaseFilter(w: tf.Tensor4D, sh: number, sw: number, py: PhaseAxis, px: PhaseAxis): tf.Tensor4D {
+  const [, kw, cin, cout] = w.shape;
+  const src = filterValues(w); // a heap view: read it before the next allocation
   const out = new Float32Array(py.m * px.m * cout * cin);
   for (let jy = 0; jy < py.m; jy++)
     for (let jx = 0; jx < px.m; jx++) {
@@ -121,7 +131,6 @@ function onePhaseFilter(src: Float32Array, shape: number[], sh: number, sw: numb
 function viaPhases(dy: tf.Tensor4D, w: tf.Tensor4D, n: number, h: number, wd: number, sh: number, sw: number, top: number, left: number): tf.Tensor4D {
   const [kh, kw, cin] = w.shape;
   const [, ho, wo] = dy.shape;
-  const src = w.dataSync() as Float32Array;
   const u = h / sh;
   const v = wd / sw;
   const rows: tf.Tensor4D[] = [];
@@ -136,7 +145,7 @@ function viaPhases(dy: tf.Tensor4D, w: tf.Tensor4D, n: number, h: number, wd: nu
       }
       const part = crop(dy, py.start, px.start, py.end - py.start, px.end - px.start);
       const pad: tf.backend_util.ExplicitPadding = [[0, 0], [py.before, py.after], [px.before, px.after], [0, 0]];
-      cols.push(tf.conv2d(part, onePhaseFilter(src, w.shape, sh, sw, py, px), 1, pad)); // [N,U,V,Cin]
+      cols.push(tf.conv2d(part, onePhaseFilter(w, sh, sw, py, px), 1, pad)); // [N,U,V,Cin]
     }
     // [N,U,V,(rx,ci)] is [N,U,(V,rx),ci]: the column interleave is a concat along channels.
     const row = sw === 1 ? cols[0] : tf.concat(cols, 3);

@@ -42,9 +42,11 @@ export function writeFlat(vars: tf.Variable[], src: Float32Array): void {
   const n = flatSize(vars);
   if (src.length < n) throw new Error(`writeFlat: source holds ${src.length} floats, variables need ${n}`);
   let o = 0;
+  // The cpu backend keeps the array it is given (and src changes next step), so it needs a copy; wasm
+  // copies the values into its heap anyway, and a copy here would allocate ~0.25 MB per filter per step.
+  const copies = tf.getBackend() !== 'wasm';
   for (const v of vars) {
-    // slice, not subarray: the cpu backend keeps the array it is given, and src changes next step.
-    const t = tf.tensor(src.slice(o, o + v.size), v.shape, 'float32');
+    const t = tf.tensor(copies ? src.slice(o, o + v.size) : src.subarray(o, o + v.size), v.shape, 'float32');
     v.assign(t);
     t.dispose();
     o += v.size;
