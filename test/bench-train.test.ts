@@ -258,6 +258,8 @@ describe('fsrgan bench train (CLI)', () => {
       expect(row.flopsPerStep).toBe(stepFlops(planted()).total);
       expect(row.imagesPerSec as number).toBeGreaterThan(0);
       expect(row.gflops as number).toBeCloseTo(((row.flopsPerStep as number) * (row.imagesPerSec as number)) / 2 / 1e9, 6);
+      expect(row.imagesPerSecIndependent as number).toBeGreaterThan(0);
+      expect(row.independentSpeedup as number).toBeCloseTo((row.imagesPerSecIndependent as number) / (row.imagesPerSec1 as number), 6);
       if (hasTorch) {
         expect(row.torchImagesPerSec as number).toBeGreaterThan(0);
         expect(row.ratioVsTorch as number).toBeCloseTo((row.imagesPerSec as number) / (row.torchImagesPerSec as number), 6);

@@ -141,3 +141,24 @@ export function createGanReplica(init: GanInit, ctx: ReplicaContext): Replica<Ga
     dispose: () => t.dispose(),
   };
 }
+
+/**
+ * A replica that trains on its own, batch/world images per step, and never exchanges gradients. `bench
+ * train` runs `world` of them at once to measure what that many concurrent workers reach on this machine
+ * when nothing synchronises them (shared caches, memory bandwidth, other tenants): the ceiling for the
+ * data-parallel replicas above. `msg.steps` steps per call, latents from the replica's own stream.
+ */
+export function createIndependentReplica(init: GanInit, ctx: ReplicaContext): Replica<{ steps: number }, number> {
+  const shard = init.arch.batch / ctx.world;
+  const t = new GanTrainer({ ...init.arch, batch: shard }, init.seed);
+  const rng = new Rng(init.seed + ctx.rank, 'independent');
+  const n = shard * init.arch.zDim;
+  return {
+    reduceFloats: 1,
+    step: ({ steps }) => {
+      for (let i = 0; i < steps; i++) t.step(rng.normals(n), rng.normals(n));
+      return steps;
+    },
+    dispose: () => t.dispose(),
+  };
+}

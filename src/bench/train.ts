@@ -12,7 +12,7 @@ import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { ReplicaPool } from '../parallel/pool.js';
 import { parseArch, stepFlops, type ArchSpec } from './arch.js';
-import { createGanReplica, GanTrainer, type GanInit, type GanLosses, type GanShard } from './gan.js';
+import { createGanReplica, createIndependentReplica, GanTrainer, type GanInit, type GanLosses, type GanShard } from './gan.js';
 import { formatProfile, profileKernels } from './profile.js';
 import { TorchTwin, ensureTorch } from './torch.js';
 
@@ -79,6 +79,13 @@ export interface TrainBenchRow {
   cpuSecondsPerStepW?: number;
   /** workers x cpuSecondsPerStep1 / cpuSecondsPerStepW: the speedup the replicas' total work allows on idle cores. */
   speedupBound?: number;
+  /**
+   * Images/s of `workers` replicas that train independently on batch/workers images each (no gradient
+   * exchange, no barriers), and its ratio to one core: the most data parallelism can reach on this
+   * machine, against which `speedup` is read.
+   */
+  imagesPerSecIndependent?: number;
+  independentSpeedup?: number;
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
@@ -98,11 +105,13 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
   const init: GanInit = { arch, seed: o.seed };
   const single = new GanTrainer(arch, o.seed);
   let pool: ReplicaPool<GanShard, GanLosses> | null = null;
+  let indep: ReplicaPool<{ steps: number }, number> | null = null;
   let twin: TorchTwin | null = null;
   try {
     if (o.workers > 1) {
       o.log(`  ${arch.name}: starting ${o.workers} replicas (${o.workers - 1} worker thread(s), each with its own backend)`);
       pool = await ReplicaPool.start(createGanReplica, { module: join(o.root, 'src', 'bench', 'gan.ts'), exportName: 'createGanReplica', init, world: o.workers, root: o.root });
+      indep = await ReplicaPool.start(createIndependentReplica, { module: join(o.root, 'src', 'bench', 'gan.ts'), exportName: 'createIndependentReplica', init, world: o.workers, root: o.root });
     }
     if (o.vsTorch) {
       o.log(`  ${arch.name}: starting the PyTorch twin (${o.torchThreads} threads)`);
@@ -134,8 +143,15 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
       cw.push((cpuSec() - u0) / steps);
       return (performance.now() - t0) / 1000 / steps;
     };
+    // Seconds per `batch` images of the independent replicas (each does `steps` steps of batch/W images).
+    const runIndependent = async (steps: number) => {
+      const t0 = performance.now();
+      await indep!.step(() => ({ steps }));
+      return (performance.now() - t0) / 1000 / steps;
+    };
     runSingle(o.warmup);
     if (pool) await runPool(o.warmup);
+    if (indep) await runIndependent(o.warmup);
     c1.length = 0;
     cw.length = 0;
     if (o.profile) {
@@ -145,17 +161,19 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
     const t1: number[] = [];
     const tw: number[] = [];
     const tt: number[] = [];
+    const ti: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
       const contenders: (() => Promise<void>)[] = [
         async () => void t1.push(runSingle(o.steps)),
         ...(pool ? [async () => void tw.push(await runPool(o.steps))] : []),
+        ...(indep ? [async () => void ti.push(await runIndependent(o.steps))] : []),
         ...(twin ? [async () => void tt.push((await twin!.run(o.steps)).secondsPerStep)] : []),
       ];
       // Alternate the order every round so that no contender always follows the same one.
       if (r % 2) contenders.reverse();
       for (const c of contenders) await c();
       const last = (s: number[]) => (arch.batch / s[s.length - 1]).toFixed(1);
-      const parts = [`1 core ${last(t1)}`, ...(pool ? [`${o.workers} replicas ${last(tw)}`] : []), ...(twin ? [`torch ${last(tt)}`] : [])];
+      const parts = [`1 core ${last(t1)}`, ...(pool ? [`${o.workers} replicas ${last(tw)}`, `${o.workers} independent ${last(ti)}`] : []), ...(twin ? [`torch ${last(tt)}`] : [])];
       o.log(`  ${arch.name} round ${r + 1}/${o.rounds}: img/s ${parts.join(', ')}`);
     }
     const ips1 = arch.batch / median(t1);
@@ -179,6 +197,8 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
       row.speedup = ipsW / ips1;
       row.cpuSecondsPerStepW = median(cw);
       row.speedupBound = (o.workers * row.cpuSecondsPerStep1) / row.cpuSecondsPerStepW;
+      row.imagesPerSecIndependent = arch.batch / median(ti);
+      row.independentSpeedup = row.imagesPerSecIndependent / ips1;
     }
     if (tt.length) {
       row.torchThreads = o.torchThreads;
@@ -189,6 +209,7 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
   } finally {
     single.dispose();
     await pool?.close();
+    await indep?.close();
     await twin?.close();
   }
 }
@@ -203,10 +224,10 @@ export async function benchTrain(archs: ArchSpec[], o: TrainBenchOptions): Promi
 
 /** A text table of the rows. */
 export function formatTrainTable(rows: TrainBenchRow[]): string {
-  const head = ['arch', 'backend', 'img/s', 'GFLOP/s', 'GFLOP/step', '1-core img/s', 'speedup', 'idle bound', 'torch img/s', 'fsrgan/torch', 'load'];
+  const head = ['arch', 'backend', 'img/s', 'GFLOP/s', 'GFLOP/step', '1-core img/s', 'speedup', 'independent', 'idle bound', 'torch img/s', 'fsrgan/torch', 'load'];
   const body = rows.map((r) => [
     r.arch, `${r.backend} x${r.workers}`, r.imagesPerSec.toFixed(1), r.gflops.toFixed(1), (r.flopsPerStep / 1e9).toFixed(2), r.imagesPerSec1.toFixed(1),
-    r.speedup ? `${r.speedup.toFixed(2)}x` : '-', r.speedupBound ? `${r.speedupBound.toFixed(2)}x` : '-', r.torchImagesPerSec ? r.torchImagesPerSec.toFixed(1) : '-', r.ratioVsTorch ? `${r.ratioVsTorch.toFixed(3)}x` : '-',
+    r.speedup ? `${r.speedup.toFixed(2)}x` : '-', r.independentSpeedup ? `${r.independentSpeedup.toFixed(2)}x` : '-', r.speedupBound ? `${r.speedupBound.toFixed(2)}x` : '-', r.torchImagesPerSec ? r.torchImagesPerSec.toFixed(1) : '-', r.ratioVsTorch ? `${r.ratioVsTorch.toFixed(3)}x` : '-',
     `${r.load[0].toFixed(1)}/${r.load[1].toFixed(1)}`,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
