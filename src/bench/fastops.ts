@@ -9,22 +9,8 @@
  * On native TensorFlow (tfjs-node) the same kernels use plain tf ops throughout.
  */
 import * as tf from '@tensorflow/tfjs';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
-
-/** Wraps a kernel input as a Tensor owned by the enclosing tidy (an extra reference keeps the caller's). */
-function asTensor<R extends tf.Rank = tf.Rank>(info: tf.TensorInfo | undefined, backend: tf.KernelBackend): tf.Tensor<R> {
-  if (!info) throw new Error('fsrgan fast op: missing input');
-  backend.incRef(info.dataId);
-  return tf.engine().makeTensorFromTensorInfo(info, backend) as tf.Tensor<R>;
-}
-
-/** The tensor's floats without a copy on wasm (a view of the heap: read it before the next op), else dataSync. */
-function floats(t: tf.Tensor): Float32Array {
-  const b = tf.engine().backend as unknown as { typedArrayFromHeap?: (i: tf.TensorInfo) => Float32Array };
-  if (tf.getBackend() === 'wasm' && b.typedArrayFromHeap) return b.typedArrayFromHeap(t);
-  return t.dataSync() as Float32Array;
-}
+import { asTensor, type KernelArgs } from '../ops/kernels.js';
+import { floatsOf } from '../ops/simd/heap.js';
 
 /** JS loops beat the backend's kernels on wasm and equal them on cpu; native TensorFlow keeps tf ops. */
 const jsLoops = () => tf.getBackend() !== 'tensorflow';
@@ -33,7 +19,7 @@ const jsLoops = () => tf.getBackend() !== 'tensorflow';
 export function colSum(t: tf.Tensor): tf.Tensor1D {
   const c = t.shape[t.rank - 1];
   if (!jsLoops()) return tf.sum(t, t.shape.slice(0, -1).map((_, i) => i)) as tf.Tensor1D;
-  const v = floats(t);
+  const v = floatsOf(t);
   const acc = new Float64Array(c);
   for (let o = 0; o < v.length; o += c) for (let j = 0; j < c; j++) acc[j] += v[o + j];
   return tf.tensor1d(Float32Array.from(acc));
@@ -43,8 +29,8 @@ export function colSum(t: tf.Tensor): tf.Tensor1D {
 function colSum2(t: tf.Tensor, u: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
   if (!jsLoops()) return [colSum(t), colSum(tf.mul(t, u))];
   const c = t.shape[t.rank - 1];
-  const a = floats(t);
-  const b = floats(u);
+  const a = floatsOf(t);
+  const b = floatsOf(u);
   const s = new Float64Array(c);
   const p = new Float64Array(c);
   for (let o = 0; o < a.length; o += c) {
@@ -63,7 +49,7 @@ function moments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
     return { mean: m.mean as tf.Tensor1D, variance: m.variance as tf.Tensor1D };
   }
   const c = x.shape[x.rank - 1];
-  const v = floats(x);
+  const v = floatsOf(x);
   const rows = v.length / c;
   const s = new Float64Array(c);
   const q = new Float64Array(c);
@@ -198,8 +184,8 @@ function upsampleConcatJs(tap: tf.Tensor4D, x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c1] = tap.shape;
   const c2 = x.shape[3];
   const c = c1 + c2;
-  const t = floats(tap);
-  const xv = floats(x);
+  const t = floatsOf(tap);
+  const xv = floatsOf(x);
   const out = new Float32Array(n * 4 * h * w * c);
   let o = 0;
   let xi = 0;
@@ -231,7 +217,7 @@ KERNELS.push({
 function upsampleConcatGradJs(dy: tf.Tensor4D, c1: number, which: 'tap' | 'x'): tf.Tensor4D {
   const [n, hh, ww, c] = dy.shape;
   const c2 = c - c1;
-  const g = floats(dy);
+  const g = floatsOf(dy);
   if (which === 'x') {
     const out = new Float32Array(n * hh * ww * c2);
     for (let p = 0, o = 0; p < g.length; p += c) for (let j = c1; j < c; j++) out[o++] = g[p + j];

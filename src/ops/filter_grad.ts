@@ -8,13 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fitSize, padHW, swapBatchChannels, swapMiddle } from './layout.js';
-import { convShape, patchFilterGrad, patchUnavailable, type ConvShape } from './simd/conv.js';
+import { convShape, type ConvAttrs, type ConvShape } from './shape.js';
+import { patchFilterGrad, patchUnavailable } from './simd/conv.js';
 
 /** Attributes of tfjs's Conv2DBackpropFilter kernel that fsrgan supports (NHWC, no dilation). */
-export interface FilterGradAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface FilterGradAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -30,7 +28,7 @@ export type FilterGradPlan = 'matmul' | 'dilated' | 'packX' | 'patch';
 type Geometry = ConvShape;
 
 function geometry(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs): Geometry {
-  const g = convShape(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  const g = convShape(x.shape, attrs.filterShape, attrs);
   if (dy.shape[1] !== g.ho || dy.shape[2] !== g.wo || dy.shape[3] !== g.cout || x.shape[3] !== g.cin) {
     throw new Error(`conv2dBackpropFilter: x [${x.shape}] and dy [${dy.shape}] do not fit filter [${attrs.filterShape}]`);
   }
@@ -40,8 +38,8 @@ function geometry(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs): Geom
 /** The plan `conv2dBackpropFilter` uses for these shapes. */
 export function filterGradPlan(xShape: number[], dyShape: number[], attrs: FilterGradAttrs): FilterGradPlan {
   const [kh, kw] = attrs.filterShape;
-  const shape = convShape(xShape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
-  if (patchUnavailable(shape, 'filter') === null) return 'patch';
+  const shape = convShape(xShape, attrs.filterShape, attrs);
+  if (patchUnavailable(shape, 'filterGrad') === null) return 'patch';
   const nonOverlapping = kh === shape.sh && kw === shape.sw && shape.top === 0 && shape.left === 0;
   const xSize = xShape.reduce((a, b) => a * b, 1);
   const dySize = dyShape.reduce((a, b) => a * b, 1);

@@ -5,14 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { crop, fitSize, swapMiddle } from './layout.js';
-import { PATCH_MAX_CIN, patchInputGrad, patchUnavailable, type ConvShape } from './simd/conv.js';
-import { wasmHeap } from './simd/heap.js';
+import { convShape, type ConvAttrs } from './shape.js';
+import { PATCH_MAX_CIN, patchInputGrad, patchUnavailable } from './simd/conv.js';
+import { floatsOf } from './simd/heap.js';
 
 /** Attributes of tfjs's Conv2DBackpropInput kernel that fsrgan supports (NHWC, no dilation). */
-export interface InputGradAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface InputGradAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
 }
 
@@ -50,14 +48,6 @@ function axisPlan(k: number, s: number, padBefore: number, outLen: number, dyLen
 }
 
 /**
- * The filter's floats: a view of the wasm heap where there is one (dataSync would copy them). The view
- * dies when the heap grows: read it before allocating anything.
- */
-function filterValues(w: tf.Tensor4D): Float32Array {
-  return wasmHeap()?.view(w) ?? (w.dataSync() as Float32Array);
-}
-
-/**
  * Sub-filters of all s*s output phases side by side: W [kh,kw,Cin,Cout] (conv layout) ->
  * F [mh,mw,Cout,(ry,rx,Cin)] with F[jy,jx,co,(ry,rx,ci)] = W[ry + sh(mh-1-jy), rx + sw(mw-1-jx), ci, co]
  * (zero where that tap is past the kernel). Built in one JS loop from the filter's values: the filter is
@@ -67,7 +57,7 @@ function filterValues(w: tf.Tensor4D): Float32Array {
  */
 function phaseFilter(w: tf.Tensor4D, sh: number, sw: number, mh: number, mw: number): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
-  const src = filterValues(w);
+  const src = floatsOf(w);
   const c4 = sh * sw * cin;
   const out = new Float32Array(mh * mw * cout * c4);
   for (let jy = 0; jy < mh; jy++)
@@ -116,7 +106,7 @@ function phaseAxis(k: number, s: number, padBefore: number, rho: number, outLen:
 /** The taps of one phase: F[jy,jx,co,ci] = W[sh(my-1-jy) + ry, sw(mx-1-jx) + rx, ci, co] -> [my,mx,Cout,Cin]. */
 function onePhaseFilter(w: tf.Tensor4D, sh: number, sw: number, py: PhaseAxis, px: PhaseAxis): tf.Tensor4D {
   const [, kw, cin, cout] = w.shape;
-  const src = filterValues(w); // a heap view: read it before the next allocation
+  const src = floatsOf(w); // a heap view on wasm: read it before the next allocation
   const out = new Float32Array(py.m * px.m * cout * cin);
   for (let jy = 0; jy < py.m; jy++)
     for (let jx = 0; jx < px.m; jx++) {
@@ -177,24 +167,17 @@ function subpixelWaste(kh: number, kw: number, sh: number, sw: number, h: number
  */
 export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: InputGradAttrs, plan?: InputGradPlan): tf.Tensor4D {
   const { inputShape } = attrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape, w.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  const [n, h, wd, cin] = inputShape;
-  const [kh, kw, , cout] = w.shape;
-  const [, ho, wo] = dy.shape;
-  if (ho !== info.outHeight || wo !== info.outWidth || dy.shape[3] !== cout || w.shape[2] !== cin) {
+  const shape = convShape(inputShape, w.shape, attrs);
+  const { n, h, w: wd, cin, cout, kh, kw, sh, sw, top, left, ho, wo } = shape;
+  if (dy.shape[1] !== ho || dy.shape[2] !== wo || dy.shape[3] !== cout || w.shape[2] !== inputShape[3]) {
     throw new Error(`conv2dBackpropInput: dy [${dy.shape}] and filter [${w.shape}] do not fit input [${inputShape}]`);
   }
-  const sh = info.strideHeight;
-  const sw = info.strideWidth;
-  const { top, left } = info.padInfo;
   const nonOverlapping = kh === sh && kw === sw && top === 0 && left === 0;
   const divisible = h % sh === 0 && wd % sw === 0;
   // The phases plan pays s*s convolutions and a concat interleave to skip the subpixel plan's extra
   // rows and zero taps; it wins once those exceed ~15% (measured on wasm, docs/speed.md). wasm's concat
   // copies one channel run per pixel, so with few channels (RGB outputs) the interleave costs too much.
-  const shape: ConvShape = { n, h, w: wd, cin, cout, kh, kw, sh, sw, top, left, ho, wo };
-  const auto = cin <= PATCH_MAX_CIN && patchUnavailable(shape, 'input') === null ? 'patch'
+  const auto = cin <= PATCH_MAX_CIN && patchUnavailable(shape, 'inputGrad') === null ? 'patch'
     : nonOverlapping ? 'matmul'
     : divisible && sh * sw > 1 && cin >= 16 && subpixelWaste(kh, kw, sh, sw, h, wd, ho, wo, top, left) > 1.15 ? 'phases' : 'subpixel';
   const p = plan ?? auto;

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, type FilterGradAttrs } from './filter_grad.js';
 import { conv2dBackpropInput, type InputGradAttrs } from './input_grad.js';
-import { convShape, patchForward, patchForwardPreferred } from './simd/conv.js';
+import { convShape, type ConvAttrs } from './shape.js';
+import { patchForward, patchForwardPreferred } from './simd/conv.js';
 import { sliceInto } from './slice.js';
 
 const registered = new Set<string>();
@@ -34,13 +35,13 @@ export function kernelPlan(backend: string): Record<string, string> {
  * Wraps a kernel input (a TensorInfo) as a Tensor owned by the enclosing tidy. The extra reference keeps
  * the caller's data alive when the tidy disposes the wrapper.
  */
-function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, backend: tf.KernelBackend): tf.Tensor<R> {
+export function asTensor<R extends tf.Rank = tf.Rank>(info: tf.TensorInfo | undefined, backend: tf.KernelBackend): tf.Tensor<R> {
   if (!info) throw new Error('fsrgan kernel: missing input');
   backend.incRef(info.dataId);
   return tf.engine().makeTensorFromTensorInfo(info, backend) as tf.Tensor<R>;
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 /** Replaces (or adds) a kernel; `fallback` is the kernel it replaces, kept for cases it does not handle. */
@@ -71,11 +72,11 @@ export function registerFastKernels(backend: string): void {
   install('Conv2D', 'wasm', (fallback) => {
     if (!fallback) throw new Error('registerFastKernels: wasm has no Conv2D kernel to wrap');
     return (args) => {
-      const a = args.attrs as unknown as { strides: [number, number] | number; pad: FilterGradAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dilations?: number | [number, number] };
+      const a = args.attrs as unknown as ConvAttrs & { dilations?: number | [number, number] };
       const dil = a.dilations ?? 1;
       const { x, filter } = args.inputs;
       if (isNchw(args.attrs) || !x || !filter || (Array.isArray(dil) ? dil[0] * dil[1] : dil) !== 1) return fallback(args);
-      const c = convShape(x.shape, filter.shape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode);
+      const c = convShape(x.shape, filter.shape as [number, number, number, number], a);
       if (!patchForwardPreferred(c)) return fallback(args);
       return tf.tidy(() => patchForward(asTensor<tf.Rank.R4>(x, args.backend), asTensor<tf.Rank.R4>(filter, args.backend), c));
     };

@@ -6,17 +6,7 @@
  * id, so a value must never change under an unchanged id.
  */
 import * as tf from '@tensorflow/tfjs';
-
-interface HeapBackend {
-  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array;
-}
-
-function heapView(t: tf.Tensor): Float32Array | null {
-  if (t.dtype !== 'float32') return null;
-  const backend = tf.engine().backend as unknown as Partial<HeapBackend>;
-  if (tf.getBackend() !== 'wasm' || typeof backend.typedArrayFromHeap !== 'function') return null;
-  return backend.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });
-}
+import { floatsOf } from '../ops/simd/heap.js';
 
 /** Total number of elements. */
 export function flatSize(ts: tf.Tensor[]): number {
@@ -30,8 +20,7 @@ export function readFlat(ts: tf.Tensor[], out?: Float32Array): Float32Array {
   if (dst.length < n) throw new Error(`readFlat: output holds ${dst.length} floats, tensors have ${n}`);
   let o = 0;
   for (const t of ts) {
-    const view = heapView(t);
-    dst.set(view ?? (t.dataSync() as Float32Array), o);
+    dst.set(floatsOf(t), o);
     o += t.size;
   }
   return dst;

@@ -5,24 +5,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { crop, padHW } from '../layout.js';
 import { wasmHeap, type WasmHeap } from './heap.js';
-import { paddedK, patchKernel, type PatchGeometry } from './patch.js';
-
-/** A 2-D convolution x [N,H,W,Cin] -> [N,Ho,Wo,Cout] with kernel kh x kw, strides, and top/left padding. */
-export interface ConvShape {
-  n: number; h: number; w: number; cin: number; cout: number;
-  kh: number; kw: number; sh: number; sw: number; top: number; left: number; ho: number; wo: number;
-}
+import type { ConvShape } from '../shape.js';
+import { paddedK, patchKernel, type PatchGeometry, type PatchKernels } from './patch.js';
 
 /** Input channels up to which the patch input gradient beats the sub-pixel XNNPACK plan (docs/ops.md). */
 export const PATCH_MAX_CIN = 8;
 
-type Pass = 'forward' | 'filter' | 'input';
+/** A patch kernel, by name (patch.ts). */
+type Pass = keyof PatchKernels;
 
-/** Why the patch kernel for `pass` cannot run here, or null when it can. */
+/** Why patch kernel `pass` cannot run here, or null when it can. */
 export function patchUnavailable(c: ConvShape, pass: Pass): string | null {
   if (!wasmHeap()) return 'needs the single-threaded tfjs-wasm backend';
   if (c.sh !== c.sw) return `needs equal strides (got ${c.sh}x${c.sw})`;
-  if (pass !== 'input' && c.cout % 8 !== 0) return `needs Cout divisible by 8 (got ${c.cout})`;
+  if (pass !== 'inputGrad' && c.cout % 8 !== 0) return `needs Cout divisible by 8 (got ${c.cout})`;
   return null;
 }
 
@@ -52,21 +48,29 @@ function heapOrThrow(c: ConvShape, pass: Pass): WasmHeap {
   return wasmHeap()!;
 }
 
-/** dW [kh,kw,Cin,Cout] of y = conv(x, W): x [N,H,W,Cin], dy [N,Ho,Wo,Cout]. */
-export function patchFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
-  const heap = heapOrThrow(c, 'filter');
+/**
+ * Pads x where the convolution reads past its border, then runs kernel `which` on (xp, operand, out)
+ * with `out` a new tensor of `outShape` that the kernel overwrites.
+ */
+function onPaddedInput(which: 'filterGrad' | 'forward', x: tf.Tensor4D, operand: tf.Tensor4D, outShape: number[], c: ConvShape): tf.Tensor4D {
+  const heap = heapOrThrow(c, which);
   const { g, bottom, right } = geometry(c);
   return tf.tidy(() => {
     const xp = padHW(x, c.top, bottom, c.left, right);
-    const dw = heap.empty<tf.Rank.R4>([c.kh, c.kw, c.cin, c.cout]);
-    patchKernel(g, heap.memory, 'filterGrad')(heap.ptr(xp), heap.ptr(dy), heap.ptr(dw));
-    return dw;
+    const out = heap.empty<tf.Rank.R4>(outShape);
+    patchKernel(g, heap.memory, which)(heap.ptr(xp), heap.ptr(operand), heap.ptr(out));
+    return out;
   });
+}
+
+/** dW [kh,kw,Cin,Cout] of y = conv(x, W): x [N,H,W,Cin], dy [N,Ho,Wo,Cout]. */
+export function patchFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
+  return onPaddedInput('filterGrad', x, dy, [c.kh, c.kw, c.cin, c.cout], c);
 }
 
 /** dx [N,H,W,Cin] of y = conv(x, W): dy [N,Ho,Wo,Cout], W [kh,kw,Cin,Cout]. */
 export function patchInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
-  const heap = heapOrThrow(c, 'input');
+  const heap = heapOrThrow(c, 'inputGrad');
   const { g } = geometry(c);
   return tf.tidy(() => {
     // W^T [Cout, K4], zero-padded to whole v128s: a small JS transpose on the heap.
@@ -85,27 +89,5 @@ export function patchInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, c: ConvShape): t
 
 /** y [N,Ho,Wo,Cout] = conv(x, W): x [N,H,W,Cin], W [kh,kw,Cin,Cout]. */
 export function patchForward(x: tf.Tensor4D, w: tf.Tensor4D, c: ConvShape): tf.Tensor4D {
-  const heap = heapOrThrow(c, 'forward');
-  const { g, bottom, right } = geometry(c);
-  return tf.tidy(() => {
-    const xp = padHW(x, c.top, bottom, c.left, right);
-    const y = heap.empty<tf.Rank.R4>([c.n, c.ho, c.wo, c.cout]);
-    patchKernel(g, heap.memory, 'forward')(heap.ptr(xp), heap.ptr(w), heap.ptr(y));
-    return y;
-  });
-}
-
-/** The ConvShape of y = conv2d(x, W) from tfjs's kernel attributes (NHWC, no dilation). */
-export function convShape(
-  xShape: number[], filterShape: [number, number, number, number], strides: [number, number] | number,
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding, dimRoundingMode?: 'floor' | 'round' | 'ceil',
-): ConvShape {
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const [n, h, w] = xShape;
-  const [kh, kw, cin, cout] = filterShape;
-  return {
-    n, h, w, cin, cout, kh, kw, sh: info.strideHeight, sw: info.strideWidth,
-    top: info.padInfo.top, left: info.padInfo.left, ho: info.outHeight, wo: info.outWidth,
-  };
+  return onPaddedInput('forward', x, w, [c.n, c.ho, c.wo, c.cout], c);
 }

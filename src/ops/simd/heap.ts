@@ -24,6 +24,16 @@ export interface WasmHeap {
   view(t: tf.Tensor): Float32Array;
 }
 
+/**
+ * t's floats without a copy where the backend allows it (on wasm a view of the heap, valid until the
+ * next allocation: read it first), else `dataSync()`.
+ */
+export function floatsOf(t: tf.Tensor): Float32Array {
+  const b = tf.engine().backend as unknown as Partial<WasmBackendInternals>;
+  if (t.dtype === 'float32' && tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function') return b.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
+}
+
 /** The current backend's heap when it is the single-threaded tfjs-wasm module, else null. */
 export function wasmHeap(): WasmHeap | null {
   if (tf.getBackend() !== 'wasm') return null;

@@ -49,11 +49,8 @@ export function patchUnsupported(g: PatchGeometry, which: keyof PatchKernels): s
   return null;
 }
 
-/** Rows of the filter-gradient register block: the largest of 6, 4, 3, 2, 1 up to `max` dividing L. */
-function rowBlock(l: number, max: number): number {
-  for (const r of [6, 4, 3, 2, 1]) if (r <= max && l % r === 0) return r;
-  return 1;
-}
+/** Rows of the filter-gradient register block: the largest of 4, 3, 2, 1 dividing L. */
+const rowBlock = (l: number) => [4, 3, 2, 1].find((r) => l % r === 0)!;
 
 /**
  * filterGrad: for each image, for each block of R patch elements x 8 output channels (2R v128
@@ -61,9 +58,9 @@ function rowBlock(l: number, max: number): number {
  * The image's dy (Ho*Wo*Cout floats) stays in cache across the blocks. R = 4 (8 accumulators) measured
  * fastest; at R = 6 (15 live v128 values, more than V8 keeps in registers) it ran 1.1-1.75x slower.
  */
-function filterGradFn(g: PatchGeometry, maxRows: number): Fn {
+function filterGradFn(g: PatchGeometry): Fn {
   const L = g.kw * g.c;
-  const R = rowBlock(L, maxRows);
+  const R = rowBlock(L);
   const f = new Fn('filterGrad', ['i32', 'i32', 'i32']);
   const [xp, dy, dw] = [f.param(0), f.param(1), f.param(2)];
   const n = f.local('i32'), co = f.local('i32'), a = f.local('i32'), t = f.local('i32'), i = f.local('i32'), j = f.local('i32');
@@ -242,7 +239,7 @@ function inputGradFn(g: PatchGeometry): Fn {
 
 const compiled = new WeakMap<WasmMemory, Map<string, PatchKernels[keyof PatchKernels]>>();
 const builders: Record<keyof PatchKernels, (g: PatchGeometry) => Fn> = {
-  filterGrad: (g) => filterGradFn(g, 4),
+  filterGrad: filterGradFn,
   forward: forwardFn,
   inputGrad: inputGradFn,
 };
