@@ -9,7 +9,7 @@
  * On native TensorFlow (tfjs-node) the same kernels use plain tf ops throughout.
  */
 import * as tf from '@tensorflow/tfjs';
-import { asTensor, type KernelArgs } from '../ops/kernels.js';
+import { asTensor, type KernelArgs } from '../ops/tensor_info.js';
 import { floatsOf } from '../ops/simd/heap.js';
 
 /** JS loops beat the backend's kernels on wasm and equal them on cpu; native TensorFlow keeps tf ops. */

@@ -4,10 +4,10 @@
  * it onto XNNPACK's stride-1 conv2d or onto one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
+import { derivedFilter } from './derived.js';
 import { crop, fitSize, swapMiddle } from './layout.js';
 import { convShape, type ConvAttrs } from './shape.js';
 import { PATCH_MAX_CIN, patchInputGrad, patchUnavailable } from './simd/conv.js';
-import { floatsOf } from './simd/heap.js';
 
 /** Attributes of tfjs's Conv2DBackpropInput kernel that fsrgan supports (NHWC, no dilation). */
 export interface InputGradAttrs extends ConvAttrs {
@@ -53,28 +53,27 @@ function axisPlan(k: number, s: number, padBefore: number, outLen: number, dyLen
  * (zero where that tap is past the kernel). Built in one JS loop from the filter's values: the filter is
  * small, and wasm's GatherV2 + Transpose took 5-10 ms per call for a 64x64 k4 filter whatever the batch,
  * a fixed cost that dominated small layers and the per-replica steps of data-parallel training
- * (docs/speed.md).
+ * (docs/speed.md). Built once per filter value (derived.ts).
  */
 function phaseFilter(w: tf.Tensor4D, sh: number, sw: number, mh: number, mw: number): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
-  const src = floatsOf(w);
   const c4 = sh * sw * cin;
-  const out = new Float32Array(mh * mw * cout * c4);
-  for (let jy = 0; jy < mh; jy++)
-    for (let jx = 0; jx < mw; jx++)
-      for (let ry = 0; ry < sh; ry++)
-        for (let rx = 0; rx < sw; rx++) {
-          const a = ry + sh * (mh - 1 - jy);
-          const b = rx + sw * (mw - 1 - jx);
-          if (a >= kh || b >= kw) continue;
-          const dst = (jy * mw + jx) * cout * c4 + (ry * sw + rx) * cin;
-          const tap = (a * kw + b) * cin * cout;
-          for (let ci = 0; ci < cin; ci++) {
-            const row = tap + ci * cout;
-            for (let co = 0; co < cout; co++) out[dst + co * c4 + ci] = src[row + co];
+  return derivedFilter<tf.Rank.R4>(w, `subpixel ${sh} ${sw} ${mh} ${mw}`, [mh, mw, cout, c4], (src, out) => {
+    for (let jy = 0; jy < mh; jy++)
+      for (let jx = 0; jx < mw; jx++)
+        for (let ry = 0; ry < sh; ry++)
+          for (let rx = 0; rx < sw; rx++) {
+            const a = ry + sh * (mh - 1 - jy);
+            const b = rx + sw * (mw - 1 - jx);
+            if (a >= kh || b >= kw) continue;
+            const dst = (jy * mw + jx) * cout * c4 + (ry * sw + rx) * cin;
+            const tap = (a * kw + b) * cin * cout;
+            for (let ci = 0; ci < cin; ci++) {
+              const row = tap + ci * cout;
+              for (let co = 0; co < cout; co++) out[dst + co * c4 + ci] = src[row + co];
+            }
           }
-        }
-  return tf.tensor4d(out, [mh, mw, cout, c4]);
+  });
 }
 
 /** One output phase along one axis: rows p = s*u + rho, u < U (see conv2dBackpropInput). */
@@ -106,15 +105,14 @@ function phaseAxis(k: number, s: number, padBefore: number, rho: number, outLen:
 /** The taps of one phase: F[jy,jx,co,ci] = W[sh(my-1-jy) + ry, sw(mx-1-jx) + rx, ci, co] -> [my,mx,Cout,Cin]. */
 function onePhaseFilter(w: tf.Tensor4D, sh: number, sw: number, py: PhaseAxis, px: PhaseAxis): tf.Tensor4D {
   const [, kw, cin, cout] = w.shape;
-  const src = floatsOf(w); // a heap view on wasm: read it before the next allocation
-  const out = new Float32Array(py.m * px.m * cout * cin);
-  for (let jy = 0; jy < py.m; jy++)
-    for (let jx = 0; jx < px.m; jx++) {
-      const tap = ((sh * (py.m - 1 - jy) + py.r) * kw + sw * (px.m - 1 - jx) + px.r) * cin * cout;
-      const dst = (jy * px.m + jx) * cout * cin;
-      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) out[dst + co * cin + ci] = src[tap + ci * cout + co];
-    }
-  return tf.tensor4d(out, [py.m, px.m, cout, cin]);
+  return derivedFilter<tf.Rank.R4>(w, `phase ${sh} ${sw} ${py.r} ${py.m} ${px.r} ${px.m}`, [py.m, px.m, cout, cin], (src, out) => {
+    for (let jy = 0; jy < py.m; jy++)
+      for (let jx = 0; jx < px.m; jx++) {
+        const tap = ((sh * (py.m - 1 - jy) + py.r) * kw + sw * (px.m - 1 - jx) + px.r) * cin * cout;
+        const dst = (jy * px.m + jx) * cout * cin;
+        for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) out[dst + co * cin + ci] = src[tap + ci * cout + co];
+      }
+  });
 }
 
 /** The `phases` plan (see InputGradPlan); h and wd are multiples of the strides. */
@@ -187,7 +185,10 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: Inpu
   return tf.tidy((): tf.Tensor4D => {
     if (p === 'phases') return viaPhases(dy, w, n, h, wd, sh, sw, top, left);
     if (p === 'matmul') {
-      const wt = tf.transpose(tf.reshape(w, [kh * kw * cin, cout])); // [Cout,(a,b,ci)]
+      const k = kh * kw * cin;
+      const wt = derivedFilter<tf.Rank.R2>(w, 'transpose', [cout, k], (src, out) => {
+        for (let e = 0; e < k; e++) for (let o = 0; o < cout; o++) out[o * k + e] = src[e * cout + o];
+      }); // [Cout,(a,b,ci)]
       const cols = tf.matMul(tf.reshape(dy, [n * ho * wo, cout]), wt); // [(n,i,j),(a,b,ci)]
       // With Wo = 1 (the generator's first layer, from [N,1,1,z]) the interleave is a pure reshape.
       const out: tf.Tensor4D = wo === 1

@@ -12,6 +12,7 @@ import { conv2dBackpropInput, type InputGradAttrs } from './input_grad.js';
 import { convShape, type ConvAttrs } from './shape.js';
 import { patchForward, patchForwardPreferred } from './simd/conv.js';
 import { sliceInto } from './slice.js';
+import { asTensor, type KernelArgs } from './tensor_info.js';
 
 const registered = new Set<string>();
 
@@ -31,17 +32,6 @@ export function kernelPlan(backend: string): Record<string, string> {
   return { conv2d: `native ${backend} kernels`, deconv2d: `native ${backend} kernels` };
 }
 
-/**
- * Wraps a kernel input (a TensorInfo) as a Tensor owned by the enclosing tidy. The extra reference keeps
- * the caller's data alive when the tidy disposes the wrapper.
- */
-export function asTensor<R extends tf.Rank = tf.Rank>(info: tf.TensorInfo | undefined, backend: tf.KernelBackend): tf.Tensor<R> {
-  if (!info) throw new Error('fsrgan kernel: missing input');
-  backend.incRef(info.dataId);
-  return tf.engine().makeTensorFromTensorInfo(info, backend) as tf.Tensor<R>;
-}
-
-export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 /** Replaces (or adds) a kernel; `fallback` is the kernel it replaces, kept for cases it does not handle. */
@@ -108,6 +98,17 @@ export function registerFastKernels(backend: string): void {
     // Views only after makeOutput: an allocation may grow the heap and detach earlier views.
     sliceInto(be.typedArrayFromHeap(x), x.shape, b, s, be.typedArrayFromHeap(out));
     return out;
+  });
+
+  // wasm's Identity copies its input. tfjs clones every tensor a recorded op saves for its gradient, so a
+  // training step copied each conv input and filter once more, and the copies' new data ids defeated the
+  // derived-filter and XNNPACK operator caches (keyed by data). Tensors are immutable: share the data,
+  // as the cpu and webgl backends (and wasm's own Reshape) do.
+  install('Identity', 'wasm', (fallback) => (args) => {
+    const x = args.inputs.x;
+    if (!x || x.dtype === 'string') return (fallback ?? unsupported('Identity'))(args);
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 
   // wasm's matMul takes XNNPACK only without transposes; with one it runs a loop at ~1 GFLOP/s, and every
