@@ -51,6 +51,6 @@ export function probeStep(t: GanTrainer, s: GanShard): GanProbe {
 
 /** A GanTrainer replica that reports gradients and parameters after each step. */
 export function createGanProbeReplica(init: GanInit, ctx: ReplicaContext): Replica<GanShard, GanProbe> {
-  const t = new GanTrainer(init.arch, init.seed, ctx.rank, ctx.world, (v) => ctx.allReduceMean(v));
+  const t = new GanTrainer(init.arch, init.seed, ctx.rank, ctx.world, ctx);
   return { reduceFloats: t.reduceFloats, step: (s) => probeStep(t, s), dispose: () => t.dispose() };
 }

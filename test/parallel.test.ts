@@ -2,13 +2,13 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
-import { parseArch } from '../src/bench/arch.js';
 import { GanTrainer, type GanInit, type GanShard } from '../src/bench/gan.js';
 import { FlatAdam } from '../src/parallel/adam.js';
 import { readFlat } from '../src/parallel/flat.js';
 import { ReplicaPool } from '../src/parallel/pool.js';
 import { Rng } from '../src/util/rng.js';
 import { describeEachBackend } from './helpers/backends.js';
+import { TINY } from './helpers/tiny-gan.js';
 import { createGanProbeReplica, createSumReplica, probeStep, sumContribution, type GanProbe, type SumInit } from './parallel-program.js';
 
 const PROGRAM = resolve('test/parallel-program.ts');
@@ -92,22 +92,6 @@ describe('FlatAdam', () => {
   });
 });
 
-/** A small GAN with every op kind but BatchNorm (whose statistics are per shard by design; docs/speed.md). */
-const TINY = parseArch({
-  name: 'tiny', batch: 8, zDim: 4, image: [8, 8, 6],
-  G: [
-    { op: 'dense', cin: 4, cout: 32, frozen: true }, { op: 'reshape', shape: [2, 2, 8] }, { op: 'biasrelu', c: 8, frozen: true },
-    { op: 'deconv', cin: 8, cout: 8, k: 4, s: 2, pad: 'same' }, { op: 'biasrelu', c: 8 },
-    { op: 'tap', layers: [{ op: 'deconv', cin: 8, cout: 3, k: 1, s: 1, pad: 'valid', frozen: true }] },
-    { op: 'deconv', cin: 8, cout: 8, k: 4, s: 2, pad: 'same' }, { op: 'relu' },
-    { op: 'deconv', cin: 8, cout: 3, k: 1, s: 1, pad: 'valid' }, { op: 'tanh' }, { op: 'upsample-concat' },
-  ],
-  D: [
-    { op: 'conv', cin: 6, cout: 8, k: 2, s: 2, pad: 'valid', bias: true }, { op: 'lrelu', alpha: 0.2 },
-    { op: 'conv', cin: 8, cout: 8, k: 3, s: 2, pad: 'same', bias: true }, { op: 'lrelu', alpha: 0.2 },
-    { op: 'flatten' }, { op: 'dense', cin: 32, cout: 1, bias: true },
-  ],
-});
 
 
 describeEachBackend('data-parallel GAN step (2 replicas on half batches vs 1 replica on the full batch)', (backend) => {

@@ -6,7 +6,8 @@
  * means, so replicas that apply the same optimiser to them stay bit-identical (docs/speed.md). Slots are
  * double-buffered by call parity: a replica writes call t+2's slots (the buffer of call t) only after
  * passing call t+1's barrier, which every replica reaches only after it has finished reading call t's
- * slots. So one barrier per call suffices.
+ * slots. So one barrier per call suffices. A call may be split (start, other work, finish): at most one
+ * is open per replica, so the same argument holds.
  */
 
 /** Control words: arrivals at the current barrier, barrier generation, abort flag. */
@@ -42,6 +43,8 @@ export class SharedMean {
   private readonly ctl: Int32Array;
   private readonly slots: Float32Array;
   private calls = 0;
+  /** The reduction between start() and finish(). */
+  private pending: { v: Float32Array; base: number; gen: number } | null = null;
 
   /** `timeoutMs`: how long a barrier waits for the other replicas before giving up. */
   constructor(readonly layout: SharedMeanLayout, readonly rank: number, readonly timeoutMs = 600_000) {
@@ -52,12 +55,37 @@ export class SharedMean {
 
   /** Replaces `v` (same length on every replica, at most `capacity`) by the mean over replicas, in place. */
   meanInPlace(v: Float32Array): void {
+    this.start(v);
+    this.finish();
+  }
+
+  /**
+   * The first half of meanInPlace: contributes `v` and arrives at the barrier without waiting, so the
+   * caller can do work that does not need the mean before `finish()` (docs/speed.md: the replica that
+   * arrives first otherwise idles while the other finishes its phase). `v` must not change until then.
+   */
+  start(v: Float32Array): void {
     const { world, capacity } = this.layout;
-    if (v.length > capacity) throw new Error(`SharedMean.meanInPlace: vector of ${v.length} floats exceeds the capacity ${capacity}`);
-    if (world === 1) return;
+    if (this.pending) throw new Error('SharedMean.start: the previous reduction was not finished');
+    if (v.length > capacity) throw new Error(`SharedMean.start: vector of ${v.length} floats exceeds the capacity ${capacity}`);
+    if (world === 1) {
+      this.pending = { v, base: 0, gen: 0 };
+      return;
+    }
     const base = (this.calls++ % 2) * world * capacity;
     this.slots.set(v, base + this.rank * capacity);
-    this.barrier();
+    this.pending = { v, base, gen: this.arrive() };
+  }
+
+  /** Waits for every replica's contribution to the started reduction and replaces its vector by the mean. */
+  finish(): void {
+    const p = this.pending;
+    if (!p) throw new Error('SharedMean.finish: no reduction was started');
+    this.pending = null;
+    const { world, capacity } = this.layout;
+    if (world === 1) return;
+    this.waitPast(p.gen);
+    const { v, base } = p;
     const n = v.length;
     const inv = 1 / world;
     const s = this.slots;
@@ -71,6 +99,11 @@ export class SharedMean {
 
   /** Blocks until every replica has arrived (generation-counting barrier). */
   barrier(): void {
+    this.waitPast(this.arrive());
+  }
+
+  /** Counts this replica in at the current barrier; returns the generation to wait past. */
+  private arrive(): number {
     const ctl = this.ctl;
     const gen = Atomics.load(ctl, GEN);
     if (Atomics.load(ctl, ABORT)) throw new ReplicaAbort('another replica aborted');
@@ -78,8 +111,14 @@ export class SharedMean {
       Atomics.store(ctl, COUNT, 0);
       Atomics.add(ctl, GEN, 1);
       Atomics.notify(ctl, GEN);
-      return;
     }
+    return gen;
+  }
+
+  /** Blocks until the barrier of generation `gen` has been passed (every replica arrived). */
+  private waitPast(gen: number): void {
+    const ctl = this.ctl;
+    if (Atomics.load(ctl, GEN) !== gen) return;
     const deadline = Date.now() + this.timeoutMs;
     // A short spin first: the other replica is usually close behind, and waking from Atomics.wait costs ~50 us.
     for (let i = 0; i < 2000; i++) if (Atomics.load(ctl, GEN) !== gen) return;

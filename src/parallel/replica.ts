@@ -15,6 +15,13 @@ export interface ReplicaContext {
    * make the same sequence of calls with the same lengths; blocks until all have called.
    */
   allReduceMean(v: Float32Array): void;
+  /**
+   * allReduceMean in two halves, for work that does not need the mean: `allReduceStart(v)` contributes v
+   * without waiting, `allReduceFinish()` waits and replaces v by the mean. One open reduction at a time;
+   * leave v unchanged in between.
+   */
+  allReduceStart(v: Float32Array): void;
+  allReduceFinish(): void;
 }
 
 export interface Replica<Msg, Res> {
@@ -39,9 +46,21 @@ export class PoolContext implements ReplicaContext {
   }
 
   allReduceMean(v: Float32Array): void {
-    if (this.world === 1) return;
-    if (!this.mean) throw new Error('allReduceMean: called before the pool attached its shared memory (not during the factory)');
-    this.mean.meanInPlace(v);
+    this.allReduceStart(v);
+    this.allReduceFinish();
+  }
+
+  allReduceStart(v: Float32Array): void {
+    if (this.world > 1) this.shared('allReduceStart').start(v);
+  }
+
+  allReduceFinish(): void {
+    if (this.world > 1) this.shared('allReduceFinish').finish();
+  }
+
+  private shared(fn: string): SharedMean {
+    if (!this.mean) throw new Error(`${fn}: called before the pool attached its shared memory (not during the factory)`);
+    return this.mean;
   }
 
   /** Makes the other replicas' pending allReduceMean throw. */
