@@ -11,6 +11,8 @@ export interface SumInit {
   /** Replica `failRank` throws at step `failStep` (to test that failures surface instead of hanging). */
   failRank?: number;
   failStep?: number;
+  /** Reduce in two halves (allReduceStart, then a second contribution computed, then allReduceFinish). */
+  split?: boolean;
 }
 
 /** The vector replica `rank` contributes at `step`: normals from a seeded stream. */
@@ -25,7 +27,14 @@ export function createSumReplica(init: SumInit, ctx: ReplicaContext): Replica<{ 
     step: ({ step }) => {
       if (ctx.rank === init.failRank && step === init.failStep) throw new Error(`boom at step ${step} on rank ${ctx.rank}`);
       const v = sumContribution(ctx.rank, step, init.length);
-      ctx.allReduceMean(v);
+      if (!init.split) {
+        ctx.allReduceMean(v);
+        return v;
+      }
+      ctx.allReduceStart(v);
+      // Other work (and other memory) between the halves must not disturb the reduction in flight.
+      sumContribution(ctx.rank + 100, step, init.length);
+      ctx.allReduceFinish();
       return v;
     },
     dispose: () => {},

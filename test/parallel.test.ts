@@ -21,12 +21,17 @@ const maxAbs = (a: Float32Array, b: Float32Array) => {
 };
 const maxOf = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
-describe('ReplicaPool all-reduce (3 replicas: the main thread and 2 worker threads)', () => {
+const LAYOUTS = [
+  { rank0: 'caller', split: false, what: 'the main thread and 2 worker threads' },
+  { rank0: 'worker', split: true, what: '3 worker threads, split start/finish' },
+] as const;
+
+describe.each(LAYOUTS)('ReplicaPool all-reduce (3 replicas: $what)', ({ rank0, split }) => {
   const length = 1000;
   let pool: ReplicaPool<{ step: number }, Float32Array>;
   beforeAll(async () => {
     await initBackend('wasm');
-    pool = await ReplicaPool.start(createSumReplica, { module: PROGRAM, exportName: 'createSumReplica', init: { length } as SumInit, world: 3 });
+    pool = await ReplicaPool.start(createSumReplica, { module: PROGRAM, exportName: 'createSumReplica', init: { length, split } as SumInit, world: 3, rank0 });
   });
   afterAll(async () => pool?.close());
 

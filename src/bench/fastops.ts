@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { asTensor, type KernelArgs } from '../ops/tensor_info.js';
-import { floatsOf } from '../ops/simd/heap.js';
+import { BLOCK_ROWS, biasActBackward, biasActForward } from '../ops/simd/bias_act.js';
+import { filledTensor, floatsOf, wasmHeap } from '../ops/simd/heap.js';
 
 /** JS loops beat the backend's kernels on wasm and equal them on cpu; native TensorFlow keeps tf ops. */
 const jsLoops = () => tf.getBackend() !== 'tensorflow';
@@ -110,13 +111,28 @@ GRADIENTS.push({
   },
 });
 
+/** The SIMD kernels' bias sign (0: no bias), or null where they do not apply (not wasm, C % 4 != 0). */
+function simdBias(x: tf.TensorInfo, a: ActAttrs): -1 | 0 | 1 | null {
+  if (!wasmHeap() || x.dtype !== 'float32' || x.shape[x.shape.length - 1] % 4 !== 0) return null;
+  return a.hasBias ? (a.sign > 0 ? 1 : -1) : 0;
+}
+
 KERNELS.push({
   kernelName: 'FsrganBiasAct',
   backendName: '',
   kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
     const a = attrs as unknown as ActAttrs;
+    const bias = inputs.x ? simdBias(inputs.x, a) : null;
     return tf.tidy(() => {
       let z = asTensor(inputs.x, backend);
+      if (bias !== null && (bias !== 0 || a.act !== 'linear')) {
+        const heap = wasmHeap()!;
+        const c = z.shape[z.rank - 1];
+        const out = heap.empty(z.shape);
+        const b = bias !== 0 ? heap.ptr(asTensor(inputs.b, backend)) : 0;
+        biasActForward(heap.memory, a.act, bias)(heap.ptr(z), b, heap.ptr(out), z.size / c, c / 4, a.alpha);
+        return out;
+      }
       if (a.hasBias) z = a.sign > 0 ? tf.add(z, asTensor(inputs.b, backend)) : tf.sub(z, asTensor(inputs.b, backend));
       if (a.act === 'relu') return tf.relu(z);
       if (a.act === 'lrelu') return tf.mul(z, tf.step(z, a.alpha));
@@ -124,11 +140,45 @@ KERNELS.push({
     });
   }) as unknown as tf.KernelFunc,
 });
+
+/** dz = dy * act'(y) and the bias gradient sign * sum(dz) in one SIMD pass (see src/ops/simd/bias_act.ts). */
+function simdBiasActGrad(y: tf.Tensor, dy: tf.Tensor, a: ActAttrs, bias: -1 | 0 | 1): { dz: tf.Tensor; db: tf.Tensor1D | null } {
+  const heap = wasmHeap()!;
+  const c = y.shape[y.rank - 1];
+  const rows = y.size / c;
+  const dz = a.act === 'linear' ? dy : heap.empty(y.shape);
+  const part = bias !== 0 ? heap.empty([c]) : null;
+  const kernel = biasActBackward(heap.memory, a.act, part !== null);
+  // Float32 partial sums over blocks of rows, totalled in float64 here: the error does not grow with N.
+  const total = new Float64Array(c);
+  const partView = part ? heap.view(part) : null; // no allocation from here on: the view stays valid
+  for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+    const n = Math.min(BLOCK_ROWS, rows - r0);
+    partView?.fill(0);
+    const off = r0 * c * 4;
+    kernel(heap.ptr(y) + off, heap.ptr(dy) + off, heap.ptr(dz) + off, part ? heap.ptr(part) : 0, n, c / 4, a.alpha);
+    if (partView) for (let j = 0; j < c; j++) total[j] += partView[j];
+  }
+  if (!part) return { dz, db: null };
+  part.dispose();
+  const db = Float32Array.from(total, (v) => bias * v);
+  return { dz, db: tf.tensor1d(db) };
+}
+
 GRADIENTS.push({
   kernelName: 'FsrganBiasAct',
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
     const a = attrs as unknown as ActAttrs;
+    const bias = simdBias(saved[0], a);
+    if (bias !== null) {
+      // Both in one pass, here rather than in the closures: tfjs runs each closure in a tidy of its own,
+      // which would dispose the other's result.
+      const { dz, db } = simdBiasActGrad(saved[0], dy as tf.Tensor, a, bias);
+      const grads: Record<string, () => tf.Tensor> = { x: () => dz };
+      if (db) grads.b = () => db;
+      return grads;
+    }
     const mask = actMask(saved[0], a);
     const dz = mask ? tf.mul(dy as tf.Tensor, mask) : (dy as tf.Tensor);
     const grads: Record<string, () => tf.Tensor> = { x: () => dz };
@@ -184,22 +234,34 @@ function upsampleConcatJs(tap: tf.Tensor4D, x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c1] = tap.shape;
   const c2 = x.shape[3];
   const c = c1 + c2;
-  const t = floatsOf(tap);
-  const xv = floatsOf(x);
-  const out = new Float32Array(n * 4 * h * w * c);
-  let o = 0;
-  let xi = 0;
-  for (let b = 0; b < n; b++) {
-    for (let yy = 0; yy < 2 * h; yy++) {
-      const row = (b * h + (yy >> 1)) * w;
-      for (let xx = 0; xx < 2 * w; xx++) {
-        const ti = (row + (xx >> 1)) * c1;
-        for (let j = 0; j < c1; j++) out[o++] = t[ti + j];
-        for (let j = 0; j < c2; j++) out[o++] = xv[xi++];
+  return filledTensor<tf.Rank.R4>([n, 2 * h, 2 * w, c], (out) => {
+    const t = floatsOf(tap);
+    const xv = floatsOf(x);
+    let o = 0;
+    let xi = 0;
+    const rgbPair = c1 === 3 && c2 === 3; // the stage pair: unrolled, 2x faster than the loops below
+    for (let b = 0; b < n; b++) {
+      for (let yy = 0; yy < 2 * h; yy++) {
+        const row = (b * h + (yy >> 1)) * w;
+        for (let xx = 0; xx < 2 * w; xx++) {
+          const ti = (row + (xx >> 1)) * c1;
+          if (rgbPair) {
+            out[o] = t[ti];
+            out[o + 1] = t[ti + 1];
+            out[o + 2] = t[ti + 2];
+            out[o + 3] = xv[xi];
+            out[o + 4] = xv[xi + 1];
+            out[o + 5] = xv[xi + 2];
+            o += 6;
+            xi += 3;
+            continue;
+          }
+          for (let j = 0; j < c1; j++) out[o++] = t[ti + j];
+          for (let j = 0; j < c2; j++) out[o++] = xv[xi++];
+        }
       }
     }
-  }
-  return tf.tensor4d(out, [n, 2 * h, 2 * w, c]);
+  });
 }
 
 KERNELS.push({
@@ -217,25 +279,27 @@ KERNELS.push({
 function upsampleConcatGradJs(dy: tf.Tensor4D, c1: number, which: 'tap' | 'x'): tf.Tensor4D {
   const [n, hh, ww, c] = dy.shape;
   const c2 = c - c1;
-  const g = floatsOf(dy);
   if (which === 'x') {
-    const out = new Float32Array(n * hh * ww * c2);
-    for (let p = 0, o = 0; p < g.length; p += c) for (let j = c1; j < c; j++) out[o++] = g[p + j];
-    return tf.tensor4d(out, [n, hh, ww, c2]);
+    return filledTensor<tf.Rank.R4>([n, hh, ww, c2], (out) => {
+      const g = floatsOf(dy);
+      for (let p = 0, o = 0; p < g.length; p += c) for (let j = c1; j < c; j++) out[o++] = g[p + j];
+    });
   }
   const h = hh / 2;
   const w = ww / 2;
-  const out = new Float32Array(n * h * w * c1);
-  for (let b = 0, p = 0; b < n; b++) {
-    for (let yy = 0; yy < hh; yy++) {
-      const row = (b * h + (yy >> 1)) * w;
-      for (let xx = 0; xx < ww; xx++, p += c) {
-        const ti = (row + (xx >> 1)) * c1;
-        for (let j = 0; j < c1; j++) out[ti + j] += g[p + j];
+  return filledTensor<tf.Rank.R4>([n, h, w, c1], (out) => {
+    const g = floatsOf(dy);
+    out.fill(0);
+    for (let b = 0, p = 0; b < n; b++) {
+      for (let yy = 0; yy < hh; yy++) {
+        const row = (b * h + (yy >> 1)) * w;
+        for (let xx = 0; xx < ww; xx++, p += c) {
+          const ti = (row + (xx >> 1)) * c1;
+          for (let j = 0; j < c1; j++) out[ti + j] += g[p + j];
+        }
       }
     }
-  }
-  return tf.tensor4d(out, [n, h, w, c1]);
+  });
 }
 
 GRADIENTS.push({

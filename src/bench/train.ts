@@ -109,9 +109,12 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
   let twin: TorchTwin | null = null;
   try {
     if (o.workers > 1) {
-      o.log(`  ${arch.name}: starting ${o.workers} replicas (${o.workers - 1} worker thread(s), each with its own backend)`);
-      pool = await ReplicaPool.start(createGanReplica, { module: join(o.root, 'src', 'bench', 'gan.ts'), exportName: 'createGanReplica', init, world: o.workers, root: o.root });
-      indep = await ReplicaPool.start(createIndependentReplica, { module: join(o.root, 'src', 'bench', 'gan.ts'), exportName: 'createIndependentReplica', init, world: o.workers, root: o.root });
+      o.log(`  ${arch.name}: starting ${o.workers} replicas (one worker thread each, each with its own backend)`);
+      // Every rank in a worker: this thread holds the one-core trainer (and the other pool's rank 0), and
+      // the rank that shares a heap with them was the one the other waited for at the barriers.
+      const where = { module: join(o.root, 'src', 'bench', 'gan.ts'), init, world: o.workers, root: o.root, rank0: 'worker' as const };
+      pool = await ReplicaPool.start(createGanReplica, { ...where, exportName: 'createGanReplica' });
+      indep = await ReplicaPool.start(createIndependentReplica, { ...where, exportName: 'createIndependentReplica' });
     }
     if (o.vsTorch) {
       o.log(`  ${arch.name}: starting the PyTorch twin (${o.torchThreads} threads)`);

@@ -1,8 +1,9 @@
 /**
  * Data-parallel replicas on several cores (ENGINE.md: wasm computes on one thread in Node, and its own
  * threading cannot be enabled robustly, so each core gets its own wasm backend). Rank 0 runs on the calling
- * thread, ranks 1..world-1 in worker threads that load the TypeScript sources through tsx. See replica.ts
- * for the program contract and docs/speed.md for measurements.
+ * thread (or, with `rank0: 'worker'`, in a worker like the rest), ranks 1..world-1 in worker threads that
+ * load the TypeScript sources through tsx. See replica.ts for the program contract and docs/speed.md for
+ * measurements.
  *
  *   const pool = await ReplicaPool.start(createMyReplica, { module: '/abs/my_program.ts', exportName: 'createMyReplica', init, world: 2 });
  *   const results = await pool.step((rank) => shardOf(rank));
@@ -35,6 +36,12 @@ export interface PoolOptions<Init> {
   timeoutMs?: number;
   /** Repository root holding src/parallel/worker.ts and node_modules/tsx; default: found from the cwd. */
   root?: string;
+  /**
+   * Run rank 0 on the calling thread (default) or in a worker like the others. In a worker every rank
+   * has an isolate and a wasm heap of its own: the calling thread's may hold other models and a bigger
+   * JS heap, and then rank 0 is the one the others wait for (docs/speed.md).
+   */
+  rank0?: 'caller' | 'worker';
 }
 
 /** Cores this machine offers (the default world size). */
@@ -103,20 +110,24 @@ export class ReplicaPool<Msg, Res> {
 
   private constructor(
     readonly world: number,
-    private readonly local: Replica<Msg, Res>,
+    private readonly local: Replica<Msg, Res> | null,
     private readonly ctx: PoolContext,
     private readonly remotes: Remote[],
   ) {}
 
-  /** Starts `world - 1` workers plus the local replica (from `local`, which must be `module`'s `exportName`). */
+  /**
+   * Starts `world - 1` workers plus the local replica (from `local`, which must be `module`'s `exportName`),
+   * or `world` workers with `rank0: 'worker'`.
+   */
   static async start<Init, Msg, Res>(local: ReplicaFactory<Init, Msg, Res>, opts: PoolOptions<Init>): Promise<ReplicaPool<Msg, Res>> {
     const world = opts.world;
     if (!Number.isInteger(world) || world < 1) throw new Error(`ReplicaPool.start: world must be a positive integer, got ${world}`);
     const backend = opts.backend ?? tf.getBackend();
-    const code = world > 1 ? bootCode(opts.root ?? findRepoRoot()) : '';
+    const inCaller = (opts.rank0 ?? 'caller') === 'caller';
+    const code = world > 1 || !inCaller ? bootCode(opts.root ?? findRepoRoot()) : '';
     const remotes: Remote[] = [];
     const ready: Promise<Extract<FromWorker, { type: 'ready' }>>[] = [];
-    for (let rank = 1; rank < world; rank++) {
+    for (let rank = inCaller ? 1 : 0; rank < world; rank++) {
       const boot: WorkerBoot = {
         fsrganReplica: true, module: opts.module, exportName: opts.exportName, init: opts.init, rank, world, backend, timeoutMs: opts.timeoutMs,
       };
@@ -127,8 +138,8 @@ export class ReplicaPool<Msg, Res> {
     const ctx = new PoolContext(0, world, opts.timeoutMs);
     let replica: Replica<Msg, Res> | null = null;
     try {
-      replica = await local(opts.init, ctx);
-      const sizes = [replica.reduceFloats, ...(await Promise.all(ready)).map((m) => m.reduceFloats)];
+      if (inCaller) replica = await local(opts.init, ctx);
+      const sizes = [...(replica ? [replica.reduceFloats] : []), ...(await Promise.all(ready)).map((m) => m.reduceFloats)];
       if (new Set(sizes).size !== 1) throw new Error(`ReplicaPool.start: replicas report different reduce sizes (${sizes.join(', ')})`);
       const layout = allocSharedMean(world, sizes[0]);
       ctx.attach(layout);
@@ -147,9 +158,9 @@ export class ReplicaPool<Msg, Res> {
     const pending = this.remotes.map((r) => expect(r.next({ type: 'step', msg: msgOf(r.rank) }), 'result'));
     // Keep a failed worker from surfacing as an unhandled rejection while rank 0 is still computing.
     pending.forEach((p) => p.catch(() => undefined));
-    let mine: Res;
+    let mine: Res[] = [];
     try {
-      mine = this.local.step(msgOf(0));
+      if (this.local) mine = [this.local.step(msgOf(0))];
     } catch (e) {
       this.ctx.abort();
       await Promise.allSettled(pending);
@@ -157,14 +168,14 @@ export class ReplicaPool<Msg, Res> {
       throw remote ?? e;
     }
     const others = await Promise.all(pending);
-    return [mine, ...others.map((m) => m.res as Res)];
+    return [...mine, ...others.map((m) => m.res as Res)];
   }
 
   /** Disposes every replica and stops the workers. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.local.dispose();
+    this.local?.dispose();
     await Promise.all(
       this.remotes.map(async (r) => {
         try {

@@ -115,23 +115,32 @@ export class Fn {
   fAdd4() { return this.simd(0xe4); }
   fMul4() { return this.simd(0xe6); }
   lane(i: number) { return this.simd(0x1f, i); }
+  /** f32x4.splat of the f32 on the stack. */
+  fSplat4() { return this.simd(0x13); }
+  fSub4() { return this.simd(0xe5); }
+  fMax4() { return this.simd(0xe9); }
+  /** f32x4.gt: all-ones lanes where a > b. */
+  fGt4() { return this.simd(0x44); }
+  vAnd() { return this.simd(0x4e); }
+  /** v128.bitselect(a, b, mask): a's bits where mask is set, else b's. */
+  vSelect() { return this.simd(0x52); }
 
   /** acc += a * b on v128 locals. */
   fma(acc: Local, a: Local, b: Local) { return this.get(acc).get(a).get(b).fMul4().fAdd4().set(acc); }
 
   /**
-   * `for (i = from; i < to; i += step) body()` over an i32 local, with `to` a local or a constant. The body
-   * must run at least once (callers guarantee from < to): the test sits at the bottom.
+   * `for (i = from; i < to; i += step) body()` over an i32 local, with `to` a constant or `{ local }` (a
+   * Local is a number at run time, so a bare one would read as a constant). The body must run at least
+   * once (callers guarantee from < to): the test sits at the bottom.
    */
-  loop(i: Local, from: number | Local, to: number | Local, step: number, body: () => void): this {
-    if (typeof from === 'number') this.i32(from); else this.get(from);
-    this.set(i);
+  loop(i: Local, from: number, to: number | { local: Local }, step: number, body: () => void): this {
+    this.i32(from).set(i);
     this.op(0x03, 0x40); // loop (empty block type)
     this.depth++;
     body();
     this.inc(i, step);
     this.get(i);
-    if (typeof to === 'number') this.i32(to); else this.get(to);
+    if (typeof to === 'number') this.i32(to); else this.get(to.local);
     this.ltU().op(0x0d, 0); // br_if 0: back to the loop head
     this.depth--;
     return this.op(0x0b);

@@ -34,6 +34,22 @@ export function floatsOf(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
+/**
+ * A new float32 tensor of `shape` whose values `fill` writes. On wasm `fill` writes straight into the
+ * heap (no JS array, no copy); read input views inside `fill`, after this allocation.
+ */
+export function filledTensor<R extends tf.Rank>(shape: number[], fill: (out: Float32Array) => void): tf.Tensor<R> {
+  const heap = wasmHeap();
+  if (heap) {
+    const t = heap.empty<R>(shape);
+    fill(heap.view(t));
+    return t;
+  }
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  fill(out);
+  return tf.tensor<R>(out, shape as tf.ShapeMap[R], 'float32');
+}
+
 /** The current backend's heap when it is the single-threaded tfjs-wasm module, else null. */
 export function wasmHeap(): WasmHeap | null {
   if (tf.getBackend() !== 'wasm') return null;
