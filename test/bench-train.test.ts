@@ -247,7 +247,7 @@ describe('fsrgan bench train (CLI)', () => {
     try {
       const file = join(dir, 'planted.arch.json');
       writeFileSync(file, JSON.stringify(planted()));
-      const args = ['bin/fsrgan.mjs', 'bench', 'train', '--json', '--arch', file, '--steps', '1', '--rounds', '1', '--warmup', '1', '--workers', '2', '--backend', 'wasm'];
+      const args = ['bin/fsrgan.mjs', 'bench', 'train', '--json', '--arch', file, '--steps', '1', '--rounds', '1', '--warmup', '1', '--warmup-seconds', '0', '--workers', '2', '--backend', 'wasm'];
       if (hasTorch) args.push('--vs', 'torch');
       const r = spawnSync('node', args, { encoding: 'utf8', cwd: ROOT, timeout: 120_000 });
       expect(r.status, r.stderr).toBe(0);

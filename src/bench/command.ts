@@ -7,7 +7,7 @@ import { UserError } from '../util/errors.js';
 import { benchTrain, BUILTIN_ARCHS, formatTrainTable, loadArch } from './train.js';
 
 export const TRAIN_USAGE =
-  'fsrgan bench train [--json] [--vs torch] [--arch dcgan,stage|FILE.json] [--workers N] [--steps N] [--rounds N] [--warmup N] ' +
+  'fsrgan bench train [--json] [--vs torch] [--arch dcgan,stage|FILE.json] [--workers N] [--steps N] [--rounds N] [--warmup N] [--warmup-seconds S] ' +
   '[--backend auto|node-gpu|node|wasm|cpu] [--torch-threads N] [--seed N] [--profile]';
 
 export async function runTrainBench(argv: string[]): Promise<number> {
@@ -15,7 +15,7 @@ export async function runTrainBench(argv: string[]): Promise<number> {
     'bench train', argv,
     {
       json: { type: 'boolean' }, vs: { type: 'string' }, arch: { type: 'string' }, workers: { type: 'string' }, steps: { type: 'string' },
-      rounds: { type: 'string' }, warmup: { type: 'string' }, backend: { type: 'string' }, 'torch-threads': { type: 'string' },
+      rounds: { type: 'string' }, warmup: { type: 'string' }, 'warmup-seconds': { type: 'string' }, backend: { type: 'string' }, 'torch-threads': { type: 'string' },
       seed: { type: 'string' }, profile: { type: 'boolean' },
     },
     TRAIN_USAGE,
@@ -40,6 +40,7 @@ export async function runTrainBench(argv: string[]): Promise<number> {
     steps: intFlag('steps', values.steps, 5, 1, 10_000),
     rounds: intFlag('rounds', values.rounds, 5, 1, 1000),
     warmup: intFlag('warmup', values.warmup, 2, 0, 1000),
+    warmupSeconds: intFlag('warmup-seconds', values['warmup-seconds'], 60, 0, 600),
     seed: intFlag('seed', values.seed, 1),
     torchThreads: intFlag('torch-threads', values['torch-threads'], 2, 1, 64),
     profile: values.profile === true,

@@ -42,8 +42,15 @@ export interface TrainBenchOptions {
   /** Steps per contender per round. */
   steps: number;
   rounds: number;
-  /** Untimed steps per contender before the first round. */
+  /** Untimed steps per contender before the first round (at least). */
   warmup: number;
+  /**
+   * ...and at least this many seconds of them per contender. V8 keeps optimising tfjs's JS for hundreds
+   * of steps, separately in every worker's isolate, on helper threads that compete with the replicas
+   * for the cores (the one-core run has an idle core for them); the stage speedup measured 1.5x after
+   * 10-20 s of warm-up and 1.8x after 40 s (docs/speed.md). Training runs live in the steady state.
+   */
+  warmupSeconds: number;
   seed: number;
   torchThreads: number;
   /** Print a kernel profile of one single-replica step (to `log`). */
@@ -72,6 +79,8 @@ export interface TrainBenchRow {
   batch: number;
   rounds: number;
   stepsPerRound: number;
+  /** Untimed warm-up per contender: at least this many steps and seconds. */
+  warmup: { steps: number; seconds: number };
   /** 1-minute load average before and after the measurement. */
   load: [number, number];
   /** Process CPU seconds per step on one core, and with all replicas (worker threads included). */
@@ -152,9 +161,13 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
       await indep!.step(() => ({ steps }));
       return (performance.now() - t0) / 1000 / steps;
     };
-    runSingle(o.warmup);
-    if (pool) await runPool(o.warmup);
-    if (indep) await runIndependent(o.warmup);
+    const warm = async (run: (steps: number) => number | Promise<number>) => {
+      const t0 = performance.now();
+      for (let i = 0; i < o.warmup || performance.now() - t0 < o.warmupSeconds * 1000; i++) await run(1);
+    };
+    await warm(runSingle);
+    if (pool) await warm(runPool);
+    if (indep) await warm(runIndependent);
     c1.length = 0;
     cw.length = 0;
     if (o.profile) {
@@ -193,6 +206,7 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
       batch: arch.batch,
       rounds: o.rounds,
       stepsPerRound: o.steps,
+      warmup: { steps: o.warmup, seconds: o.warmupSeconds },
       load: [load0, loadavg()[0]],
       cpuSecondsPerStep1: median(c1),
     };
