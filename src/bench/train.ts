@@ -165,6 +165,8 @@ export async function benchTrainArch(arch: ArchSpec, o: TrainBenchOptions): Prom
       const t0 = performance.now();
       for (let i = 0; i < o.warmup || performance.now() - t0 < o.warmupSeconds * 1000; i++) await run(1);
     };
+    const contenders = 1 + (pool ? 1 : 0) + (indep ? 1 : 0);
+    if (o.warmupSeconds > 0) o.log(`  ${arch.name}: warming up ${contenders} contender(s) for >= ${o.warmupSeconds} s each (--warmup-seconds)`);
     await warm(runSingle);
     if (pool) await warm(runPool);
     if (indep) await warm(runIndependent);
