@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { GanTrainer, realBatch } from '../src/bench/gan.js';
 import { forward, type Net } from '../src/bench/net.js';
-import { readFlat } from '../src/parallel/flat.js';
+import { readFlat, writeFlat } from '../src/parallel/flat.js';
 import { Rng } from '../src/util/rng.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { TINY } from './helpers/tiny-gan.js';
@@ -40,11 +40,7 @@ function gradsOf(net: Net, f: () => tf.Scalar): Float32Array {
 }
 
 function assign(net: Net, p: Float64Array): void {
-  let o = 0;
-  for (const v of net.trainable) {
-    v.assign(tf.tensor(Float32Array.from(p.subarray(o, o + v.size)), v.shape));
-    o += v.size;
-  }
+  writeFlat(net.trainable, Float32Array.from(p));
 }
 
 const rel = (a: Float32Array, b: Float32Array) => {

@@ -152,11 +152,12 @@ function simdBiasActGrad(y: tf.Tensor, dy: tf.Tensor, a: ActAttrs, bias: -1 | 0 
   // Float32 partial sums over blocks of rows, totalled in float64 here: the error does not grow with N.
   const total = new Float64Array(c);
   const partView = part ? heap.view(part) : null; // no allocation from here on: the view stays valid
+  const [py, pdy, pdz, pp] = [heap.ptr(y), heap.ptr(dy), heap.ptr(dz), part ? heap.ptr(part) : 0];
   for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, rows - r0);
     partView?.fill(0);
     const off = r0 * c * 4;
-    kernel(heap.ptr(y) + off, heap.ptr(dy) + off, heap.ptr(dz) + off, part ? heap.ptr(part) : 0, n, c / 4, a.alpha);
+    kernel(py + off, pdy + off, pdz + off, pp, n, c / 4, a.alpha);
     if (partView) for (let j = 0; j < c; j++) total[j] += partView[j];
   }
   if (!part) return { dz, db: null };

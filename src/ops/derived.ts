@@ -14,6 +14,7 @@
  * each use wraps the data in a tensor owned by the caller's tidy.
  */
 import * as tf from '@tensorflow/tfjs';
+import { floatsOf } from './simd/heap.js';
 import { asTensor } from './tensor_info.js';
 
 type DisposeData = (dataId: tf.DataId, force?: boolean) => boolean;
@@ -60,7 +61,7 @@ export function derivedFilter<R extends tf.Rank>(src: tf.Tensor, key: string, sh
   if (!dataId) {
     const size = shape.reduce((a, b) => a * b, 1);
     const out = new Float32Array(size);
-    fill(readFloats(src, backend), out);
+    fill(floatsOf(src), out);
     dataId = backend.write(out, shape, 'float32');
     if (!perKey) cache.bySource.set(src.dataId, (perKey = new Map()));
     perKey.set(key, dataId);
@@ -68,11 +69,17 @@ export function derivedFilter<R extends tf.Rank>(src: tf.Tensor, key: string, sh
   return asTensor<R>({ dataId, shape, dtype: 'float32' }, backend);
 }
 
-/** src's floats: a heap view on wasm (no copy), else the backend's own array. */
-function readFloats(src: tf.Tensor, backend: tf.KernelBackend): Float32Array {
-  const b = backend as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
-  if (typeof b.typedArrayFromHeap === 'function') return b.typedArrayFromHeap(src);
-  return backend.readSync(src.dataId) as Float32Array;
+/**
+ * W [kh,kw,Cin,Cout] transposed to [Cout, rowLength], each row W's K = kh*kw*Cin column zero-padded to
+ * `rowLength` (>= K): the matMul plan's W^T (rowLength K) and the patch input gradient's (whole v128s).
+ */
+export function transposedFilter(w: tf.Tensor4D, rowLength: number): tf.Tensor2D {
+  const [kh, kw, cin, cout] = w.shape;
+  const k = kh * kw * cin;
+  if (rowLength < k) throw new Error(`transposedFilter: row length ${rowLength} is shorter than the filter's ${k} taps`);
+  return derivedFilter<tf.Rank.R2>(w, `W^T ${rowLength}`, [cout, rowLength], (src, out) => {
+    for (let e = 0; e < k; e++) for (let o = 0; o < cout; o++) out[o * rowLength + e] = src[e * cout + o];
+  });
 }
 
 /** How many sources have derived filters cached on the active backend (for tests). */

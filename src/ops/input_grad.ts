@@ -4,7 +4,7 @@
  * it onto XNNPACK's stride-1 conv2d or onto one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { derivedFilter } from './derived.js';
+import { derivedFilter, transposedFilter } from './derived.js';
 import { crop, fitSize, swapMiddle } from './layout.js';
 import { convShape, type ConvAttrs } from './shape.js';
 import { PATCH_MAX_CIN, patchInputGrad, patchUnavailable } from './simd/conv.js';
@@ -185,10 +185,7 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, w: tf.Tensor4D, attrs: Inpu
   return tf.tidy((): tf.Tensor4D => {
     if (p === 'phases') return viaPhases(dy, w, n, h, wd, sh, sw, top, left);
     if (p === 'matmul') {
-      const k = kh * kw * cin;
-      const wt = derivedFilter<tf.Rank.R2>(w, 'transpose', [cout, k], (src, out) => {
-        for (let e = 0; e < k; e++) for (let o = 0; o < cout; o++) out[o * k + e] = src[e * cout + o];
-      }); // [Cout,(a,b,ci)]
+      const wt = transposedFilter(w, kh * kw * cin); // [Cout,(a,b,ci)]
       const cols = tf.matMul(tf.reshape(dy, [n * ho * wo, cout]), wt); // [(n,i,j),(a,b,ci)]
       // With Wo = 1 (the generator's first layer, from [N,1,1,z]) the interleave is a pure reshape.
       const out: tf.Tensor4D = wo === 1

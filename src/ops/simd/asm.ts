@@ -184,3 +184,21 @@ export function instantiate(fns: Fn[], memory: WasmMemory): Record<string, (...a
   const instance = new WasmJs.Instance(module, { env: { memory } });
   return instance.exports as unknown as Record<string, (...args: number[]) => void>;
 }
+
+const compiledByMemory = new WeakMap<WasmMemory, Map<string, (...args: number[]) => void>>();
+
+/**
+ * The function `build()` writes, assembled and instantiated against `memory` once per `key` (keys name
+ * everything the code is specialised to, and must be unique across the kernel modules).
+ */
+export function compileOnce(memory: WasmMemory, key: string, build: () => Fn): (...args: number[]) => void {
+  let cache = compiledByMemory.get(memory);
+  if (!cache) compiledByMemory.set(memory, (cache = new Map()));
+  let k = cache.get(key);
+  if (!k) {
+    const fn = build();
+    k = instantiate([fn], memory)[fn.name];
+    cache.set(key, k);
+  }
+  return k;
+}

@@ -8,7 +8,7 @@
  * The bias gradient accumulates in float32 over blocks of BLOCK_ROWS rows, each block added to a float64
  * total by the caller, so the sum's error does not grow with the batch.
  */
-import { Fn, instantiate, type Local, type WasmMemory } from './asm.js';
+import { compileOnce, Fn, type Local, type WasmMemory } from './asm.js';
 
 export type Act = 'linear' | 'relu' | 'lrelu';
 
@@ -84,25 +84,12 @@ function backwardFn(act: Act, withBias: boolean): Fn {
   return f;
 }
 
-const compiled = new WeakMap<WasmMemory, Map<string, BiasActKernels[keyof BiasActKernels]>>();
-
-function cached<K extends keyof BiasActKernels>(memory: WasmMemory, key: string, build: () => Fn, name: K): BiasActKernels[K] {
-  let cache = compiled.get(memory);
-  if (!cache) compiled.set(memory, (cache = new Map()));
-  let k = cache.get(key);
-  if (!k) {
-    k = instantiate([build()], memory)[name] as BiasActKernels[K];
-    cache.set(key, k);
-  }
-  return k as BiasActKernels[K];
-}
-
 /** The forward kernel for `act` with bias sign `bias` (0: no bias), compiled once per memory. */
 export function biasActForward(memory: WasmMemory, act: Act, bias: -1 | 0 | 1): BiasActKernels['forward'] {
-  return cached(memory, `forward ${act} ${bias}`, () => forwardFn(act, bias), 'forward');
+  return compileOnce(memory, `bias-act forward ${act} ${bias}`, () => forwardFn(act, bias));
 }
 
 /** The backward kernel for `act`, accumulating the bias gradient when `withBias`. */
 export function biasActBackward(memory: WasmMemory, act: Act, withBias: boolean): BiasActKernels['backward'] {
-  return cached(memory, `backward ${act} ${withBias}`, () => backwardFn(act, withBias), 'backward');
+  return compileOnce(memory, `bias-act backward ${act} ${withBias}`, () => backwardFn(act, withBias));
 }

@@ -3,7 +3,7 @@
  * convolution reads past its border, then one call of a patch kernel (patch.ts) on the heap.
  */
 import * as tf from '@tensorflow/tfjs';
-import { derivedFilter } from '../derived.js';
+import { transposedFilter } from '../derived.js';
 import { crop, padHW } from '../layout.js';
 import { wasmHeap, type WasmHeap } from './heap.js';
 import type { ConvShape } from '../shape.js';
@@ -74,12 +74,8 @@ export function patchInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, c: ConvShape): t
   const heap = heapOrThrow(c, 'inputGrad');
   const { g } = geometry(c);
   return tf.tidy(() => {
-    // W^T [Cout, K4], zero-padded to whole v128s: a small JS transpose, once per filter value.
-    const k = c.kh * c.kw * c.cin;
-    const k4 = paddedK(g);
-    const wt = derivedFilter(w, `patch W^T ${k4}`, [c.cout, k4], (src, dst) => {
-      for (let e = 0; e < k; e++) for (let o = 0; o < c.cout; o++) dst[o * k4 + e] = src[e * c.cout + o];
-    });
+    // W^T [Cout, K4], zero-padded to whole v128s, once per filter value.
+    const wt = transposedFilter(w, paddedK(g));
     const dxp = heap.empty<tf.Rank.R4>([c.n, g.hp, g.wp, c.cin]);
     patchKernel(g, heap.memory, 'inputGrad')(heap.ptr(dy), heap.ptr(wt), heap.ptr(dxp));
     return crop(dxp, c.top, c.left, c.h, c.w);

@@ -14,7 +14,7 @@
  *
  * Each module is specialised to one geometry (all sizes are constants), compiled once and cached.
  */
-import { Fn, instantiate, type Local, type WasmMemory } from './asm.js';
+import { compileOnce, Fn, type Local, type WasmMemory } from './asm.js';
 
 export interface PatchGeometry {
   n: number;
@@ -237,7 +237,6 @@ function inputGradFn(g: PatchGeometry): Fn {
   return f;
 }
 
-const compiled = new WeakMap<WasmMemory, Map<string, PatchKernels[keyof PatchKernels]>>();
 const builders: Record<keyof PatchKernels, (g: PatchGeometry) => Fn> = {
   filterGrad: filterGradFn,
   forward: forwardFn,
@@ -248,13 +247,5 @@ const builders: Record<keyof PatchKernels, (g: PatchGeometry) => Fn> = {
 export function patchKernel<K extends keyof PatchKernels>(g: PatchGeometry, memory: WasmMemory, which: K): PatchKernels[K] {
   const why = patchUnsupported(g, which);
   if (why) throw new Error(`patch kernel ${which}: ${why}`);
-  const key = JSON.stringify([which, g]);
-  let cache = compiled.get(memory);
-  if (!cache) compiled.set(memory, (cache = new Map()));
-  let k = cache.get(key);
-  if (!k) {
-    k = instantiate([builders[which](g)], memory)[which];
-    cache.set(key, k);
-  }
-  return k as PatchKernels[K];
+  return compileOnce(memory, `patch ${JSON.stringify([which, g])}`, () => builders[which](g)) as PatchKernels[K];
 }
