@@ -11,7 +11,7 @@ export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 export function parseFlags<O extends FlagSpec>(command: string, argv: string[], options: O, usage: string) {
   try {
     const parsed = nodeParseArgs({
-      args: argv,
+      args: options.set?.multiple ? expandSets(argv) : argv,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
@@ -31,4 +31,30 @@ export function intFlag(name: string, value: string | undefined, dflt: number, m
     throw new UserError(`--${name} must be an integer between ${min} and ${max}, got '${value}'.`);
   }
   return n;
+}
+
+/**
+ * `--set a=1 b=2` means `--set a=1 --set b=2`, as the usage lines write it (`[--set key=value ...]`):
+ * words after a --set that look like key=value (not flags) are more overrides, not stray positionals.
+ */
+export function expandSets(argv: string[]): string[] {
+  const out: string[] = [];
+  let inSet = false;
+  for (const a of argv) {
+    if (a === '--') {
+      inSet = false;
+      out.push(a);
+    } else if (a === '--set') {
+      inSet = true;
+      out.push(a);
+    } else if (a.startsWith('-')) {
+      inSet = a.startsWith('--set=');
+      out.push(a);
+    } else if (inSet && out[out.length - 1] !== '--set' && /^[A-Za-z_][\w.[\]]*=/.test(a)) {
+      out.push('--set', a);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
