@@ -11,9 +11,12 @@
  * u [fan_out] and v [fan_in] (held constant in the gradient, as in Miyato et al. and PyTorch).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2d, leakyRelu } from '../ops/index.js';
+import { conv2d, leakyRelu, upsample2x } from '../ops/index.js';
 import { Rng } from '../util/rng.js';
 import { ownVariable } from './learner.js';
+
+/** Re-exported for the callers that took it from here before it became an op (src/ops/upsample.ts). */
+export { upsample2x };
 
 export interface DiscriminatorConfig {
   /** Channels of each convolution; layer 1 is the patch layer (kernel = stride = P). */
@@ -28,6 +31,11 @@ export interface DiscriminatorConfig {
   powerIterations: number;
   /** Weight init: N(0, (gain / sqrt(fan_in))^2); biases start at 0. */
   gain: number;
+  /**
+   * Stride of the first (P x P) layer: P (default) judges G's painting grid patch by patch; P/2 makes
+   * the windows overlap, so D also sees the seams between G's patches (docs/findings.md).
+   */
+  patchStride?: number;
 }
 
 export interface DiscLayer {
@@ -63,10 +71,11 @@ export interface Discriminator {
 }
 
 /** Spatial size of the features before the head, and the stride of each conv layer. */
-export function discPlan(resolution: number, patch: number, widths: number[]): { strides: number[]; finalGrid: number } {
+export function discPlan(resolution: number, patch: number, widths: number[], patchStride = patch): { strides: number[]; finalGrid: number } {
   if (resolution % patch !== 0) throw new Error(`discPlan: resolution ${resolution} is not a multiple of the patch size ${patch}`);
-  let g = resolution / patch;
-  const strides = [patch];
+  if ((resolution - patch) % patchStride !== 0) throw new Error(`discPlan: patch windows of stride ${patchStride} do not tile resolution ${resolution}`);
+  let g = (resolution - patch) / patchStride + 1;
+  const strides = [patchStride];
   for (let i = 1; i < widths.length; i++) {
     const s = g > 1 ? 2 : 1;
     strides.push(s);
@@ -90,7 +99,7 @@ export function createDiscriminator(
 ): Discriminator {
   if (cfg.widths.length < 1) throw new Error('createDiscriminator: widths must have at least one entry');
   if (inputSize > resolution) throw new Error(`createDiscriminator: input size ${inputSize} exceeds the resolution ${resolution}`);
-  const { strides, finalGrid } = discPlan(inputSize, patch, cfg.widths);
+  const { strides, finalGrid } = discPlan(inputSize, patch, cfg.widths, cfg.patchStride || patch);
   const vars = new Map<string, tf.Variable>();
   const state = new Map<string, tf.Variable>();
   const normal = (shape: number[], fanIn: number) =>
@@ -188,15 +197,6 @@ export function leaky<T extends tf.Tensor>(x: T, a: number): T {
 
 function weightOf(layer: DiscLayer): tf.Tensor {
   return layer.u && layer.v ? spectralNormalize(layer.w, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>) : layer.w;
-}
-
-/** Nearest-neighbour 2x upsampling [N,H,W,C] -> [N,2H,2W,C] from concat/reshape (differentiable everywhere). */
-export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const wide = tf.concat([x.reshape([n, h, w, 1, c]), x.reshape([n, h, w, 1, c])], 3).reshape([n, h, 1, 2 * w, c]);
-    return tf.concat([wide, wide], 2).reshape([n, 2 * h, 2 * w, c]);
-  });
 }
 
 /**

@@ -6,12 +6,13 @@
  *   s_l = ReLU(Deconv_l(s_{l-1}) - b_l)    stride-2 transposed convolution, 'same' padding
  *   x_l = DeconvOut_l(s_l)                 kernel = stride = P: each hidden position paints one PxP patch,
  *                                          x_l[p] = A_l y_p with A_l = out weight as a (P*P*3) x C_l matrix
+ *                                          (optionally tanh(A_l y_p) for a learner on real images)
  *
  * The hidden grid of layer l is g_l = r_l / P. Blocks are addressed by the image resolution r_l, so
  * freezing a level is a lookup (`params.blocks[16]`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { deconv2d } from '../ops/index.js';
+import { deconv2d, upsample2x } from '../ops/index.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -27,6 +28,17 @@ export interface GeneratorShape {
   patch: number;
   /** Image channels (3 for color). */
   imageChannels: number;
+  /**
+   * The output head: 'linear' is THEORY's x_l = A_l y_p (default, the teacher's); 'tanh' bounds it,
+   * x_l = tanh(A_l y_p), a departure the learner may take on real images (docs/findings.md).
+   */
+  head?: 'linear' | 'tanh';
+  /**
+   * Skip from the level below (a learner option for real images, docs/findings.md): the head paints the
+   * detail on top of the upsampled lower image, u_l = upsample2x(u_{l-1}) + A_l y_p, x_l = head(u_l),
+   * as LAPGAN's residual levels do. Off (the theory's and the teacher's form): u_l = A_l y_p.
+   */
+  skip?: boolean;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -70,19 +82,30 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
   const s: tf.Tensor4D[] = [];
   const x: tf.Tensor4D[] = [];
   let prev: tf.Tensor4D = z;
+  let lowU: tf.Tensor4D | null = null;
   for (let l = 0; l < upTo; l++) {
     const block = params.blocks[shape.resolutions[l]];
     const stride = l === 0 ? grids[0] : 2;
     const pad = l === 0 ? 'valid' : 'same';
     const input = prev;
     // tidy per layer so that callers outside tf.tidy leak no intermediates; s_l and x_l are kept.
-    const [h, img] = tf.tidy(() => {
+    const below: tf.Tensor4D | null = lowU;
+    const [h, u, img]: tf.Tensor4D[] = tf.tidy(() => {
       const hid = tf.relu(tf.sub(deconv2d(input, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
-      return [hid, deconv2d(hid, block.out, shape.patch, 'valid')];
+      const painted = deconv2d(hid, block.out, shape.patch, 'valid');
+      const pre: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
+      return [hid, pre, shape.head === 'tanh' ? tf.tanh(pre) : pre] as tf.Tensor4D[];
     });
     s.push(h);
     x.push(img);
     prev = h;
+    // u_l is kept for the next level's skip; it is x_l itself when the head is linear (never dispose that).
+    if (lowU && !x.includes(lowU)) lowU.dispose();
+    if (shape.skip && l + 1 < upTo) lowU = u;
+    else {
+      lowU = null;
+      if (u !== img) u.dispose();
+    }
   }
   return { s, x };
 }

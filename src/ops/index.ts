@@ -40,3 +40,4 @@ export function deconv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Pa
 }
 
 export { leakyRelu, sigmoid, tanh } from './activations.js';
+export { upsample2x } from './upsample.js';
