@@ -105,7 +105,8 @@ interface ConfigCase {
 function configCase(): ConfigCase {
   const obj = structuredClone(BASE) as Record<string, unknown>;
   const kinds: string[] = [];
-  let unknownKey = false;
+  // Unknown keys added (where, which); a later deletion or value may remove them again.
+  const added: Array<{ path: string[]; key: string }> = [];
   const sets: string[] = [];
   let seed: string | undefined;
   for (let m = 0, n = 1 + rng.int(3); m < n; m++) {
@@ -124,12 +125,13 @@ function configCase(): ConfigCase {
         kinds.push('delete');
         break;
       case 4: {
-        const target = getAt(obj, path.slice(0, rng.int(path.length)));
+        const at = path.slice(0, rng.int(path.length));
+        const target = getAt(obj, at);
         if (target) {
           const k = rng.uniform() < 0.4 ? pick(SPECIAL_KEYS) : rng.uniform() < 0.5 ? key.toLowerCase() + 'x' : randomString().slice(0, 10) || 'k';
           // JSON.parse makes '__proto__' an own key; setting it here would change the prototype instead.
           Object.defineProperty(target, k, { value: randomValue(), enumerable: true, writable: true, configurable: true });
-          unknownKey = true;
+          added.push({ path: at, key: k });
         }
         kinds.push('unknown-key');
         break;
@@ -159,6 +161,11 @@ function configCase(): ConfigCase {
     }
   }
   let text = JSON.stringify(obj);
+  let unknownKey = added.some((a) => {
+    let cur: unknown = obj;
+    for (const k of a.path) cur = cur && typeof cur === 'object' && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, k) ? (cur as Record<string, unknown>)[k] : undefined;
+    return !!cur && typeof cur === 'object' && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, a.key);
+  });
   if (rng.uniform() < 0.08) {
     text = text.slice(0, rng.int(text.length)); // a truncated file
     kinds.push('truncated');

@@ -70,11 +70,16 @@ describe('train config', () => {
   it('schedules: stages as data, freezing by resolution', () => {
     const lw = buildSchedule([4, 8], 'layerwise', [5, 7]);
     expect(lw).toEqual([
-      { level: 1, resolution: 4, steps: 5, trained: ['g.r4.deconv', 'g.r4.bias', 'g.r4.out'], frozen: ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], discInput: 'single', outputs: [4] },
-      { level: 2, resolution: 8, steps: 7, trained: ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], frozen: ['g.r4.deconv', 'g.r4.bias', 'g.r4.out'], discInput: 'pair', outputs: [4, 8] },
+      { level: 1, resolution: 4, steps: 5, trained: ['g.r4.deconv', 'g.r4.bias', 'g.r4.out'], frozen: ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], discInput: 'single', outputs: [4], calibrate: [0], oracle: [], untrainedHeads: [] },
+      { level: 2, resolution: 8, steps: 7, trained: ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], frozen: ['g.r4.deconv', 'g.r4.bias', 'g.r4.out'], discInput: 'pair', outputs: [4, 8], calibrate: [1], oracle: [], untrainedHeads: [] },
     ]);
-    expect(buildSchedule([4, 8], 'random-lower', [5, 7]).map((s) => [s.level, s.steps, s.trained, s.discInput])).toEqual([[2, 7, ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], 'single']]);
+    // random-lower calibrates its random lower layer too (data-free), so the baseline starts at the same scale.
+    expect(buildSchedule([4, 8], 'random-lower', [5, 7]).map((s) => [s.level, s.steps, s.trained, s.discInput, s.calibrate, s.untrainedHeads])).toEqual([[2, 7, ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], 'single', [0, 1], [0]]]);
     expect(buildSchedule([4, 8], 'end-to-end', [5, 7])[0].frozen).toEqual(['g.r4.out']);
+    // oracle-lower: one stage at the chosen level, the teacher's layers below it.
+    const or = buildSchedule([4, 8, 16], 'oracle-lower', [5, 7, 9], 2);
+    expect(or.map((s) => [s.level, s.steps, s.trained, s.discInput, s.oracle, s.calibrate, s.outputs])).toEqual([[2, 7, ['g.r8.deconv', 'g.r8.bias', 'g.r8.out'], 'pair', [0], [1], [4, 8]]]);
+    expect(buildSchedule([4, 8, 16], 'oracle-lower', [5, 7, 9])[0].oracle).toEqual([0, 1]);
   });
 
   it('fsrgan train --dry-run prints the resolved config; flag mistakes are UserErrors', async () => {

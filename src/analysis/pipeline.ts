@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { join } from 'node:path';
 import { generatorForward, type GeneratorParams } from '../models/generator.js';
 import { createLearner, disposeLearner, DEFAULT_INIT, type LearnerInit } from '../models/learner.js';
+import { calibrateLayer } from '../models/calibrate.js';
 import { discFirstLayer, type Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import type { Teacher } from '../teacher/index.js';
@@ -24,6 +25,13 @@ import { DEFAULT_RECOVERY, teacherRecovery } from './recovery.js';
 import { DEFAULT_LOCALITY, generatorLocality } from './locality.js';
 import { DEFAULT_SWD, patchSwd } from './swd.js';
 import { ANALYSES, toJson, type AnalysisFile, type AnalysisName, type ReportTypes } from './validate.js';
+
+/** The calibration fields of a training config's generator.init (src/train/config.ts). */
+interface CalibrationInit {
+  calibrate: boolean;
+  active: number;
+  calibrationSamples: number;
+}
 
 export const DEFAULT_ANALYSIS = {
   /** Images per set (real and generated) for sparsity, moments and SWD. */
@@ -71,7 +79,7 @@ export function resolveAnalysisConfig(user: unknown = {}, sets: string[] = []): 
 /** What analyzeRun needs from a run directory; src/train/run.ts's LoadedRun provides all of it. */
 export interface RunPieces {
   dir: string;
-  config: { seed: number; generator: { init: LearnerInit } };
+  config: { seed: number; generator: { init: LearnerInit & Partial<CalibrationInit> } };
   /** The trained learner. */
   generator: GeneratorParams;
   /** D per resolution it judges. */
@@ -155,10 +163,22 @@ function codeMaps(c: AnalysisConfig, resolutions: number[], discs: Map<number, D
   return out;
 }
 
-/** The random-init reference learner: the run's shape and init recipe at Rng(seed, 'analysis/random-init'). */
-function randomInit<T>(params: GeneratorParams, init: LearnerInit, seed: number, fn: (g: GeneratorParams) => T): T {
+/**
+ * The random-init reference learner: the run's shape and init recipe at Rng(seed, 'analysis/random-init'),
+ * calibrated layer by layer when the run calibrates (src/models/calibrate.ts): what training starts from,
+ * so that "sparser than random init" means sparser than the start, not than an uncalibrated net.
+ */
+function randomInit<T>(params: GeneratorParams, init: LearnerInit & Partial<CalibrationInit>, seed: number, fn: (g: GeneratorParams) => T): T {
   const l = createLearner(params.shape, new Rng(seed, 'analysis/random-init'), init);
   try {
+    if (init.calibrate) {
+      const z = latents(init.calibrationSamples ?? 256, params.shape.zDim, seed + 1);
+      try {
+        params.shape.resolutions.forEach((_, i) => calibrateLayer(l.params, i, z, init.active ?? 0.2));
+      } finally {
+        z.dispose();
+      }
+    }
     return fn(l.params);
   } finally {
     disposeLearner(l);

@@ -11,7 +11,8 @@ import { GUARD_ACTIONS } from './guard.js';
 import { applySets, mergeStrict } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 
-export const MODES = ['layerwise', 'random-lower', 'end-to-end'] as const;
+export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
+export const HEADS = ['linear', 'tanh'] as const;
 export type TrainMode = (typeof MODES)[number];
 
 export const DEFAULT_CONFIG = {
@@ -33,7 +34,23 @@ export const DEFAULT_CONFIG = {
     zDim: 32,
     kernel: 4,
     patch: 2,
-    init: { gain: Math.SQRT2, outGain: 1, bias: 0 },
+    init: {
+      gain: Math.SQRT2,
+      outGain: 1,
+      bias: 0,
+      /**
+       * Calibrate each hidden layer when its training starts (src/models/calibrate.ts): pre-activations
+       * rescaled to unit variance over `calibrationSamples` latents, biases set so that a fraction
+       * `active` of them is non-zero. false = the plain init above (gain, bias).
+       */
+      calibrate: true,
+      active: 0.2,
+      calibrationSamples: 256,
+    },
+    /** Output heads: 'linear' (THEORY section 1, x = A y) or 'tanh' (bounded, for real images; docs/findings.md). */
+    head: 'linear' as string,
+    /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = THEORY's x_l = A_l y. */
+    skip: false,
   },
   discriminator: {
     /** Channels per conv; layer 1 has the patch geometry of G's head (kernel = stride = patch). */
@@ -45,11 +62,18 @@ export const DEFAULT_CONFIG = {
     gain: 1,
     /** D sees a random crop of this size (co-located across x_{l-1}, x_l); 0 = the whole image. */
     crop: 0,
+    /** Stride of D's first (patch) layer; 0 = the patch size (non-overlapping, THEORY's geometry). */
+    patchStride: 0,
   },
   objective: {
     name: 'ns' as string,
     /** R1 weight gamma (0 = off): gamma/2 E||grad D(real)||^2. */
     r1: 0,
+    /**
+     * Lazy R1 (Karras et al. 2020, StyleGAN2): the penalty on every r1Every-th D step only, weighted by
+     * r1Every so that its average is unchanged; R1's double backprop then costs 1/r1Every of it.
+     */
+    r1Every: 1,
     /** WGAN-GP weight lambda (objective wgan-gp only). */
     gpLambda: 10,
     /** WGAN weight clipping bound c (objective wgan only). */
@@ -67,8 +91,18 @@ export const DEFAULT_CONFIG = {
     lrD: 0.0002,
     beta1: 0.5,
     beta2: 0.999,
-    /** EMA of G's weights (0 = off): ema <- beta ema + (1 - beta) w after each G step. */
+    /**
+     * EMA of G's weights (0 = off): ema <- b_t ema + (1 - b_t) w after the t-th G step of a stage, with
+     * b_t = min(emaBeta, (1 + t) / (10 + t)) so that the initial weights fade at once (docs/training.md).
+     */
     emaBeta: 0,
+    /**
+     * With an EMA: at the end of each stage its trained layers take their EMA values, so the layers later
+     * stages freeze and build on are the averaged ones, not the last noisy iterate (docs/training.md).
+     */
+    emaFreeze: true,
+    /** oracle-lower mode: the level trained (1-based; 0 = the top level) on the teacher's own layers below it. */
+    level: 0,
   },
   log: {
     /** Write a metrics.jsonl line every this many steps. */
@@ -129,6 +163,7 @@ const ALLOWED = {
   'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
   'config.preset': ['', ...Object.keys(PRESETS)],
   'config.guard.onNonFinite': GUARD_ACTIONS,
+  'config.generator.head': HEADS,
 };
 
 export interface ResolveOptions {
@@ -183,12 +218,14 @@ export function configProblems(c: TrainConfig): string[] {
   }
   int(c.seed, 'seed', 0);
   const g = c.generator;
-  p.push(...shapeProblems({ ...g, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
+  p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
   g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));
   int(g.zDim, 'generator.zDim', 1);
   int(g.patch, 'generator.patch', 1);
   int(g.kernel, 'generator.kernel', 1);
+  if (!(g.init.active > 0 && g.init.active < 1)) p.push(`config.generator.init.active must be in (0, 1), got ${show(g.init.active)}.`);
+  int(g.init.calibrationSamples, 'generator.init.calibrationSamples', 1);
   if (g.patch >= 1 && g.resolutions.some((r) => r % g.patch !== 0)) p.push(`config.generator.patch = ${g.patch} must divide every resolution.`);
   const d = c.discriminator;
   if (d.widths.length < 1) p.push('config.discriminator.widths must have at least one entry.');
@@ -197,11 +234,16 @@ export function configProblems(c: TrainConfig): string[] {
   int(d.powerIterations, 'discriminator.powerIterations', 1);
   inRange(d.leak, 'discriminator.leak', 0, 1);
   int(d.crop, 'discriminator.crop', 0);
+  int(d.patchStride, 'discriminator.patchStride', 0);
+  if (d.patchStride > 0 && g.resolutions.some((r) => (r - g.patch) % d.patchStride !== 0)) p.push(`config.discriminator.patchStride = ${d.patchStride} must divide every resolution minus the patch size (${g.patch}).`);
   if (d.crop > 0 && d.crop % g.patch !== 0) p.push(`config.discriminator.crop = ${d.crop} must be a multiple of config.generator.patch = ${g.patch} (or 0 for whole images).`);
   const t = c.train;
   int(t.batch, 'train.batch', 1);
   int(t.steps, 'train.steps', 1);
   int(t.dSteps, 'train.dSteps', 1);
+  int(t.level, 'train.level', 0);
+  if (t.level > g.resolutions.length) p.push(`config.train.level must be between 0 and ${g.resolutions.length} (the number of resolutions), got ${t.level}.`);
+  if (t.mode === 'oracle-lower' && !/\.json$/i.test(c.data)) p.push("config.train.mode 'oracle-lower' needs a synthetic teacher as config.data: it copies the teacher's own lower layers into the learner.");
   if (t.stepsByLevel.length !== 0 && t.stepsByLevel.length !== g.resolutions.length) {
     p.push(`config.train.stepsByLevel must be empty or have one entry per resolution (${g.resolutions.length}), got ${t.stepsByLevel.length}.`);
   }
@@ -210,6 +252,7 @@ export function configProblems(c: TrainConfig): string[] {
   inRange(t.beta1, 'train.beta1', 0, 1);
   inRange(t.beta2, 'train.beta2', 0, 1);
   inRange(t.emaBeta, 'train.emaBeta', 0, 1);
+  int(c.objective.r1Every, 'objective.r1Every', 1);
   if (!(c.objective.r1 >= 0)) p.push(`config.objective.r1 must be >= 0, got ${c.objective.r1}.`);
   if (!(c.objective.gpLambda >= 0)) p.push(`config.objective.gpLambda must be >= 0, got ${c.objective.gpLambda}.`);
   if (!(c.objective.clip > 0)) p.push(`config.objective.clip must be > 0, got ${c.objective.clip}.`);

@@ -5,8 +5,10 @@
  * so restoring a checkpoint into a freshly built session continues the run bit for bit.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GeneratorShape } from '../models/generator.js';
-import { createLearner, disposeLearner, learnerFromTensors, sampleLatents, type Learner } from '../models/learner.js';
+import type { GeneratorParams, GeneratorShape } from '../models/generator.js';
+import { BLOCK_PARTS, createLearner, disposeLearner, gName, learnerFromTensors, sampleLatents, type Learner } from '../models/learner.js';
+import { calibrateLayer, type CalibrationReport } from '../models/calibrate.js';
+import { UserError } from '../util/errors.js';
 import { createDiscriminator, disposeDiscriminator, type Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import { Rng } from '../util/rng.js';
@@ -43,13 +45,13 @@ export interface Session {
 /** The learner's shape from the config and the data's channel count. */
 export function configShape(config: TrainConfig, imageChannels: number): GeneratorShape {
   const g = config.generator;
-  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels };
+  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head as GeneratorShape['head'], skip: g.skip };
 }
 
 /** The run's schedule of stages. */
 export function configSchedule(config: TrainConfig): Stage[] {
   const steps = config.generator.resolutions.map((_, l) => stepsForLevel(config, l));
-  return buildSchedule(config.generator.resolutions, config.train.mode as TrainMode, steps);
+  return buildSchedule(config.generator.resolutions, config.train.mode as TrainMode, steps, config.train.level);
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
@@ -79,6 +81,44 @@ export function cloneLearner(l: Learner): Learner {
 /** Copies every variable of `from` into `to` (same names). */
 export function copyLearner(to: Learner, from: Learner, names: Iterable<string> = from.vars.keys()): void {
   for (const n of names) to.vars.get(n)!.assign(from.vars.get(n)!);
+}
+
+/**
+ * What happens to G when a stage starts, before its optimisers and hashes: the teacher's own layers are
+ * copied into the oracle layers (zero-padded when the learner is wider: extra channels stay inactive),
+ * heads no stage trains are zeroed when G has a skip (stages.ts, untrainedHeads), then the stage's layers
+ * are calibrated in order (generator.init.calibrate). Deterministic in the config's
+ * seed and G's weights, so a resume from a stage-boundary checkpoint repeats it exactly.
+ */
+export function prepareStage(s: Session, teacher: GeneratorParams | null): CalibrationReport[] {
+  const st = s.stages[s.stageIndex];
+  const init = s.config.generator.init;
+  if (st.oracle.length) {
+    if (!teacher) throw new UserError(`config.train.mode '${s.config.train.mode}' needs the run's synthetic teacher, and this run has none.`);
+    for (const l of st.oracle) {
+      const r = s.shape.resolutions[l];
+      for (const part of BLOCK_PARTS) {
+        const v = s.learner.vars.get(gName(r, part))!;
+        const t = teacher.blocks[r][part];
+        tf.tidy(() => v.assign(tf.pad(t, v.shape.map((d, i) => [0, d - t.shape[i]]) as Array<[number, number]>)));
+      }
+    }
+  }
+  if (s.shape.skip) {
+    for (const l of st.untrainedHeads) {
+      const v = s.learner.vars.get(gName(s.shape.resolutions[l], 'out'))!;
+      tf.tidy(() => v.assign(tf.zerosLike(v)));
+    }
+  }
+  if (!init.calibrate) return [];
+  return st.calibrate.map((l) => {
+    const z = sampleLatents(new Rng(s.config.seed, `calibrate.r${s.shape.resolutions[l]}`), init.calibrationSamples, s.shape.zDim);
+    try {
+      return calibrateLayer(s.learner.params, l, z, init.active);
+    } finally {
+      z.dispose();
+    }
+  });
 }
 
 /** Creates the optimisers of the current stage (G: its trained variables; D: the stage's D). */

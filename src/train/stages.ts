@@ -12,6 +12,13 @@
  *   trained, so a pair D would only see an x_{L-1} that G cannot change.
  * - `end-to-end`: a single stage at the top level trains every hidden layer and the top head together
  *   against D on x_L (non-progressive); lower heads are unused and stay at init.
+ * - `oracle-lower` (synthetic data only): a single stage at level l (`train.level`, default L) trains
+ *   layer l and its head exactly as layerwise stage l does, but every layer < l and its head is the
+ *   teacher's own, copied in at the stage start and frozen. It separates "stage l cannot learn its layer"
+ *   from "errors of imperfect lower layers propagate" (the paper's realisable case).
+ *
+ * A stage also lists the hidden layers it calibrates when it starts (src/models/calibrate.ts): the
+ * layers it trains or leaves at random init, never one an earlier stage trained or the teacher supplied.
  *
  * Freezing is verified: stage records hold a sha256 of every frozen tensor at start and end.
  */
@@ -19,6 +26,7 @@ import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
 import { BLOCK_PARTS, gName } from '../models/learner.js';
 import type { TrainMode } from './config.js';
+import type { CalibrationReport } from '../models/calibrate.js';
 
 export interface Stage {
   /** 1-based level this stage generates (the folder name under stages/). */
@@ -35,6 +43,15 @@ export interface Stage {
   discInput: 'single' | 'pair';
   /** Resolutions whose G images are meaningful at the end of this stage (sample grids). */
   outputs: number[];
+  /** 0-based hidden layers calibrated at the stage start, ascending (when generator.init.calibrate). */
+  calibrate: number[];
+  /** 0-based layers (deconv, bias, head) copied from the teacher at the stage start (oracle-lower). */
+  oracle: number[];
+  /**
+   * 0-based layers whose heads no stage ever trains (random-lower, end-to-end): with generator.skip their
+   * heads are zeroed at the stage start, so the skip carries nothing and x_L is the top head's alone.
+   */
+  untrainedHeads: number[];
 }
 
 /** All G variable names in creation order. */
@@ -42,11 +59,15 @@ export function allGNames(resolutions: number[]): string[] {
   return resolutions.flatMap((r) => BLOCK_PARTS.map((p) => gName(r, p)));
 }
 
-/** The stage schedule of a mode; `steps[l]` is the budget of the stage that generates level index l. */
-export function buildSchedule(resolutions: number[], mode: TrainMode, steps: number[]): Stage[] {
+/**
+ * The stage schedule of a mode; `steps[l]` is the budget of the stage that generates level index l.
+ * `level` (1-based, 0 = L) is the level oracle-lower trains.
+ */
+export function buildSchedule(resolutions: number[], mode: TrainMode, steps: number[], level = 0): Stage[] {
   const names = allGNames(resolutions);
   const L = resolutions.length;
-  const make = (level: number, trained: string[], discInput: Stage['discInput'], outputs: number[]): Stage => ({
+  const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const make = (level: number, trained: string[], discInput: Stage['discInput'], outputs: number[], calibrate: number[], oracle: number[] = [], untrainedHeads: number[] = []): Stage => ({
     level,
     resolution: resolutions[level - 1],
     steps: steps[level - 1],
@@ -54,16 +75,24 @@ export function buildSchedule(resolutions: number[], mode: TrainMode, steps: num
     frozen: names.filter((n) => !trained.includes(n)),
     discInput,
     outputs,
+    calibrate,
+    oracle,
+    untrainedHeads,
   });
   const block = (r: number) => BLOCK_PARTS.map((p) => gName(r, p));
   switch (mode) {
     case 'layerwise':
-      return resolutions.map((r, i) => make(i + 1, block(r), i === 0 ? 'single' : 'pair', resolutions.slice(0, i + 1)));
+      return resolutions.map((r, i) => make(i + 1, block(r), i === 0 ? 'single' : 'pair', resolutions.slice(0, i + 1), [i]));
     case 'random-lower':
-      return [make(L, block(resolutions[L - 1]), 'single', [resolutions[L - 1]])];
+      // The random lower layers are calibrated too (data-free), so that the baseline is not at a degenerate scale.
+      return [make(L, block(resolutions[L - 1]), 'single', [resolutions[L - 1]], upTo(L), [], upTo(L - 1))];
     case 'end-to-end': {
       const trained = [...resolutions.flatMap((r) => [gName(r, 'deconv'), gName(r, 'bias')]), gName(resolutions[L - 1], 'out')];
-      return [make(L, trained, 'single', [resolutions[L - 1]])];
+      return [make(L, trained, 'single', [resolutions[L - 1]], upTo(L), [], upTo(L - 1))];
+    }
+    case 'oracle-lower': {
+      const l = level === 0 ? L : level;
+      return [make(l, block(resolutions[l - 1]), l === 1 ? 'single' : 'pair', resolutions.slice(0, l), [l - 1], upTo(l - 1))];
     }
     default:
       throw new Error(`buildSchedule: unknown mode '${mode as string}'`);
@@ -111,4 +140,6 @@ export interface StageRecord {
   unchangedTrained: string[] | null;
   startStep: number;
   endStep: number | null;
+  /** What calibrating this stage's layers found and did (src/models/calibrate.ts); [] when off. */
+  calibration?: CalibrationReport[];
 }

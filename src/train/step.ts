@@ -26,6 +26,8 @@ export interface StepContext {
   optD: Adam;
   /** When set, each update is checked for NaN/Inf before it is applied (src/train/guard.ts). */
   guard?: StepGuard;
+  /** G steps of this stage completed before this one (sets the EMA's warm-up). */
+  stageStep?: number;
 }
 
 /** Losses of the last D update and of the G update; read only when `record` was set. */
@@ -90,7 +92,9 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): { real: tf.Tensor4
   const { value, grads } = namedGrads(disc.vars, () => {
     let loss = obj.d(D(real), D(fake));
     let pen: tf.Scalar | null = null;
-    if (config.objective.r1 > 0) pen = r1Penalty(D, real, config.objective.r1);
+    const every = config.objective.r1Every;
+    const dStep = (ctx.stageStep ?? 0) * config.train.dSteps + k;
+    if (config.objective.r1 > 0 && dStep % every === 0) pen = r1Penalty(D, real, config.objective.r1 * every);
     if (e) {
       const gp = gradientPenalty(D, real, fake, e, config.objective.gpLambda);
       pen = pen ? (tf.add(pen, gp) as tf.Scalar) : gp;
@@ -128,9 +132,20 @@ function gUpdate(ctx: StepContext, real: tf.Tensor4D): tf.Scalar {
   tf.dispose([...Object.values(grads), z, dr]);
   if (!ctx.guard || ctx.guard.admit('G', value, ctx.optG, pending)) {
     ctx.optG.commit(pending);
-    if (ctx.ema) updateEma(ctx.ema, learner, ctx.stage.trained, config.train.emaBeta);
+    if (ctx.ema) updateEma(ctx.ema, learner, ctx.stage.trained, emaDecay(config.train.emaBeta, (ctx.stageStep ?? 0) + 1));
   } else ctx.optG.discard(pending);
   return value;
+}
+
+/**
+ * The EMA decay after the t-th G step of a stage: min(beta, (1 + t) / (10 + t)), the warm-up of
+ * TensorFlow's ExponentialMovingAverage(num_updates). The EMA restarts at every stage from the weights at
+ * the stage start; with a constant beta = 0.999, 0.999^1500 = 22% of it would still be those (random)
+ * weights after 1,500 steps. With the warm-up the start weights weigh (1/10)(2/11)...: nothing, after a
+ * few hundred steps.
+ */
+export function emaDecay(beta: number, t: number): number {
+  return Math.min(beta, (1 + t) / (10 + t));
 }
 
 /** ema <- beta ema + (1 - beta) w for the named variables. */

@@ -28,7 +28,7 @@ import { withRunLock } from './lock.js';
 import { MetricsLog } from './metrics.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { checkSourceMatches, loadRunTeacher, openTrainData, saveRunTeacher, teacherData, type TrainData } from './data.js';
-import { buildSession, closeStageOptimizers, copyLearner, disposeSession, openStageOptimizers, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
+import { buildSession, closeStageOptimizers, copyLearner, disposeSession, openStageOptimizers, prepareStage, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
 import { changedNames, hashVars, type Stage, type StageRecord } from './stages.js';
 import { trainStep } from './step.js';
 import { analysisHooks } from './analysis-hooks.js';
@@ -315,6 +315,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
     const disc = s.discs.get(stage.resolution)!;
     let record: StageRecord;
     if (s.stageStep === 0) {
+      const calibration = prepareStage(s, teacher?.params ?? null);
       openStageOptimizers(s);
       // EMA restarts from the weights at each stage start, so the EMA generator of a stage is the frozen
       // lower layers plus the average of the trained ones (docs/training.md).
@@ -333,6 +334,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
         unchangedTrained: null,
         startStep: s.step,
         endStep: null,
+        calibration,
       };
       await writeStageRecord(runDir, record);
     } else {
@@ -346,7 +348,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       const logNow = next % config.log.every === 0 || firing.length > 0 || s.stageStep + 1 === stage.steps;
       const guard = action === 'off' ? undefined : new StepGuard(action !== 'skip');
       const losses = trainStep(
-        { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d, guard },
+        { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d, guard, stageStep: s.stageStep },
         logNow,
       );
       if (guard?.failures.length) {
@@ -413,6 +415,8 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       clock = performance.now();
       continue;
     }
+    // The layers this stage trained are frozen from now on at their EMA (train.emaFreeze).
+    if (s.ema && config.train.emaFreeze) copyLearner(s.learner, s.ema, stage.trained);
     record.frozenHashesEnd = hashVars(s.learner.vars, stage.frozen);
     record.trainedHashesEnd = hashVars(s.learner.vars, stage.trained);
     record.unchangedTrained = stage.trained.filter((n) => record.trainedHashesStart[n] === record.trainedHashesEnd![n]);
