@@ -141,6 +141,29 @@ def build(specs):
     return net, trainable(specs, net.mods)
 
 
+def gan_step(G, D, dparams, optG, optD, real, n, zdim):
+    """One D step then one G step, non-saturating loss; returns (lossD, lossG) as tensors."""
+    z = torch.randn(n, zdim)
+    # D step: softplus(-D(real)) + softplus(D(fake)), the non-saturating objective's D side.
+    with torch.no_grad():
+        fake = G(z)
+    lossD = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+    optD.zero_grad(set_to_none=True)
+    lossD.backward()
+    optD.step()
+    # G step: softplus(-D(G(z))); D's weight gradients are not needed, so they are not computed
+    # (the TypeScript side differentiates with respect to G's variables only).
+    for p in dparams:
+        p.requires_grad_(False)
+    lossG = F.softplus(-D(G(torch.randn(n, zdim)))).mean()
+    optG.zero_grad(set_to_none=True)
+    lossG.backward()
+    optG.step()
+    for p in dparams:
+        p.requires_grad_(True)
+    return lossD, lossG
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("arch")
@@ -171,24 +194,7 @@ def main():
         return 0
 
     def step():
-        z = torch.randn(n, zdim)
-        # D step: softplus(-D(real)) + softplus(D(fake)), the non-saturating objective's D side.
-        with torch.no_grad():
-            fake = G(z)
-        lossD = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
-        optD.zero_grad(set_to_none=True)
-        lossD.backward()
-        optD.step()
-        # G step: softplus(-D(G(z))); D's weight gradients are not needed, so they are not computed
-        # (the TypeScript side differentiates with respect to G's variables only).
-        for p in dparams:
-            p.requires_grad_(False)
-        lossG = F.softplus(-D(G(torch.randn(n, zdim)))).mean()
-        optG.zero_grad(set_to_none=True)
-        lossG.backward()
-        optG.step()
-        for p in dparams:
-            p.requires_grad_(True)
+        gan_step(G, D, dparams, optG, optD, real, n, zdim)
 
     def timed(steps):
         t0 = time.perf_counter()

@@ -49,3 +49,44 @@ export async function runTrainBench(argv: string[]): Promise<number> {
   console.log(values.json ? JSON.stringify(rows, null, 1) : formatTrainTable(rows));
   return 0;
 }
+
+export const QUALITY_USAGE =
+  'fsrgan bench quality [--datasets emoji,fashion-mnist,teacher] [--contenders fsr,dcgan,torch] [--images N] [--samples N] [--seed N] [--out DIR] [--set key=value ...] [--backend B] [--json]';
+
+/** `fsrgan bench quality`: the generators side by side on real data (src/bench/quality.ts). */
+export async function runQualityBench(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    'bench quality', argv,
+    {
+      datasets: { type: 'string' }, contenders: { type: 'string' }, images: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' },
+      out: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, set: { type: 'string', multiple: true },
+    },
+    QUALITY_USAGE,
+  );
+  if (values.help) return console.log(QUALITY_USAGE), 0;
+  const { benchQuality, CONTENDERS, QUALITY_DATASETS, formatQualityTable } = await import('./quality.js');
+  const list = (flag: string, v: string | undefined, all: readonly string[]) => {
+    const items = (v ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = items.find((i) => !all.includes(i));
+    if (bad) throw new UserError(`--${flag}: unknown '${bad}'; use a comma-separated list of ${all.join(', ')}.`);
+    return items;
+  };
+  const datasets = list('datasets', values.datasets, Object.keys(QUALITY_DATASETS));
+  const contenders = list('contenders', values.contenders, CONTENDERS) as (typeof CONTENDERS)[number][];
+  const choice = await initBackend(values.backend);
+  const log = (line: string) => console.error(line);
+  log(`${describeChoice(choice)}; ${cpus().length} cores`);
+  const rows = await benchQuality({
+    root: findRepoRoot(),
+    out: values.out ?? 'out/bench-quality',
+    datasets,
+    contenders,
+    images: values.images === undefined ? undefined : intFlag('images', values.images, 0, 64),
+    samples: intFlag('samples', values.samples, 2048, 64, 65536),
+    seed: intFlag('seed', values.seed, 1),
+    sets: values.set ?? [],
+    log,
+  });
+  console.log(values.json ? JSON.stringify(rows, null, 1) : formatQualityTable(rows));
+  return 0;
+}

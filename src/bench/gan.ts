@@ -117,18 +117,22 @@ export class GanTrainer {
     return { G: this.G.grad.slice(), D: this.D.grad.slice() };
   }
 
-  /** One D step and one G step on this replica's shard; returns the shard's losses. */
-  step(zD: Float32Array, zG: Float32Array): GanLosses {
+  /**
+   * One D step and one G step on this replica's shard; returns the shard's losses. `real` [shard,h,w,c]
+   * replaces the stand-in batch (bench quality trains on data); the caller keeps it.
+   */
+  step(zD: Float32Array, zG: Float32Array, realBatch?: tf.Tensor4D): GanLosses {
     const G = this.G.net;
     const D = this.D.net;
+    const real = realBatch ?? this.real;
     const zd = this.latents(zD, 'zD');
     const fake = tf.tidy(() => forward(G, zd));
     zd.dispose();
     const d = tf.variableGrads(() => {
-      if (!this.jointD) return tf.add(tf.mean(tf.softplus(tf.neg(forward(D, this.real)))), tf.mean(tf.softplus(forward(D, fake)))) as tf.Scalar;
+      if (!this.jointD) return tf.add(tf.mean(tf.softplus(tf.neg(forward(D, real)))), tf.mean(tf.softplus(forward(D, fake)))) as tf.Scalar;
       // One D pass over [real; fake]: the same gradients with half the kernel calls, and each call does
       // twice the work (fixed costs per call are what small per-replica batches pay most; docs/speed.md).
-      const [onReal, onFake] = tf.split(forward(D, tf.concat([this.real, fake])), 2);
+      const [onReal, onFake] = tf.split(forward(D, tf.concat([real, fake])), 2);
       return tf.add(tf.mean(tf.softplus(tf.neg(onReal))), tf.mean(tf.softplus(onFake))) as tf.Scalar;
     }, this.D.net.trainable);
     fake.dispose();
@@ -147,6 +151,11 @@ export class GanTrainer {
     const losses = { lossD: d.value.dataSync()[0], lossG: g.value.dataSync()[0] };
     tf.dispose([d.value, g.value]);
     return losses;
+  }
+
+  /** Images of G for latents z [m, zDim] (BatchNorm with the batch's own statistics, as in training). */
+  sample(z: Float32Array, m: number): tf.Tensor4D {
+    return tf.tidy(() => forward(this.G.net, tf.tensor2d(z, [m, this.arch.zDim])) as tf.Tensor4D);
   }
 
   dispose(): void {
