@@ -1,6 +1,6 @@
 /**
  * Speed of fsrgan's differentiable convolutions at GAN shapes, as GFLOP/s and as a ratio to a matMul
- * measured in the same run on the same backend (the cores are shared, so only ratios travel; ENGINE.md).
+ * measured in the same run on the same backend (the cores are shared, so only ratios travel; docs/engine.md).
  * Library for `fsrgan bench ops` and for notebooks.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the PyTorch anchor of `fsrgan bench train --vs torch` (ENGINE.md): Debian's python3-torch, run
+# Installs the PyTorch anchor of `fsrgan bench train --vs torch` (docs/engine.md): Debian's python3-torch, run
 # by /usr/bin/python3, with the pthread OpenBLAS (the reference BLAS makes ConvTranspose2d 5x slower).
 # Idempotent: does nothing when both are present. Needs root or sudo, and apt access.
 set -e

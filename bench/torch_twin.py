@@ -4,7 +4,8 @@ TypeScript side builds (bench/*.arch.json), one full GAN step = D step + G step,
 fsrgan computes in NHWC, PyTorch in NCHW: shapes map one to one, only `flatten` orders features
 differently (channel-major here, channel-minor there), which changes no FLOP count and no timing.
 
-Run as ENGINE.md says: /usr/bin/python3 (Debian's python3-torch), OPENBLAS_NUM_THREADS=1, 2 torch threads.
+Run as docs/engine.md says: /usr/bin/python3 (Debian's python3-torch), OPENBLAS_NUM_THREADS=1,
+2 torch threads.
 Usage: torch_twin.py ARCH.json [--steps N] [--warmup N] [--threads T] [--repeats R] [--serve | --describe]
 With --serve it warms up, prints {"ready": true}, then for every stdin line `run N` times N steps and prints
 one JSON object, so that the caller can alternate its own runs with these in one invocation; `quit` ends.
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 
 
 class BiasReLU(nn.Module):
-    """ReLU(x - b): the hidden-layer nonlinearity of THEORY.md section 1."""
+    """ReLU(x - b): the hidden-layer nonlinearity of docs/theory.md section 1."""
 
     def __init__(self, c):
         super().__init__()
@@ -102,7 +103,7 @@ def layer(spec):
 class Net(nn.Module):
     """A layer list. `tap` runs its sub-list on the current activation and keeps the result aside (a frozen
     lower output head); `upsample-concat` replaces the activation with [upsample2x(tap), activation] along
-    channels (the pair (x_{l-1}, x_l) a layerwise stage's D judges, THEORY.md section 2)."""
+    channels (the pair (x_{l-1}, x_l) a layerwise stage's D judges, docs/theory.md section 2)."""
 
     def __init__(self, specs):
         super().__init__()

@@ -88,7 +88,7 @@ describeEachBackend('generator head and skip', () => {
     disposeLearner(learner);
   });
 
-  it('skip leaks no tensors and without it the heads are THEORY\'s linear x_l = A_l y_p', () => {
+  it('skip leaks no tensors and without it the heads are the linear x_l = A_l y_p of docs/theory.md', () => {
     const learner = createLearner(SHAPE, new Rng(4, 'init'));
     const z = sampleLatents(new Rng(5, 'z'), 3, SHAPE.zDim);
     for (const shape of [{ ...SHAPE, skip: true }, { ...SHAPE, head: 'tanh' as const }, SHAPE]) {

@@ -1,5 +1,5 @@
 /**
- * Feature alignment (THEORY.md 3.3): D_1's first-layer filters [P,P,3,F] against G's output atoms
+ * Feature alignment (docs/theory.md 3.3): D_1's first-layer filters [P,P,3,F] against G's output atoms
  * [P,P,3,C] at the same patch geometry. Flatten, normalise, |cosine| matrix, best one-to-one matching
  * (Hungarian, rectangular allowed: min(F, C) pairs), mean matched |cosine|; next to the same statistic
  * with the reference bank replaced by seeded random Gaussian filters of its shape (averaged over draws).

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the analysis modules (THEORY.md section 3): reading tensors into float arrays, seeded
+ * Shared pieces of the analysis modules (docs/theory.md section 3): reading tensors into float arrays, seeded
  * random unit directions, patch extraction, and the `method` record every result carries so that a
  * number in `<runDir>/analysis/*.json` says how it was computed.
  */
@@ -64,7 +64,7 @@ export interface Vectors {
 }
 
 /**
- * Non-overlapping P x P patches of every image on the P-grid (the generator's output patches, THEORY.md
+ * Non-overlapping P x P patches of every image on the P-grid (the generator's output patches, docs/theory.md
  * section 1), flattened in (row, col, channel) order = the layout of an out-weight atom [P,P,3]. When
  * `maxPatches` is smaller than the total, a seeded random subset of patches is kept (order preserved).
  */

@@ -1,7 +1,7 @@
 /**
  * Optimal one-to-one assignment (Kuhn-Munkres, the O(n^2 m) shortest-augmenting-path form with row and
  * column potentials; Jonker-Volgenant style as in the e-maxx formulation). Used to match filters to atoms
- * up to a permutation (THEORY.md 3.3 and 3.4). Rectangular matrices are fine: every row of the smaller
+ * up to a permutation (docs/theory.md 3.3 and 3.4). Rectangular matrices are fine: every row of the smaller
  * side is matched to a distinct index of the larger side.
  */
 

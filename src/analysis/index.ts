@@ -1,4 +1,4 @@
-/** The measurements of THEORY.md section 3 (docs/analysis.md): one module per measurement. */
+/** The measurements of docs/theory.md section 3 (docs/analysis.md): one module per measurement. */
 export * from './common.js';
 export * from './hungarian.js';
 export * from './sparsity.js';

@@ -1,5 +1,5 @@
 /**
- * Patch locality (THEORY.md 3.5, "Locality" of section 1): perturb s_{l-1} at one hidden position (every
+ * Patch locality (docs/theory.md 3.5, "Locality" of section 1): perturb s_{l-1} at one hidden position (every
  * channel + epsilon), run block l alone (`blockForward`), and measure the mean |change| of x_l against
  * the distance from that position. Distance: Chebyshev distance in x_l patches (P x P pixels = one
  * hidden position of s_l) from the 2 x 2 block of s_l positions directly under the perturbed s_{l-1}

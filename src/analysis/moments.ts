@@ -1,12 +1,12 @@
 /**
- * Moment matching (THEORY.md 3.2): per resolution, moments of order 1..4 of image patches, real versus
+ * Moment matching (docs/theory.md 3.2): per resolution, moments of order 1..4 of image patches, real versus
  * generated. Order 1 is the mean vector, order 2 the (uncentred) second-moment matrix E[x x^T], orders
  * 3 and 4 the directional moments E[(u . x)^c] along a fixed seeded set of unit vectors u (the full
  * tensors have d^3, d^4 entries). Each is compared as ||M(real) - M(fake)|| / ||M(real)|| (Frobenius /
  * Euclidean), next to a noise floor: the same error between two disjoint halves of the real images.
  * Also the cross-resolution moment E[x_{l,p} x_{l-1,parent(p)}^T] and the moments of codes
- * phi(x) = act(U^T x - b) (THEORY.md 3.2, code space). Products run as tf.matMul on row chunks; sums across
- * chunks are float64.
+ * phi(x) = act(U^T x - b) (docs/theory.md 3.2, code space). Products run as tf.matMul on row chunks;
+ * sums across chunks are float64.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';

@@ -1,5 +1,5 @@
 /**
- * Running the measurements of THEORY.md section 3 on whole models: a run directory's pieces (from
+ * Running the measurements of docs/theory.md section 3 on whole models: a run directory's pieces (from
  * `loadRun` in src/train/run.ts) or a teacher alone. Each measurement becomes one AnalysisFile
  * (validate.ts) with one report per subject ("learner", "random-init", "teacher", "D_r8 vs G_r8", ...).
  * The parameters are one config object (the defaults are the schema; docs/analysis.md).

@@ -1,5 +1,5 @@
 /**
- * Recovery of the teacher (THEORY.md 3.4, synthetic data): the learned output dictionaries A_l against
+ * Recovery of the teacher (docs/theory.md 3.4, synthetic data): the learned output dictionaries A_l against
  * the teacher's A*_l up to a permutation of atoms (Hungarian on |cos|; the learner may be wider, so every
  * teacher atom gets a distinct learned atom), per layer; and, when sparsity reports of both generators
  * are given, the relative error of the learned hidden-layer statistics.

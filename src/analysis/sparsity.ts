@@ -1,5 +1,5 @@
 /**
- * Hidden-layer sparsity (THEORY.md 3.1, "hierarchical sparse coding" of section 1): for every hidden
+ * Hidden-layer sparsity (docs/theory.md 3.1, "hierarchical sparse coding" of section 1): for every hidden
  * position p of s_l [N,g,g,C] (one position paints one output patch), the channels of y_p that are active.
  * Two counts: exact non-zeros (what ReLU produces), and channels above tau * max_c |y_p[c]| (the relative
  * threshold, per position, so it does not depend on the layer's scale; docs/analysis.md). Plus the Hoyer

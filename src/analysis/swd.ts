@@ -1,5 +1,5 @@
 /**
- * Patch sliced Wasserstein distance per resolution (THEORY.md 3.6; ProGAN's metric, Karras et al. 2018,
+ * Patch sliced Wasserstein distance per resolution (docs/theory.md 3.6; ProGAN's metric, Karras et al. 2018,
  * without its Laplacian pyramid because fsrgan already has every level): random P x P descriptors from
  * each image, normalised per channel, projected on random unit directions; per direction the 1-D
  * Wasserstein-1 distance of the two sets is the mean |difference| of the sorted projections; SWD is the

@@ -6,8 +6,8 @@
  * Ops: dense {cin,cout,bias?}, reshape {shape:[h,w,c]}, bn {c}, relu, lrelu {alpha?}, tanh,
  * deconv/conv {cin,cout,k,s,pad,bias?}, biasrelu {c} = ReLU(x - b), flatten, tap {layers} (a side branch
  * whose output is kept aside: a frozen lower output head), upsample-concat ([upsample2x(tap), x] along
- * channels: the pair (x_{l-1}, x_l) of a layerwise stage, THEORY.md section 2). Any layer with parameters
- * may carry "frozen": true (forward only).
+ * channels: the pair (x_{l-1}, x_l) of a layerwise stage, docs/theory.md section 2). Any layer with
+ * parameters may carry "frozen": true (forward only).
  */
 import { UserError } from '../util/errors.js';
 

@@ -76,7 +76,7 @@ export type Activation = 'linear' | 'relu' | 'lrelu';
 interface ActAttrs {
   act: Activation;
   alpha: number;
-  /** +1: act(x + b); -1: act(x - b) (the ReLU(x - b) of THEORY.md section 1). */
+  /** +1: act(x + b); -1: act(x - b) (the ReLU(x - b) of docs/theory.md section 1). */
   sign: number;
   hasBias: boolean;
 }

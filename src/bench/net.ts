@@ -1,7 +1,7 @@
 /**
  * A network built from a JSON layer list (arch.ts) with fsrgan's raw ops: conv2d/deconv2d from src/ops
  * (NHWC) and the hand-differentiated ops of fastops.ts (dense, bias + activation, BatchNorm, upsample +
- * concat); no tf.layers (slower on wasm, ENGINE.md). Parameters are
+ * concat); no tf.layers (slower on wasm, docs/engine.md). Parameters are
  * tf.Variables; trainable ones are listed in a fixed order so that replicas can exchange them as one flat
  * vector (src/parallel).
  */

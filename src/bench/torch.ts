@@ -2,7 +2,8 @@
  * The PyTorch anchor of `fsrgan bench train --vs torch`: bench/torch_twin.py as a long-lived child process
  * that times N steps of the identical architecture on request, so that fsrgan and PyTorch runs alternate
  * within one invocation (the cores are shared; only ratios measured side by side travel). Run the way
- * ENGINE.md measured it: Debian's /usr/bin/python3 with python3-torch, OPENBLAS_NUM_THREADS=1, 2 threads.
+ * docs/engine.md measured it: Debian's /usr/bin/python3 with python3-torch, OPENBLAS_NUM_THREADS=1,
+ * 2 threads.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * `fsrgan analyze`: the measurements of THEORY.md section 3 on a run directory (files in
+ * `fsrgan analyze`: the measurements of docs/theory.md section 3 on a run directory (files in
  * <runDir>/analysis/<what>.json) or on a synthetic teacher alone (--teacher). Library: src/analysis.
  */
 import { initBackend } from '../backend/index.js';

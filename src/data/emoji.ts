@@ -1,6 +1,6 @@
 /**
  * Twemoji from the npm package emoji-datasource-twitter (offline): each 64x64 RGBA PNG is composited onto
- * the configured background, area-downscaled once to the top resolution and cached (DATASETS.md).
+ * the configured background, area-downscaled once to the top resolution and cached (docs/data.md).
  * Labels are the emoji.json categories. Images: CC-BY-4.0 (Twitter, Inc and other contributors).
  */
 import { existsSync } from 'node:fs';

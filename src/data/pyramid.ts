@@ -1,5 +1,5 @@
 /**
- * Resolution pyramids for real images (THEORY.md section 1, DATASETS.md): an image is rasterised once at
+ * Resolution pyramids for real images (docs/theory.md section 1, docs/data.md): an image is rasterised once at
  * the top resolution, and every lower level is the 2x2 average pool of the level above, so that
  * x_{l-1} = downscale(x_l) holds exactly (re-rasterising at each size would break it).
  */

@@ -13,8 +13,8 @@
  * the teacher's Deconv_2 rows have norm ~9 against ~1 at He init; from bias 0, reaching the teacher's
  * threshold (~1.2 standard deviations) takes over a thousand steps at lr 1e-3. Calibrating at the start
  * of the stage that trains layer l (when layers < l are final) puts the layer at the right scale and at
- * a chosen sparsity at once. The model of THEORY section 1 is unchanged: this only picks initial values
- * of the same Deconv_l and b_l.
+ * a chosen sparsity at once. The model of docs/theory.md section 1 is unchanged: this only picks initial
+ * values of the same Deconv_l and b_l.
  */
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d } from '../ops/index.js';

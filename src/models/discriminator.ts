@@ -1,9 +1,9 @@
 /**
- * Discriminators, one per training stage (THEORY.md section 2). D_1 sees x_1; D_l (l >= 2, layerwise)
+ * Discriminators, one per training stage (docs/theory.md section 2). D_1 sees x_1; D_l (l >= 2, layerwise)
  * sees the pair (x_{l-1}, x_l) as upsample2x(x_{l-1}) concatenated with x_l along channels, because what
  * stage l must learn is how x_{l-1} determines x_l. Every D's first layer is a convolution with
  * kernel = stride = P ('valid'), the patch geometry of G's output head, so that D_1's first-layer filters
- * [P,P,3,w_1] and G's atoms [P,P,3,C_l] can be compared (THEORY.md 3.3). Later layers: kernel k,
+ * [P,P,3,w_1] and G's atoms [P,P,3,C_l] can be compared (docs/theory.md 3.3). Later layers: kernel k,
  * stride 2 ('same') while the grid is larger than 1x1; then a linear head on the flattened features.
  *
  * Optional spectral normalisation (Miyato et al. 2018): each weight, as a matrix W [fan_in, fan_out], is
@@ -53,7 +53,7 @@ export interface DiscLayer {
 export interface Discriminator {
   /** The image resolution this D judges (r_l); names its variables. */
   resolution: number;
-  /** Side of D's input: r_l, or the crop size when D sees local crops (THEORY.md 3.5). */
+  /** Side of D's input: r_l, or the crop size when D sees local crops (docs/theory.md 3.5). */
   inputSize: number;
   /** 'single': x_l alone; 'pair': (x_{l-1}, x_l). */
   input: 'single' | 'pair';
@@ -211,7 +211,7 @@ export function discInput(d: Discriminator, xs: tf.Tensor4D[], l: number): tf.Te
   return tf.tidy(() => tf.concat([upsample2x(xs[l - 1]), x], 3));
 }
 
-/** First-layer codes phi(x) = leakyReLU(conv_P(x) + b) [N,g,g,w_1] (THEORY.md 3.2, code space). */
+/** First-layer codes phi(x) = leakyReLU(conv_P(x) + b) [N,g,g,w_1] (docs/theory.md 3.2, code space). */
 export function discCodes(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const l = d.convs[0];

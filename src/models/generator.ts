@@ -1,5 +1,5 @@
 /**
- * The forward super-resolution generator of THEORY.md section 1, shared by the synthetic teacher G* and
+ * The forward super-resolution generator of docs/theory.md section 1, shared by the synthetic teacher G* and
  * the learner G (the learner mirrors the teacher's layer types, paper section 2):
  *
  *   s_1 = ReLU(Deconv_1(z) - b_1)          z ~ N(0, I), shape [N,1,1,zDim]; Deconv_1 has kernel = stride = g_1
@@ -29,8 +29,9 @@ export interface GeneratorShape {
   /** Image channels (3 for color). */
   imageChannels: number;
   /**
-   * The output head: 'linear' is THEORY's x_l = A_l y_p (default, the teacher's); 'tanh' bounds it,
-   * x_l = tanh(A_l y_p), a departure the learner may take on real images (docs/findings.md).
+   * The output head: 'linear' is the x_l = A_l y_p of docs/theory.md section 1 (default, the teacher's);
+   * 'tanh' bounds it, x_l = tanh(A_l y_p), a departure the learner may take on real images
+   * (docs/findings.md).
    */
   head?: 'linear' | 'tanh';
   /**

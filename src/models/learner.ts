@@ -1,5 +1,5 @@
 /**
- * The learner generator G (THEORY.md section 2): the shared FSR generator of generator.ts whose tensors
+ * The learner generator G (docs/theory.md section 2): the shared FSR generator of generator.ts whose tensors
  * are tf.Variables named by resolution (`g.r16.deconv`, `g.r16.bias`, `g.r16.out`), so that a training
  * stage freezes a level by looking its names up. Initialised from the run's seed, forward is the shared
  * `generatorForward`.

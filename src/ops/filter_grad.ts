@@ -1,6 +1,6 @@
 /**
  * The filter gradient of a 2-D convolution (tfjs kernel `Conv2DBackpropFilter`), built from fast ops.
- * wasm has no such kernel at all (ENGINE.md), so without this no conv weight can be trained there.
+ * wasm has no such kernel at all (docs/engine.md), so without this no conv weight can be trained there.
  *
  * dW[a,b,ci,co] = sum_{n,i,j} xpad[n, i*s+a, j*s+b, ci] dy[n,i,j,co] is a product of two activations with
  * the long axis (n,i,j) contracted. XNNPACK (conv2d, matMul) repacks its weight operand on every call at

@@ -1,6 +1,6 @@
 /**
  * The input gradient of a 2-D convolution (tfjs kernel `Conv2DBackpropInput`), which is also the forward
- * pass of the transposed convolution. wasm's own kernel runs at 1-5 GFLOP/s (ENGINE.md); this one maps
+ * pass of the transposed convolution. wasm's own kernel runs at 1-5 GFLOP/s (docs/engine.md); this one maps
  * it onto XNNPACK's stride-1 conv2d or onto one matMul.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
 /**
- * Per-backend kernel replacements (docs/ops.md, ENGINE.md). On wasm the missing Conv2DBackpropFilter,
+ * Per-backend kernel replacements (docs/ops.md, docs/engine.md). On wasm the missing Conv2DBackpropFilter,
  * the slow Conv2DBackpropInput and the slow transposed-operand BatchMatMul are rebuilt from XNNPACK's
  * conv2d and matMul. Registering kernels (rather than wrapping ops) makes tf.conv2d's gradient,
  * tf.conv2dTranspose, dense-layer gradients and every higher derivative use them, through tfjs's own

@@ -1,8 +1,8 @@
 /**
  * Adam (Kingma & Ba 2015) over one flat Float32Array of parameters, in plain JS. One loop replaces about
- * ten tensor kernels per variable (ENGINE.md: kernel calls, not FLOPs, dominate a small GAN step), and it is
- * deterministic, so replicas that feed it the same averaged gradient stay bit-identical. Same update as
- * torch.optim.Adam: m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps).
+ * ten tensor kernels per variable (docs/engine.md: kernel calls, not FLOPs, dominate a small GAN step),
+ * and it is deterministic, so replicas that feed it the same averaged gradient stay bit-identical. Same
+ * update as torch.optim.Adam: m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps).
  */
 export class FlatAdam {
   /** Steps taken. */

@@ -1,5 +1,5 @@
 /**
- * Data-parallel replicas on several cores (ENGINE.md: wasm computes on one thread in Node, and its own
+ * Data-parallel replicas on several cores (docs/engine.md: wasm computes on one thread in Node, and its own
  * threading cannot be enabled robustly, so each core gets its own wasm backend). Rank 0 runs on the calling
  * thread (or, with `rank0: 'worker'`, in a worker like the rest), ranks 1..world-1 in worker threads that
  * load the TypeScript sources through tsx. See replica.ts for the program contract and docs/speed.md for

@@ -1,5 +1,5 @@
 /**
- * vega-lite specs for the figures of THEORY.md section 4, built from plain typed data (numbers and
+ * vega-lite specs for the figures of docs/theory.md section 4, built from plain typed data (numbers and
  * strings, no tensors) so that notebooks, the CLI and tests share them. Every chart carries a title, axis
  * titles and a caption (in `description` and `usermeta.caption`; read it back with `captionOf`).
  * Render with src/report/render.ts; show in a notebook with src/report/notebook.ts.
@@ -65,7 +65,7 @@ export interface MetricPoint {
   stage?: string | number;
 }
 
-/** A horizontal reference line: the noise floor of THEORY.md section 3.2 (error between two halves of the real data). */
+/** A horizontal reference line: the noise floor of docs/theory.md section 3.2 (error between two halves of the real data). */
 export interface NoiseFloor {
   value: number;
   /** Stage it belongs to; omitted = every stage. */

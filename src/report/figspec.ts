@@ -1,5 +1,5 @@
 /**
- * The figure experiments of THEORY.md section 4 as data: `experiments/figures/runs.json` is the catalogue
+ * The figure experiments of docs/theory.md section 4 as data: `experiments/figures/runs.json` is the catalogue
  * of training runs per scale (which config file, which overrides, how many levels), with the analysis
  * settings of each scale; `experiments/figures/F-*.json` says, per figure, which runs it needs at each
  * scale, which analyses it reads and which chart it draws. `planFigures` turns both into the list of
@@ -18,7 +18,7 @@ import { UserError } from '../util/errors.js';
 export const SCALES = ['test', 'quick', 'full'] as const;
 export type Scale = (typeof SCALES)[number];
 
-/** Figure builders (src/report/figures.ts), one per figure of THEORY.md section 4. */
+/** Figure builders (src/report/figures.ts), one per figure of docs/theory.md section 4. */
 export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 

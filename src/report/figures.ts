@@ -1,5 +1,5 @@
 /**
- * The figures of THEORY.md section 4, built from the results of their runs (analysis files,
+ * The figures of docs/theory.md section 4, built from the results of their runs (analysis files,
  * metrics.jsonl, sample grids): charts (vega-lite specs from charts.ts), images, tables of the numbers
  * behind them, and the claims the figure tests, each with its numbers and whether it holds. Pure
  * functions of plain data; src/report/reproduce.ts trains, measures and writes.
@@ -294,7 +294,7 @@ const alignmentFigure: Builder = (spec, runs) => {
       rows.push({ group: g, method: 'random filters vs G', value: rep.random.meanMatched, error: rep.random.stdMatched });
       table.rows.push([r.run.data, pair, rep.reference, rep.target, rep.dim, f3(rep.observed.meanMatched), f3(rep.observed.meanBest), f3(rep.observed.meanAll), f3(rep.random.meanMatched), f3(rep.random.stdMatched), f3(rep.observed.meanMatched / rep.random.meanMatched)]);
     }
-    // The claim is about D_1 (THEORY.md 3.3): the first resolution.
+    // The claim is about D_1 (docs/theory.md 3.3): the first resolution.
     const [pair1, rep1] = entries[0];
     const ok = rep1.observed.meanMatched >= rep1.random.meanMatched + ALIGN_SIGMAS * rep1.random.stdMatched && rep1.observed.meanMatched >= ALIGN_RATIO * rep1.random.meanMatched;
     holds = (holds ?? true) && ok;

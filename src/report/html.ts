@@ -61,7 +61,7 @@ img{max-width:100%} img.px{image-rendering:pixelated;min-width:240px}
 .caption{color:#333} .runs{font-size:12px;color:#555} details summary{cursor:pointer;font-weight:600;margin-top:.4em}
 </style></head><body>
 <h1>fsrgan: the paper figures</h1>
-<p>Scale <b>${esc(s.scale)}</b>, backend ${esc(s.backend)} (tfjs ${esc(s.tfjs)}), created ${esc(s.created)}; ${s.runs.length} runs (training wall time recorded by the runs: ${trained.toFixed(0)} s); this call took ${s.seconds.total.toFixed(0)} s (training ${s.seconds.training.toFixed(0)} s, analysis ${s.seconds.analysis.toFixed(0)} s). Model and measurements: THEORY.md; how this page is made: docs/figures.md. Numbers: <a href="summary.json">summary.json</a>.</p>
+<p>Scale <b>${esc(s.scale)}</b>, backend ${esc(s.backend)} (tfjs ${esc(s.tfjs)}), created ${esc(s.created)}; ${s.runs.length} runs (training wall time recorded by the runs: ${trained.toFixed(0)} s); this call took ${s.seconds.total.toFixed(0)} s (training ${s.seconds.training.toFixed(0)} s, analysis ${s.seconds.analysis.toFixed(0)} s). Model and measurements: docs/theory.md; how this page is made: docs/figures.md. Numbers: <a href="summary.json">summary.json</a>.</p>
 <h2>Claims</h2>
 <table><thead><tr><th>figure</th><th>claim</th><th>verdict</th><th>numbers</th></tr></thead><tbody>
 ${claimRows}

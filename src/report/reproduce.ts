@@ -1,5 +1,5 @@
 /**
- * `reproduce`: the paper figures end to end (THEORY.md section 4, docs/figures.md). Plans the distinct
+ * `reproduce`: the paper figures end to end (docs/theory.md section 4, docs/figures.md). Plans the distinct
  * runs the chosen figures need at a scale (src/report/figspec.ts), trains each once into
  * `<out>/runs/<id>` (a complete run is reused, an interrupted one resumed), runs the analyses each run's
  * figures need against held-out real data (cached next to the run), builds every figure

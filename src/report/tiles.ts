@@ -1,5 +1,5 @@
 /**
- * Filter banks as image tiles (F-alignment, THEORY.md section 3.3): G's output atoms and D_1's first-layer
+ * Filter banks as image tiles (F-alignment, docs/theory.md section 3.3): G's output atoms and D_1's first-layer
  * filters, both [P,P,C,F] (C = 1 or 3), drawn one tile per filter, each normalised to its own range
  * because atoms differ in scale and only their pattern matters for the comparison.
  */
@@ -60,7 +60,7 @@ export function filterTilesPng(bank: tf.Tensor4D, order?: number[], opts: TileOp
 /**
  * Two banks side by side (left: `a`, right: `b`) in matched order: `pairs[k] = [i, j]` puts filter i of `a`
  * and filter j of `b` at the same grid position k of their panels (e.g. the Hungarian matching of
- * THEORY.md 3.3, best pairs first). Default pairs: [k, k] for k < min(F_a, F_b). The banks may have
+ * docs/theory.md 3.3, best pairs first). Default pairs: [k, k] for k < min(F_a, F_b). The banks may have
  * different patch sizes; each is scaled to its own tile size.
  */
 export function filterPairPng(

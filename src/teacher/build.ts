@@ -1,10 +1,11 @@
 /**
- * Construction of the synthetic teacher G* of THEORY.md section 1, in exactly the shared generator form
+ * Construction of the synthetic teacher G* of docs/theory.md section 1, in exactly the shared generator form
  * (src/models/generator.ts), deterministic from `config.seed`:
  *   - A_l: edge-color atoms with coherence below `coherenceBound` (dictionary.ts);
  *   - Deconv_l (l >= 2): a bilinear-like spatial envelope times a channel map per child phase (a sparse
  *     positive feature tree, or dense Gaussian) plus a per-tap variation, so each child position depends
- *     mostly on its nearest parents (THEORY "Locality") and each child feature refines parent features;
+ *     mostly on its nearest parents (docs/theory.md section 1, "Locality") and each child feature refines
+ *     parent features;
  *   - b_l and the deconv output-channel scales calibrated layer by layer by sampling: each channel's
  *     pre-activation is scaled to unit variance (sign chosen so that its upper tail is the larger one) and
  *     its bias set at its (1 - t_l / C_l) quantile, so every

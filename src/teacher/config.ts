@@ -1,5 +1,5 @@
 /**
- * The synthetic teacher's configuration (THEORY.md section 1; choices the paper does not fix are documented
+ * The synthetic teacher's configuration (docs/theory.md section 1; choices the paper does not fix are documented
  * in docs/teacher.md). The defaults object is the schema: unknown or mistyped keys are rejected.
  */
 import { mergeStrict, readJsonFile } from '../util/config.js';

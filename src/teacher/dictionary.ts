@@ -1,5 +1,5 @@
 /**
- * The teacher's output dictionaries A_l (THEORY.md section 1, "edge-color features" with low coherence),
+ * The teacher's output dictionaries A_l (docs/theory.md section 1, "edge-color features" with low coherence),
  * computed in float64. An atom is a P x P x 3 patch flattened in (row, col, color) order, which is the
  * order of the output head weight [P,P,3,C]: the weight, read row-major, is the (P*P*3) x C matrix A_l.
  */

@@ -1,4 +1,4 @@
-/** The synthetic forward super-resolution teacher G* (THEORY.md section 1; docs/teacher.md). */
+/** The synthetic forward super-resolution teacher G* (docs/theory.md section 1; docs/teacher.md). */
 export { defaultTeacherConfig, resolveTeacherConfig, teacherConfigFromFile, teacherShape, type TeacherConfig } from './config.js';
 export { coherence, welchBound, edgeColorAtoms, decorrelate, makeDictionary, type Atoms } from './dictionary.js';
 export {

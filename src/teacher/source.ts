@@ -52,7 +52,7 @@ export class TeacherSource implements PyramidSource {
     const c = this.teacher.config;
     return {
       name: 'teacher',
-      kind: 'synthetic forward super-resolution teacher (THEORY.md section 1)',
+      kind: 'synthetic forward super-resolution teacher (docs/theory.md section 1)',
       seed: this.seed,
       teacherSeed: c.seed,
       resolutions: c.resolutions,

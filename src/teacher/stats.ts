@@ -1,5 +1,5 @@
 /**
- * What a teacher realises on fresh samples: active channels per hidden position (THEORY.md section 1,
+ * What a teacher realises on fresh samples: active channels per hidden position (docs/theory.md section 1,
  * "hierarchical sparse coding"), the coherence of each A_l, and how far the pyramid is from consistent
  * (x_{l-1} versus the 2x2 average pool of x_l; docs/teacher.md explains why it is not zero).
  */

@@ -1,8 +1,9 @@
 /**
  * Measurements logged during training (config.analysis; docs/figures.md): every `analysis.every` G steps,
  * the patch-moment relative errors of G's images against held-out real images per order and resolution
- * (THEORY.md 3.2, with a noise floor logged once per resolution), and the alignment of the current stage's
- * D first layer with G's head at that resolution (THEORY.md 3.3, with a random reference logged once).
+ * (docs/theory.md 3.2, with a noise floor logged once per resolution), and the alignment of the current
+ * stage's D first layer with G's head at that resolution (docs/theory.md 3.3, with a random reference
+ * logged once).
  *
  * Logging must not change training: the real images come from a held-out set drawn once from its own
  * source (a dataset's held-out split, or teacher samples from the Rng stream 'analysis/heldout'), the

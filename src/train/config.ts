@@ -47,9 +47,9 @@ export const DEFAULT_CONFIG = {
       active: 0.2,
       calibrationSamples: 256,
     },
-    /** Output heads: 'linear' (THEORY section 1, x = A y) or 'tanh' (bounded, for real images; docs/findings.md). */
+    /** Output heads: 'linear' (docs/theory.md section 1, x = A y) or 'tanh' (bounded, for real images; docs/findings.md). */
     head: 'linear' as string,
-    /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = THEORY's x_l = A_l y. */
+    /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = the x_l = A_l y of docs/theory.md section 1. */
     skip: false,
   },
   discriminator: {
@@ -62,7 +62,7 @@ export const DEFAULT_CONFIG = {
     gain: 1,
     /** D sees a random crop of this size (co-located across x_{l-1}, x_l); 0 = the whole image. */
     crop: 0,
-    /** Stride of D's first (patch) layer; 0 = the patch size (non-overlapping, THEORY's geometry). */
+    /** Stride of D's first (patch) layer; 0 = the patch size (non-overlapping, the geometry of docs/theory.md section 2). */
     patchStride: 0,
   },
   objective: {
@@ -120,9 +120,9 @@ export const DEFAULT_CONFIG = {
     every: 0,
     /** Held-out real images and generated images per measurement (drawn once, from their own Rng streams). */
     samples: 256,
-    /** Patch-moment relative errors per order and resolution, with a noise floor (THEORY.md 3.2). */
+    /** Patch-moment relative errors per order and resolution, with a noise floor (docs/theory.md 3.2). */
     moments: true,
-    /** The stage's D first layer against G's head at its resolution, with a random reference (THEORY.md 3.3). */
+    /** The stage's D first layer against G's head at its resolution, with a random reference (docs/theory.md 3.3). */
     alignment: true,
   },
   /** The divergence guard (src/train/guard.ts, docs/reliability.md): every update is checked for NaN/Inf before it is applied. */

@@ -58,7 +58,7 @@ export function checkSourceMatches(config: TrainConfig, source: PyramidSource, t
     const narrow = config.generator.channels.findIndex((c, i) => c < teacherChannels[i]);
     if (narrow >= 0) {
       throw new UserError(
-        `config.generator.channels[${narrow}] = ${config.generator.channels[narrow]} is narrower than the teacher's ${teacherChannels[narrow]}: the learner must be at least as wide as the teacher (THEORY.md section 2).`,
+        `config.generator.channels[${narrow}] = ${config.generator.channels[narrow]} is narrower than the teacher's ${teacherChannels[narrow]}: the learner must be at least as wide as the teacher (docs/theory.md section 2).`,
       );
     }
   }

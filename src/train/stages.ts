@@ -1,5 +1,5 @@
 /**
- * Training stages as plain data (THEORY.md section 2). A stage names the level it generates, the G
+ * Training stages as plain data (docs/theory.md section 2). A stage names the level it generates, the G
  * variables it trains (everything else is frozen: a lookup by resolution), and the discriminator it
  * trains against. Modes:
  *

@@ -1,6 +1,6 @@
 /**
  * One training step of a stage: `dSteps` discriminator updates, then one generator update (gradient
- * descent-ascent, THEORY.md section 2). Every tensor made here is disposed before returning, so the
+ * descent-ascent, docs/theory.md section 2). Every tensor made here is disposed before returning, so the
  * number of live tensors stays flat over a run.
  */
 import * as tf from '@tensorflow/tfjs';
