@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/index.js';
 import { createLearner, disposeLearner, learnerForward, sampleLatents, type Learner } from '../src/models/learner.js';
-import { TeacherSource } from '../src/teacher/index.js';
+import { TeacherSource } from '../src/data/teacher.js';
 import { resolveConfig } from '../src/train/config.js';
 import { openTrainData } from '../src/train/data.js';
 import { momentMatching } from '../src/analysis/moments.js';

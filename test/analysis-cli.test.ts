@@ -17,7 +17,8 @@ import {
   isSparsityReport,
   type AnalysisConfig,
 } from '../src/analysis/index.js';
-import { buildTeacher, disposeTeacher, resolveTeacherConfig, TeacherSource, type Teacher } from '../src/teacher/index.js';
+import { buildTeacher, disposeTeacher, resolveTeacherConfig, type Teacher } from '../src/teacher/index.js';
+import { TeacherSource } from '../src/data/teacher.js';
 import { createLearner, disposeLearner, DEFAULT_INIT, type Learner } from '../src/models/learner.js';
 import { createDiscriminator, disposeDiscriminator, type Discriminator } from '../src/models/discriminator.js';
 import { UserError } from '../src/util/errors.js';

@@ -13,7 +13,7 @@ import { PlantedSource, tinyConfig, TINY_SHAPE } from './train-fixtures.js';
 import { train, type TrainHook } from '../src/train/trainer.js';
 import { listCheckpoints } from '../src/train/checkpoint.js';
 import { loadRun } from '../src/train/run.js';
-import { heldOutSource, LevelsSource } from '../src/train/analysis-hooks.js';
+import { heldOutSource, LevelsSource } from '../src/data/index.js';
 import { generatorImages, sourceImages } from '../src/analysis/pipeline.js';
 import { momentMetrics } from '../src/analysis/moments.js';
 import { alignmentMetrics } from '../src/analysis/alignment.js';

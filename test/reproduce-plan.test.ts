@@ -1,11 +1,13 @@
 /**
- * The figure experiments as data (src/report/figspec.ts) and the figure builders' claims
- * (src/report/figures.ts) on planted results: shared runs, config cutting, user errors naming the field,
+ * The figure experiments as data (src/experiments/plan.ts) and the figures' claims
+ * (src/experiments/claims.ts, judged with each drawing by buildFigure) on planted results: shared runs, config cutting, user errors naming the field,
  * and each claim's verdict on numbers where the answer is known.
  */
 import { describe, expect, it } from 'vitest';
-import { cutConfig, loadCatalogue, loadFigureSpecs, parseCatalogue, parseFigureSpec, planFigures, runSteps, SCALES, type FigureSpec, type PlannedRun } from '../src/report/figspec.js';
-import { buildFigure, SPARSE_FRACTION, type RunResult } from '../src/report/figures.js';
+import { cutConfig, loadCatalogue, loadFigureSpecs, parseCatalogue, parseFigureSpec, planFigures, runSteps, SCALES, type FigureSpec, type PlannedRun } from '../src/experiments/plan.js';
+import { SPARSE_FRACTION } from '../src/experiments/claims.js';
+import { buildFigure } from '../src/experiments/summary.js';
+import type { RunResult } from '../src/report/figure-data.js';
 import { resolveConfig } from '../src/train/config.js';
 import { readJsonFile } from '../src/util/config.js';
 import type { AnalysisFile } from '../src/analysis/validate.js';

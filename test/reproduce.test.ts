@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { run as cli } from '../src/cli/reproduce.js';
-import { loadFigureSpecs } from '../src/report/figspec.js';
-import { notebookFigure, reproduce, type ReproduceSummary } from '../src/report/reproduce.js';
+import { loadFigureSpecs } from '../src/experiments/plan.js';
+import { notebookFigure, reproduce } from '../src/experiments/reproduce.js';
+import type { ReproduceSummary } from '../src/experiments/summary.js';
 
 const PNG_MAGIC = '89504e470d0a1a0a';
 let root = '';

@@ -14,10 +14,10 @@ import {
   resolveTeacherConfig,
   sampleTeacher,
   saveTeacher,
-  TeacherSource,
   welchBound,
   type Teacher,
 } from '../src/teacher/index.js';
+import { TeacherSource } from '../src/data/teacher.js';
 
 const TINY = resolveTeacherConfig({ resolutions: [8, 16], channels: [8, 8], zDim: 4, targetActive: [2, 2], calibrationSamples: 128, seed: 5 });
 const dirs: string[] = [];

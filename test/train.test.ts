@@ -17,7 +17,7 @@ import { createLearner, disposeLearner } from '../src/models/learner.js';
 import { configShape } from '../src/train/session.js';
 import { hashVars, type StageRecord } from '../src/train/stages.js';
 import { loadRun, sampleRun } from '../src/train/run.js';
-import { gridPng } from '../src/report/png.js';
+import { gridPng } from '../src/util/png.js';
 import { Rng } from '../src/util/rng.js';
 import type { TrainConfig } from '../src/train/config.js';
 

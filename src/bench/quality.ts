@@ -20,18 +20,16 @@ import { createInterface } from 'node:readline';
 import { readJsonFile } from '../util/config.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { openImageDataset, openTeacherSource, poolPyramid } from '../data/index.js';
-import type { PyramidSource } from '../data/source.js';
+import { heldOutSource, HeldOutTeacherSource, isTeacherSpec, openSource, poolPyramid, teacherOf, type PyramidSource } from '../data/index.js';
 import type { Teacher } from '../teacher/index.js';
 import { resolveConfig, stepsForLevel, type TrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
 import { loadRun } from '../train/run.js';
-import { HeldOutTeacherSource } from '../train/analysis-hooks.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
 import { patchSwd } from '../analysis/swd.js';
 import { momentMatching } from '../analysis/moments.js';
 import type { ImageArray } from '../analysis/common.js';
-import { writeGridPng } from '../report/png.js';
+import { writeGridPng } from '../util/png.js';
 import { loadArch } from './train.js';
 import { GanTrainer } from './gan.js';
 import { ensureTorch, TORCH_PYTHON } from './torch.js';
@@ -88,12 +86,12 @@ interface Data {
 }
 
 async function openData(spec: string, resolutions: number[], seed: number): Promise<Data> {
-  if (/\.json$/i.test(spec)) {
-    const train = await openTeacherSource(spec, seed);
-    return { train, heldOut: new HeldOutTeacherSource(train.teacher, seed, resolutions.length), teacher: train.teacher, resolutions };
-  }
-  const ds = await openImageDataset(spec, { config: { resolution: resolutions[resolutions.length - 1], minResolution: resolutions[0], seed } });
-  return { train: ds, heldOut: ds.heldOut(), teacher: null, resolutions };
+  // A teacher takes only the seed from the dataset config (its own config fixes its resolutions).
+  const config = isTeacherSpec(spec) ? { seed } : { resolution: resolutions[resolutions.length - 1], minResolution: resolutions[0], seed };
+  const train = await openSource(spec, { config });
+  const teacher = teacherOf(train);
+  const heldOut = teacher ? new HeldOutTeacherSource(teacher, seed, resolutions.length) : heldOutSource(train, null, seed);
+  return { train, heldOut, teacher, resolutions };
 }
 
 /** A dataset's FSR experiment config with the benchmark's seed and --set overrides. */

@@ -38,8 +38,8 @@ async function runOps(argv: string[]): Promise<number> {
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   ops: { summary: 'GFLOP/s of conv2d and deconv2d (forward, forward+backward) at GAN shapes vs matMul', run: runOps },
-  train: { summary: 'images/s of a full GAN step (D + G, Adam) on 1 and N cores, optionally vs PyTorch', run: async (argv) => (await import('../bench/command.js')).runTrainBench(argv) },
-  quality: { summary: 'FSR learner, DCGAN and PyTorch DCGAN on the same data: patch SWD and moments per level', run: async (argv) => (await import('../bench/command.js')).runQualityBench(argv) },
+  train: { summary: 'images/s of a full GAN step (D + G, Adam) on 1 and N cores, optionally vs PyTorch', run: async (argv) => (await import('./bench-command.js')).runTrainBench(argv) },
+  quality: { summary: 'FSR learner, DCGAN and PyTorch DCGAN on the same data: patch SWD and moments per level', run: async (argv) => (await import('./bench-command.js')).runQualityBench(argv) },
   // Each bench subcommand adds one line here: name: { summary, run }.
 };
 

@@ -5,7 +5,7 @@ import { initBackend } from '../backend/index.js';
 import { applySets, readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { openSource, PyramidStats, type LevelStats, type PyramidSource } from '../data/index.js';
-import { writeGridPng } from '../report/png.js';
+import { writeGridPng } from '../util/png.js';
 import { intFlag, parseFlags } from './args.js';
 
 const USAGE =

@@ -1,11 +1,11 @@
 /**
  * fsrgan reproduce: trains the runs the paper figures need (each once), measures them, and writes every
- * figure as SVG and PNG plus index.html and summary.json (src/report/reproduce.ts, docs/figures.md).
+ * figure as SVG and PNG plus index.html and summary.json (src/experiments/reproduce.ts, docs/figures.md).
  */
 import { describeChoice, initBackend } from '../backend/index.js';
 import { UserError } from '../util/errors.js';
-import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Scale } from '../report/figspec.js';
-import { reproduce } from '../report/reproduce.js';
+import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Scale } from '../experiments/plan.js';
+import { reproduce } from '../experiments/reproduce.js';
 import { parseFlags } from './args.js';
 
 const USAGE =

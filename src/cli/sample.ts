@@ -1,5 +1,5 @@
 /** fsrgan sample: a PNG grid of images from a trained run at a seed (same run and seed -> same bytes). */
-import { writeGridPng } from '../report/png.js';
+import { writeGridPng } from '../util/png.js';
 import { initBackend } from '../backend/index.js';
 import { UserError } from '../util/errors.js';
 import { loadRun, sampleRun } from '../train/run.js';

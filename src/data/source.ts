@@ -1,6 +1,8 @@
 /**
  * What the trainer and the analysis code consume: batches of resolution pyramids (x_1, ..., x_L), from
  * the synthetic teacher or from a real dataset, deterministic given a seed and resumable from its state.
+ * Every implementation lives in src/data (ImageDataset in dataset.ts, TeacherSource and
+ * HeldOutTeacherSource in teacher.ts, LevelsSource in levels.ts); `openSource` (open.ts) opens one by name.
  */
 import type * as tf from '@tensorflow/tfjs';
 
@@ -19,4 +21,16 @@ export interface PyramidSource {
   setState(state: unknown): void;
   /** What this source is (name, size, seed, license, ...), recorded in run directories. */
   describe(): Record<string, unknown>;
+
+  // Optional abilities (absent where a source does not have them).
+
+  /** Images a finite source serves before repeating (ImageDataset); absent or null for an endless one (a teacher). */
+  readonly size?: number | null;
+  /** The other side of its train / held-out split, as a fresh source (ImageDataset; LevelsSource over one). */
+  heldOut?(): PyramidSource;
+}
+
+/** Images a finite source serves before repeating (`size`), or null for an endless one. */
+export function sourceSize(s: PyramidSource): number | null {
+  return typeof s.size === 'number' ? s.size : null;
 }

@@ -1,11 +1,57 @@
 /**
  * `<out>/index.html` of `fsrgan reproduce`: one self-contained page (files next to it, no scripts) with
  * the claims and their verdicts at the top, then every figure with its caption, charts, images, the
- * tables of numbers behind it, and the runs that produced it.
+ * tables of numbers behind it, and the runs that produced it. It reads the fields below of the summary
+ * (src/experiments/summary.ts `ReproduceSummary` has these and more).
  */
 import { writeFile } from 'node:fs/promises';
-import type { Table } from './figures.js';
-import type { FigureSummary, ReproduceSummary } from './reproduce.js';
+import type { Table } from './figure-data.js';
+
+/** A claim and its verdict. */
+export interface PageClaim {
+  figure: string;
+  statement: string;
+  /** null: not checked. */
+  holds: boolean | null;
+  detail: string;
+}
+
+/** A figure with its files relative to the page. */
+export interface PageFigure {
+  name: string;
+  title: string;
+  caption: string;
+  charts: { svg: string; png: string; spec: string; title: string }[];
+  images: { path: string; caption: string }[];
+  tables: Table[];
+  claims: PageClaim[];
+  /** Ids of the runs it reads. */
+  runs: string[];
+}
+
+export interface PageRun {
+  id: string;
+  method: string;
+  data: string;
+  seed: number;
+  levels: number;
+  steps: number;
+  status: string;
+  /** Training wall time recorded by the run, or null. */
+  wallTime: number | null;
+  figures: string[];
+}
+
+export interface Page {
+  scale: string;
+  created: string;
+  backend: string;
+  tfjs: string;
+  seconds: { total: number; training: number; analysis: number };
+  runs: PageRun[];
+  figures: PageFigure[];
+  claims: PageClaim[];
+}
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ESC[c]);
@@ -21,7 +67,7 @@ function verdict(holds: boolean | null): string {
   return holds === null ? '<span class="na">not checked</span>' : holds ? '<span class="ok">holds</span>' : '<span class="bad">does not hold</span>';
 }
 
-function figure(f: FigureSummary, s: ReproduceSummary): string {
+function figure(f: PageFigure, s: Page): string {
   const charts = f.charts
     .map((c) => `<figure><img src="${esc(c.svg)}" alt="${esc(c.title)}"><figcaption><a href="${esc(c.png)}">PNG</a> · <a href="${esc(c.svg)}">SVG</a> · <a href="${esc(c.spec)}">vega-lite</a></figcaption></figure>`)
     .join('\n');
@@ -40,7 +86,7 @@ ${f.tables.map(table).join('\n')}
 }
 
 /** The page as a string. */
-export function indexHtml(s: ReproduceSummary): string {
+export function indexHtml(s: Page): string {
   const trained = s.runs.reduce((a, r) => a + (r.wallTime ?? 0), 0);
   const claimRows = s.claims
     .map((c) => `<tr><td><a href="#${esc(c.figure)}">${esc(c.figure)}</a></td><td>${esc(c.statement)}</td><td>${verdict(c.holds)}</td><td>${esc(c.detail)}</td></tr>`)
@@ -75,6 +121,6 @@ ${runRows}
 `;
 }
 
-export async function writeIndexHtml(file: string, s: ReproduceSummary): Promise<void> {
+export async function writeIndexHtml(file: string, s: Page): Promise<void> {
   await writeFile(file, indexHtml(s));
 }

@@ -57,7 +57,7 @@ export async function showChart(spec: ChartSpec, send: Send = tslabSend()): Prom
   send(await chartBundle(spec));
 }
 
-/** Shows PNG bytes (e.g. from src/report/png.ts or tiles.ts) with a text alternative. */
+/** Shows PNG bytes (e.g. from src/util/png.ts or src/report/tiles.ts) with a text alternative. */
 export function showPng(png: Uint8Array, alt: string, send: Send = tslabSend()): void {
   send(pngBundle(png, alt));
 }

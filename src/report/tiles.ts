@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { gridPng } from './png.js';
+import { gridPng } from '../util/png.js';
 
 export interface TileOptions {
   /** Each filter pixel becomes scale x scale PNG pixels (default: about 24 PNG pixels per tile side). */

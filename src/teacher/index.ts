@@ -12,5 +12,4 @@ export {
 } from './build.js';
 export { teacherStats, type TeacherStats, type TeacherLayerStats } from './stats.js';
 export { saveTeacher, loadTeacher, TEACHER_FORMAT, TEACHER_VERSION } from './io.js';
-export { TeacherSource, type TeacherSourceState } from './source.js';
 export { writeTeacherSamples, formatTeacherStats, type TeacherSampleOptions, type TeacherSampleReport } from './report.js';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeGridPng } from '../report/png.js';
+import { writeGridPng } from '../util/png.js';
 import { Rng } from '../util/rng.js';
 import { sampleTeacher, type Teacher } from './build.js';
 import { teacherStats, type TeacherStats } from './stats.js';

@@ -6,137 +6,21 @@
  * logged once).
  *
  * Logging must not change training: the real images come from a held-out set drawn once from its own
- * source (a dataset's held-out split, or teacher samples from the Rng stream 'analysis/heldout'), the
- * generated ones from fixed latents of the stream 'analysis/z'; nothing reads or advances the run's data
- * source or its Rng streams, and G and D are only read. (Tested: a run with analysis on trains
- * bit-identically to one with it off.)
+ * source (`heldOutSource`, src/data/open.ts: a dataset's held-out split, or teacher samples from the Rng
+ * stream 'analysis/heldout'), the generated ones from fixed latents of the stream 'analysis/z'; nothing
+ * reads or advances the run's data source or its Rng streams, and G and D are only read. (Tested: a run
+ * with analysis on trains bit-identically to one with it off.)
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PyramidSource } from '../data/source.js';
+import { heldOutSource, sourceSize } from '../data/index.js';
 import { discFirstLayer, type Discriminator } from '../models/discriminator.js';
 import type { GeneratorParams } from '../models/generator.js';
-import { sampleTeacher, type Teacher } from '../teacher/index.js';
 import { featureAlignment, matchBanks } from '../analysis/alignment.js';
 import { bankColumns, type ImageArray } from '../analysis/common.js';
 import { momentMetrics } from '../analysis/moments.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
-import { UserError } from '../util/errors.js';
-import { Rng, type RngState } from '../util/rng.js';
 import type { TrainConfig } from './config.js';
 import type { HookContext, TrainHook } from './trainer.js';
-
-/** A source that can hand out the other side of its train / held-out split (ImageDataset does). */
-interface WithHeldOut {
-  heldOut(): PyramidSource;
-}
-
-function hasHeldOut(s: PyramidSource): s is PyramidSource & WithHeldOut {
-  return typeof (s as Partial<WithHeldOut>).heldOut === 'function';
-}
-
-/** Images a finite source serves before repeating (ImageDataset.size), or null for an endless one (a teacher). */
-export function sourceSize(s: PyramidSource): number | null {
-  const n = (s as { size?: unknown }).size;
-  return typeof n === 'number' ? n : null;
-}
-
-/**
- * Teacher samples from the Rng stream 'analysis/heldout' of `seed` (the training source uses
- * 'teacher-source'), the lowest `levels` levels only.
- */
-export class HeldOutTeacherSource implements PyramidSource {
-  readonly resolutions: number[];
-  readonly channels = 3;
-  private rng: Rng;
-
-  constructor(
-    private readonly teacher: Teacher,
-    private readonly seed: number,
-    levels = teacher.config.resolutions.length,
-  ) {
-    this.resolutions = teacher.config.resolutions.slice(0, levels);
-    this.rng = new Rng(seed, 'analysis/heldout');
-  }
-
-  batch(n: number): tf.Tensor4D[] {
-    const { z, s, x } = sampleTeacher(this.teacher, n, this.rng);
-    tf.dispose([z, ...s, ...x.slice(this.resolutions.length)]);
-    return x.slice(0, this.resolutions.length);
-  }
-
-  getState(): RngState {
-    return this.rng.getState();
-  }
-
-  setState(state: unknown): void {
-    this.rng.setState(state as RngState);
-  }
-
-  describe(): Record<string, unknown> {
-    return { name: 'teacher (held out)', stream: 'analysis/heldout', seed: this.seed, resolutions: this.resolutions };
-  }
-}
-
-/**
- * The lowest `levels` levels of another source: trains a generator with fewer layers on the same data
- * (the random-lower baseline at an intermediate level, src/report/reproduce.ts). Its held-out side is the
- * inner source's, truncated the same way.
- */
-export class LevelsSource implements PyramidSource {
-  readonly resolutions: number[];
-  readonly channels: number;
-
-  constructor(
-    readonly inner: PyramidSource,
-    readonly levels: number,
-  ) {
-    if (!Number.isInteger(levels) || levels < 1 || levels > inner.resolutions.length) {
-      throw new Error(`LevelsSource: levels must be an integer in [1, ${inner.resolutions.length}], got ${levels}`);
-    }
-    this.resolutions = inner.resolutions.slice(0, levels);
-    this.channels = inner.channels;
-  }
-
-  batch(n: number): tf.Tensor4D[] {
-    const xs = this.inner.batch(n);
-    tf.dispose(xs.slice(this.levels));
-    return xs.slice(0, this.levels);
-  }
-
-  getState(): unknown {
-    return this.inner.getState();
-  }
-
-  setState(state: unknown): void {
-    this.inner.setState(state);
-  }
-
-  describe(): Record<string, unknown> {
-    return { ...this.inner.describe(), levels: this.resolutions };
-  }
-
-  get size(): number | null {
-    return sourceSize(this.inner);
-  }
-
-  heldOut(): PyramidSource {
-    if (!hasHeldOut(this.inner)) throw new UserError(`the data '${String(this.inner.describe().name)}' has no held-out split.`);
-    return new LevelsSource(this.inner.heldOut(), this.levels);
-  }
-}
-
-/**
- * Held-out real data matching `source` (same levels): teacher samples from their own stream when the
- * data is synthetic, else the source's held-out split. A fresh source each call, so drawing from it
- * never moves the training source.
- */
-export function heldOutSource(source: PyramidSource, teacher: Teacher | null, seed: number): PyramidSource {
-  if (teacher) return new HeldOutTeacherSource(teacher, seed, source.resolutions.length);
-  if (hasHeldOut(source)) return source.heldOut();
-  throw new UserError(
-    `measurements against real data need held-out images, and the data '${String(source.describe().name)}' has none: use a teacher or a dataset with dataset.heldOutFraction > 0 (or set config.analysis.every = 0).`,
-  );
-}
 
 /** D's first-layer filters that see x_l: the whole bank for a single D, the x_l half of a pair D [P,P,C,F]. */
 export function discImageFilters(d: Discriminator): tf.Tensor4D {

@@ -1,13 +1,12 @@
 /**
- * The run's data. config.data is either a synthetic teacher config (*.json: opened with openTeacherSource,
- * whose teacher the run saves into teacher/ so that loadRun can serve the very same teacher again) or a
- * dataset spec resolved through openSource with the resolutions and seed of the training config.
+ * The run's data, opened by openSource (src/data/open.ts). config.data is either a synthetic teacher config
+ * (*.json: whose teacher the run saves into teacher/ so that loadRun can serve the very same teacher again)
+ * or a dataset spec, opened with the resolutions and seed of the training config.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTeacherSpec, openSource, openTeacherSource } from '../data/index.js';
-import type { PyramidSource } from '../data/source.js';
-import { loadTeacher, saveTeacher, TeacherSource, type Teacher } from '../teacher/index.js';
+import { isTeacherSpec, openSource, teacherOf, TeacherSource, type PyramidSource } from '../data/index.js';
+import { loadTeacher, saveTeacher, type Teacher } from '../teacher/index.js';
 import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
 
@@ -25,16 +24,16 @@ export function isTeacherData(config: TrainConfig): boolean {
 /** Opens config.data (building the teacher when it is one) and checks it against the generator's shape. */
 export async function openTrainData(config: TrainConfig, onProgress?: (line: string) => void): Promise<TrainData> {
   const g = config.generator;
-  const dataset = { resolution: g.resolutions[g.resolutions.length - 1], minResolution: g.resolutions[0], seed: config.seed };
+  // A teacher takes only the seed: its resolutions are checked against the generator below.
+  const dataset = isTeacherData(config) ? { seed: config.seed } : { resolution: g.resolutions[g.resolutions.length - 1], minResolution: g.resolutions[0], seed: config.seed };
   let source: PyramidSource;
   try {
-    // A teacher skips the dataset checks of openSource: its resolutions are checked against the generator below.
-    source = isTeacherData(config) ? await openTeacherSource(config.data, config.seed, onProgress) : await openSource(config.data, { config: dataset, onProgress });
+    source = await openSource(config.data, { config: dataset, onProgress });
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`config.data: ${e.message}`);
     throw e;
   }
-  const teacher = source instanceof TeacherSource ? source.teacher : null;
+  const teacher = teacherOf(source);
   checkSourceMatches(config, source, teacher?.config.channels);
   return { source, teacher };
 }

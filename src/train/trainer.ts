@@ -18,7 +18,7 @@ import type { Learner } from '../models/learner.js';
 import { learnerForward } from '../models/learner.js';
 import type { Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
-import { writeGridPng } from '../report/png.js';
+import { writeGridPng } from '../util/png.js';
 import { UserError } from '../util/errors.js';
 import { diskError, writeFileAtomic } from '../util/atomic.js';
 import { resolveConfig, type TrainConfig } from './config.js';

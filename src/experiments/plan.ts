@@ -1,8 +1,8 @@
 /**
- * The figure experiments of docs/theory.md section 4 as data: `experiments/figures/runs.json` is the catalogue
- * of training runs per scale (which config file, which overrides, how many levels), with the analysis
- * settings of each scale; `experiments/figures/F-*.json` says, per figure, which runs it needs at each
- * scale, which analyses it reads and which chart it draws. `planFigures` turns both into the list of
+ * Planning: the figure experiments of docs/theory.md section 4 as data. `experiments/figures/runs.json` is
+ * the catalogue of training runs per scale (which config file, which overrides, how many levels), with the
+ * analysis settings of each scale; `experiments/figures/F-*.json` says, per figure, which runs it needs at
+ * each scale, which analyses it reads and which chart it draws. `planFigures` turns both into the list of
  * distinct runs (each trained once, shared by every figure that needs it). docs/figures.md.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveAnalysisConfig, type AnalysisConfig } from '../analysis/pipeline.js';
 import { ANALYSES, type AnalysisName } from '../analysis/validate.js';
+import { FIGURE_KINDS, type FigureKind } from '../report/figure-data.js';
 import { resolveConfig, type TrainConfig } from '../train/config.js';
 import { mergeStrict, readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
@@ -17,10 +18,6 @@ import { UserError } from '../util/errors.js';
 /** `test`: seconds (unit test, notebooks in CI); `quick`: minutes on 2 cores; `full`: the paper scale. */
 export const SCALES = ['test', 'quick', 'full'] as const;
 export type Scale = (typeof SCALES)[number];
-
-/** Figure builders (src/report/figures.ts), one per figure of docs/theory.md section 4. */
-export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery'] as const;
-export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** One training run of the catalogue. */
 export interface RunEntry {
@@ -60,6 +57,7 @@ export interface FigureSpec {
   title: string;
   /** What the figure shows and how to read it (the caption's first sentences). */
   about: string;
+  /** Its drawing (src/report/figures.ts) and the claims judged with it (src/experiments/claims.ts). */
   builder: FigureKind;
   /** Analyses (src/analysis) run on each of its runs. */
   analyses: AnalysisName[];

@@ -1,10 +1,10 @@
-/** `fsrgan bench train`: flags, progress on stderr, the table (or --json) on stdout. Library: train.ts. */
+/** `fsrgan bench train` and `fsrgan bench quality`: flags, progress on stderr, the table (or --json) on stdout. Library: src/bench/train.ts, src/bench/quality.ts. */
 import { cpus, loadavg } from 'node:os';
 import { describeChoice, initBackend } from '../backend/index.js';
 import { findRepoRoot } from '../data/cache.js';
-import { intFlag, parseFlags } from '../cli/args.js';
+import { intFlag, parseFlags } from './args.js';
 import { UserError } from '../util/errors.js';
-import { benchTrain, BUILTIN_ARCHS, formatTrainTable, loadArch } from './train.js';
+import { benchTrain, BUILTIN_ARCHS, formatTrainTable, loadArch } from '../bench/train.js';
 
 export const TRAIN_USAGE =
   'fsrgan bench train [--json] [--vs torch] [--arch dcgan,stage|FILE.json] [--workers N] [--steps N] [--rounds N] [--warmup N] [--warmup-seconds S] ' +
@@ -64,7 +64,7 @@ export async function runQualityBench(argv: string[]): Promise<number> {
     QUALITY_USAGE,
   );
   if (values.help) return console.log(QUALITY_USAGE), 0;
-  const { benchQuality, CONTENDERS, QUALITY_DATASETS, formatQualityTable } = await import('./quality.js');
+  const { benchQuality, CONTENDERS, QUALITY_DATASETS, formatQualityTable } = await import('../bench/quality.js');
   const list = (flag: string, v: string | undefined, all: readonly string[]) => {
     const items = (v ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
     const bad = items.find((i) => !all.includes(i));

@@ -1,9 +1,13 @@
-/** The synthetic teacher as a PyramidSource (src/data/source.ts): fresh samples of G*, seeded, resumable. */
+/**
+ * The synthetic teacher G* (src/teacher) as PyramidSources: `TeacherSource`, fresh samples of G* for
+ * training (Rng stream 'teacher-source'), and `HeldOutTeacherSource`, the held-out real data of the
+ * measurements (stream 'analysis/heldout'). Both are seeded and resumable.
+ */
 import * as tf from '@tensorflow/tfjs';
-import type { PyramidSource } from '../data/source.js';
+import { sampleTeacher, type Teacher } from '../teacher/build.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { sampleTeacher, type Teacher } from './build.js';
+import type { PyramidSource } from './source.js';
 
 export interface TeacherSourceState {
   rng: RngState;
@@ -64,5 +68,47 @@ export class TeacherSource implements PyramidSource {
       license: 'generated (no data license)',
       batches: this.batches,
     };
+  }
+}
+
+/** The teacher a source samples (a TeacherSource's), or null for real data. */
+export function teacherOf(source: PyramidSource): Teacher | null {
+  return source instanceof TeacherSource ? source.teacher : null;
+}
+
+/**
+ * Teacher samples from the Rng stream 'analysis/heldout' of `seed` (the training source uses
+ * 'teacher-source'), the lowest `levels` levels only.
+ */
+export class HeldOutTeacherSource implements PyramidSource {
+  readonly resolutions: number[];
+  readonly channels = 3;
+  private rng: Rng;
+
+  constructor(
+    private readonly teacher: Teacher,
+    private readonly seed: number,
+    levels = teacher.config.resolutions.length,
+  ) {
+    this.resolutions = teacher.config.resolutions.slice(0, levels);
+    this.rng = new Rng(seed, 'analysis/heldout');
+  }
+
+  batch(n: number): tf.Tensor4D[] {
+    const { z, s, x } = sampleTeacher(this.teacher, n, this.rng);
+    tf.dispose([z, ...s, ...x.slice(this.resolutions.length)]);
+    return x.slice(0, this.resolutions.length);
+  }
+
+  getState(): RngState {
+    return this.rng.getState();
+  }
+
+  setState(state: unknown): void {
+    this.rng.setState(state as RngState);
+  }
+
+  describe(): Record<string, unknown> {
+    return { name: 'teacher (held out)', stream: 'analysis/heldout', seed: this.seed, resolutions: this.resolutions };
   }
 }

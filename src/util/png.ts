@@ -1,4 +1,4 @@
-/** Image grids as PNG files: samples, pyramids and filter banks. */
+/** Image grids as PNG bytes and files: samples, pyramids and filter banks (below every layer that writes images). */
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -1,0 +1,142 @@
+/**
+ * `reproduce`: the paper figures end to end (docs/theory.md section 4, docs/figures.md). Plans the distinct
+ * runs the chosen figures need at a scale (plan.ts), trains and measures each once (run.ts), builds every
+ * figure with its claims (src/report/figures.ts, claims.ts) and writes `<out>/figures/<F-name>*.svg|png`,
+ * `<out>/index.html` and `<out>/summary.json` (summary.ts). Notebooks call the same function
+ * (`notebookFigure`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunResult } from '../report/figure-data.js';
+import type { ChartSpec } from '../report/render.js';
+import { UserError } from '../util/errors.js';
+import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
+import { DataCache, ensureRun, measureRun } from './run.js';
+import { buildFigure, readSummary, writeFigureFiles, writeSummaryPages, type FigureOutput, type FigureSummary, type ReproduceSummary, type RunSummary } from './summary.js';
+
+export interface ReproduceOptions {
+  /** Output folder: runs/, figures/, index.html, summary.json. */
+  out: string;
+  scale?: Scale;
+  /** Figure names (F-...); default all. */
+  only?: string[];
+  /** Where F-*.json and runs.json live (default experiments/figures). */
+  figuresDir?: string;
+  /** false: never train; every run must already be complete in `out` (a UserError names a missing one). */
+  train?: boolean;
+  /** Progress lines (default console.log). */
+  log?: (line: string) => void;
+  /** Write summary.json and index.html (default true; notebooks reading someone's folder pass false). */
+  pages?: boolean;
+}
+
+export interface ReproduceResult {
+  summary: ReproduceSummary;
+  /** Figures with their vega-lite specs (for notebooks). */
+  figures: FigureOutput[];
+  out: string;
+}
+
+/** Plans, trains, measures and draws the figures; see ReproduceOptions. */
+export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
+  const t0 = performance.now();
+  const log = o.log ?? ((l: string) => console.log(l));
+  const scale = o.scale ?? 'quick';
+  if (!(SCALES as readonly string[]).includes(scale)) throw new UserError(`--scale must be one of ${SCALES.join(', ')}, got '${scale}'.`);
+  const dir = o.figuresDir ?? join('experiments', 'figures');
+  const specs = await loadFigureSpecs(dir, o.only ?? []);
+  const plan: Plan = await planFigures(specs, await loadCatalogue(dir), scale);
+  const total = plan.runs.reduce((a, r) => a + runSteps(r.config), 0);
+  log(`reproduce ${specs.map((s) => s.name).join(', ')} at scale ${scale}: ${plan.runs.length} runs, ${total} G steps, into ${o.out} (backend ${tf.getBackend()})`);
+  const data = new DataCache();
+  const runs: RunSummary[] = [];
+  const results = new Map<string, RunResult>();
+  const secs = { training: 0, analysis: 0, figures: 0 };
+  try {
+    for (const [i, run] of plan.runs.entries()) {
+      const rdir = join(o.out, 'runs', run.id);
+      const tag = `[${i + 1}/${plan.runs.length} ${run.name} s${run.seed}]`;
+      const t = performance.now();
+      const how = await ensureRun(run, rdir, data, o.train !== false, tag, log);
+      secs.training += (performance.now() - t) / 1000;
+      if (how.status === 'reused') log(`${tag} complete already: ${rdir}`);
+      else log(`${tag} ${how.status} in ${how.seconds.toFixed(0)} s`);
+      const ta = performance.now();
+      results.set(run.id, await measureRun(run, rdir, plan.analysis, data, log));
+      secs.analysis += (performance.now() - ta) / 1000;
+      const metrics = results.get(run.id)!.metrics;
+      const wall = metrics.length ? metrics[metrics.length - 1].wallTime : undefined;
+      runs.push({ id: run.id, name: run.name, method: run.method, data: run.data, seed: run.seed, levels: run.levels, steps: runSteps(run.config), dir: rdir, figures: run.figures, ...how, wallTime: typeof wall === 'number' ? wall : null });
+    }
+  } finally {
+    data.dispose();
+  }
+  const tf0 = performance.now();
+  const figures: FigureOutput[] = [];
+  const figSummaries: FigureSummary[] = [];
+  for (const pf of plan.figures) {
+    const fig = buildFigure(pf.spec, pf.runs.map((id) => results.get(id)!));
+    const w = await writeFigureFiles(fig, o.out);
+    figures.push(fig);
+    figSummaries.push({ ...fig, ...w, runs: pf.runs });
+    log(`${fig.name}: ${w.files.length} files${fig.claims.map((c) => `; claim ${c.id} ${c.holds === null ? 'not checked' : c.holds ? 'holds' : 'does NOT hold'}`).join('')}`);
+  }
+  secs.figures = (performance.now() - tf0) / 1000;
+  const summary: ReproduceSummary = {
+    scale,
+    created: new Date().toISOString(),
+    backend: tf.getBackend(),
+    tfjs: tf.version.tfjs,
+    seconds: { total: (performance.now() - t0) / 1000, ...secs },
+    analysis: plan.analysis,
+    runs,
+    figures: figSummaries,
+    claims: figSummaries.flatMap((f) => f.claims),
+  };
+  if (o.pages !== false) await writeSummaryPages(o.out, summary);
+  const pages = o.pages !== false ? `wrote ${join(o.out, 'index.html')} and summary.json` : 'done';
+  log(`${pages} in ${summary.seconds.total.toFixed(0)} s (training ${secs.training.toFixed(0)} s, analysis ${secs.analysis.toFixed(0)} s, figures ${secs.figures.toFixed(0)} s)`);
+  return { summary, figures, out: o.out };
+}
+
+/** One figure for a notebook: its summary entry (files relative to `out`), its chart specs, and the folder. */
+export interface NotebookFigure {
+  out: string;
+  scale: Scale;
+  figure: FigureSummary;
+  specs: ChartSpec[];
+}
+
+export interface NotebookFigureOptions {
+  /** A `fsrgan reproduce` output folder (FSRGAN_RUN_DIR): the figure is read from it, or built from its runs. */
+  runDir?: string;
+  /** Scale of the small experiment run when no runDir is given (default 'quick'). */
+  scale?: Scale;
+  /** Where that experiment is cached (default .cache/figures/<scale>): later notebooks reuse its runs. */
+  cache?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * What a figure notebook shows: read from `runDir` when it holds the figure already (no tensors touched),
+ * else built by `reproduce` (into `runDir`, or a small cached experiment) without rewriting index.html.
+ */
+export async function notebookFigure(name: string, o: NotebookFigureOptions = {}): Promise<NotebookFigure> {
+  if (o.runDir) {
+    const summary = await readSummary(o.runDir, 'FSRGAN_RUN_DIR');
+    const figure = summary.figures.find((f) => f.name === name);
+    if (figure) {
+      const specs = await Promise.all(figure.charts.map(async (c) => JSON.parse(await readFile(join(o.runDir!, c.spec), 'utf8')) as ChartSpec));
+      return { out: o.runDir, scale: summary.scale, figure, specs };
+    }
+    return fromReproduce(name, o.runDir, summary.scale, o.log);
+  }
+  const scale = o.scale ?? 'quick';
+  return fromReproduce(name, o.cache ?? join('.cache', 'figures', scale), scale, o.log);
+}
+
+async function fromReproduce(name: string, out: string, scale: Scale, log?: (line: string) => void): Promise<NotebookFigure> {
+  const res = await reproduce({ out, scale, only: [name], pages: false, log });
+  return { out, scale, figure: res.summary.figures[0], specs: res.figures[0].charts.map((c) => c.spec) };
+}
