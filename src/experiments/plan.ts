@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveAnalysisConfig, type AnalysisConfig } from '../analysis/pipeline.js';
 import { ANALYSES, type AnalysisName } from '../analysis/validate.js';
-import { FIGURE_KINDS, type FigureKind } from '../report/figure-data.js';
+import { FIGURE_KINDS, type FigureKind, type FigureRun } from '../report/figure-data.js';
 import { resolveConfig, type TrainConfig } from '../train/config.js';
 import { mergeStrict, readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
@@ -142,17 +142,8 @@ export async function loadCatalogue(dir: string): Promise<Catalogue> {
   return parseCatalogue(await readJsonFile(file, 'figure run catalogue'), file);
 }
 
-/** One distinct training run of a plan. */
-export interface PlannedRun {
-  /** Folder name under <out>/runs: catalogue name, seed and a hash of the resolved config. */
-  id: string;
-  /** Catalogue name, e.g. 'teacher/layerwise'. */
-  name: string;
-  method: string;
-  data: string;
-  seed: number;
-  /** Levels trained (the config's resolutions may be cut to these). */
-  levels: number;
+/** One distinct training run of a plan: what a figure reads of it (FigureRun) and what training needs. */
+export interface PlannedRun extends FigureRun {
   /** The config trained (resolutions cut to `levels`). */
   config: TrainConfig;
   /** The config before cutting: its data has every level. */

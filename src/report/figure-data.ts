@@ -33,6 +33,7 @@ export interface FigureRunConfig {
 
 /** The run a result belongs to (a PlannedRun of src/experiments/plan.ts has these and more). */
 export interface FigureRun {
+  /** Folder name under <out>/runs: catalogue name, seed and a hash of the resolved config. */
   id: string;
   /** Catalogue name, e.g. 'teacher/layerwise'. */
   name: string;
@@ -41,6 +42,7 @@ export interface FigureRun {
   /** Data label for grouping ('teacher-small', 'emoji', ...). */
   data: string;
   seed: number;
+  /** Levels trained (the config's resolutions may be cut to these). */
   levels: number;
   config: FigureRunConfig;
 }
