@@ -111,6 +111,7 @@ describeEachBackend('trainer', () => {
   for (const [label, over, stopAt] of [
     ['mid-stage, ragan + R1 + EMA', { objective: { name: 'ragan', r1: 0.5 }, train: { emaBeta: 0.8, steps: 4 } }, 5],
     ['at a stage boundary, wgan-gp + SN + crop', { objective: { name: 'wgan-gp' }, discriminator: { spectralNorm: true, crop: 4 }, train: { dSteps: 2, steps: 4 } }, 4],
+    ['mid-stage 2 (pair D), DiffAugment color + translation + cutout', { discriminator: { augment: ['color', 'translation', 'cutout'] }, objective: { r1: 1 }, train: { steps: 4 } }, 6],
   ] as [string, Record<string, unknown>, number][]) {
     it(`an interrupted run resumed ${label} ends bit-identical to an uninterrupted one`, async () => {
       const cfg = tinyConfig({ ...over, log: { checkpointEvery: 3 } });
@@ -184,14 +185,14 @@ describe('trainer memory [wasm]', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
-  for (const variant of ['ns+r1+sn+ema', 'wgan-gp+crop', 'lsgan']) {
+  for (const variant of ['ns+r1+sn+ema', 'wgan-gp+crop', 'lsgan+augment']) {
     it(`live tensors are the same after step 10 and step 200 (${variant})`, async () => {
       const over =
         variant === 'ns+r1+sn+ema'
           ? { objective: { name: 'ns', r1: 1 }, discriminator: { spectralNorm: true }, train: { emaBeta: 0.9 } }
           : variant === 'wgan-gp+crop'
             ? { objective: { name: 'wgan-gp' }, discriminator: { crop: 4 }, train: { dSteps: 2 } }
-            : { objective: { name: 'lsgan' } };
+            : { objective: { name: 'lsgan' }, discriminator: { augment: ['color', 'translation', 'cutout'] } };
       const cfg = tinyConfig({ ...over, train: { ...(over as { train?: object }).train, stepsByLevel: [200, 1, 1] }, log: { every: 50 } });
       const counts: Record<number, number> = {};
       const probe: TrainHook = {

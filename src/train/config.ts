@@ -10,6 +10,7 @@ import { OBJECTIVES } from './objectives.js';
 import { GUARD_ACTIONS } from './guard.js';
 import { applySets, mergeStrict } from '../util/config.js';
 import { UserError } from '../util/errors.js';
+import { AUGMENTS } from './augment.js';
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
@@ -64,6 +65,11 @@ export const DEFAULT_CONFIG = {
     crop: 0,
     /** Stride of D's first (patch) layer; 0 = the patch size (non-overlapping, the geometry of docs/theory.md section 2). */
     patchStride: 0,
+    /**
+     * DiffAugment policies applied to every image D sees, real and generated, in D's and G's updates
+     * (src/train/augment.ts; Zhao et al. 2020): any of 'color', 'translation', 'cutout'. [] = off.
+     */
+    augment: [] as string[],
   },
   objective: {
     name: 'ns' as string,
@@ -235,6 +241,10 @@ export function configProblems(c: TrainConfig): string[] {
   inRange(d.leak, 'discriminator.leak', 0, 1);
   int(d.crop, 'discriminator.crop', 0);
   int(d.patchStride, 'discriminator.patchStride', 0);
+  if (!Array.isArray(d.augment)) p.push(`config.discriminator.augment must be a list of ${AUGMENTS.join(', ')} (or []), got ${show(d.augment)}.`);
+  else d.augment.forEach((a, i) => {
+    if (!(AUGMENTS as readonly unknown[]).includes(a)) p.push(`config.discriminator.augment[${i}] = ${show(a)} is not a policy; use ${AUGMENTS.join(', ')}.`);
+  });
   if (d.patchStride > 0 && g.resolutions.some((r) => (r - g.patch) % d.patchStride !== 0)) p.push(`config.discriminator.patchStride = ${d.patchStride} must divide every resolution minus the patch size (${g.patch}).`);
   if (d.crop > 0 && d.crop % g.patch !== 0) p.push(`config.discriminator.crop = ${d.crop} must be a multiple of config.generator.patch = ${g.patch} (or 0 for whole images).`);
   const t = c.train;

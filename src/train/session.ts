@@ -17,7 +17,7 @@ import { stepsForLevel, type TrainConfig, type TrainMode } from './config.js';
 import { buildSchedule, type Stage } from './stages.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
-export const RNG_STREAMS = ['latent', 'gp', 'crop'] as const;
+export const RNG_STREAMS = ['latent', 'gp', 'crop', 'augment'] as const;
 
 export interface Session {
   config: TrainConfig;
@@ -197,7 +197,8 @@ export function restoreSession(s: Session, ck: LoadedCheckpoint): void {
     s.stageStep = state.stageStep;
     s.wallTime = state.wallTime;
     s.guard = { ...state.guard };
-    for (const k of RNG_STREAMS) s.rngs[k].setState(state.rng[k]);
+    // A checkpoint from before a stream existed never drew from it: the fresh stream is the right state.
+    for (const k of RNG_STREAMS) if (state.rng[k] !== undefined) s.rngs[k].setState(state.rng[k]);
     if (s.source && state.source !== null) s.source.setState(state.source);
     closeStageOptimizers(s);
     if (state.stageIndex < s.stages.length && state.stageStep > 0) {

@@ -13,6 +13,7 @@ import { gradientPenalty, objectives, r1Penalty, type ObjectiveName } from './ob
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
 import type { StepGuard } from './guard.js';
+import { applyAugment, drawAugment, type Augment } from './augment.js';
 
 export interface StepContext {
   config: TrainConfig;
@@ -21,7 +22,7 @@ export interface StepContext {
   ema: Learner | null;
   disc: Discriminator;
   source: PyramidSource;
-  rngs: { latent: Rng; gp: Rng; crop: Rng };
+  rngs: { latent: Rng; gp: Rng; crop: Rng; augment: Rng };
   optG: Adam;
   optD: Adam;
   /** When set, each update is checked for NaN/Inf before it is applied (src/train/guard.ts). */
@@ -64,6 +65,14 @@ function stageInput(ctx: StepContext, xs: tf.Tensor4D[], offsets: [number, numbe
   return crop(full, offsets[0], offsets[1], ctx.disc.inputSize);
 }
 
+/** A DiffAugment transform for one batch of D inputs (src/train/augment.ts), or null when off. */
+function augmentFor(ctx: StepContext, n: number) {
+  const policy = ctx.config.discriminator.augment as Augment[];
+  if (!policy.length) return null;
+  const d = drawAugment(ctx.rngs.augment, policy, n, ctx.disc.inputSize);
+  return (x: tf.Tensor4D) => applyAugment(x, d);
+}
+
 /** The generated pyramid x_1..x_level for latents from the run's latent stream (hidden layers disposed). */
 function generate(ctx: StepContext, n: number): tf.Tensor4D[] {
   const z = sampleLatents(ctx.rngs.latent, n, ctx.learner.params.shape.zDim);
@@ -82,8 +91,16 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): { real: tf.Tensor4
   const fakeXs = generate(ctx, config.train.batch);
   const full = ctx.disc.resolution;
   const off = cropOffsets(ctx.rngs.crop, full, disc.inputSize, disc.patch);
-  const real = tf.tidy(() => stageInput(ctx, batch.slice(0, ctx.stage.level), off).clone());
-  const fake = tf.tidy(() => stageInput(ctx, fakeXs, off).clone());
+  const augReal = augmentFor(ctx, config.train.batch);
+  const augFake = augmentFor(ctx, config.train.batch);
+  const real = tf.tidy(() => {
+    const x = stageInput(ctx, batch.slice(0, ctx.stage.level), off);
+    return augReal ? augReal(x) : x.clone();
+  });
+  const fake = tf.tidy(() => {
+    const x = stageInput(ctx, fakeXs, off);
+    return augFake ? augFake(x) : x.clone();
+  });
   tf.dispose([...batch, ...fakeXs]);
   const e = config.objective.name === 'wgan-gp' ? tf.tensor1d(Float32Array.from({ length: config.train.batch }, () => ctx.rngs.gp.uniform())) : null;
   if (disc.convs[0].u) powerIterate(disc);
@@ -123,10 +140,12 @@ function gUpdate(ctx: StepContext, real: tf.Tensor4D): tf.Scalar {
   const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
   const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);
+  const aug = augmentFor(ctx, config.train.batch);
   const dr = config.objective.name === 'ragan' ? tf.tidy(() => discForward(disc, real)) : tf.zeros([config.train.batch]);
   const { value, grads } = namedGrads(trained, () => {
     const xs = learnerForward(learner, z, ctx.stage.level).x;
-    return obj.g(dr as tf.Tensor1D, discForward(disc, stageInput(ctx, xs, off)));
+    const x = stageInput(ctx, xs, off);
+    return obj.g(dr as tf.Tensor1D, discForward(disc, aug ? aug(x) : x));
   });
   const pending = ctx.optG.propose(grads);
   tf.dispose([...Object.values(grads), z, dr]);
