@@ -2,6 +2,9 @@
  * fsrgan's command line: a table of commands, each a thin module (parse flags, call a library function
  * that notebooks also import, print). User mistakes print one clear message, never a stack trace.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 
 export interface Command {
@@ -46,6 +49,33 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`fsrgan ${name}: ${e.message}`);
       return 2;
     }
-    throw e;
+    return reportCrash(name, rest, e);
   }
+}
+
+/**
+ * An error fsrgan did not expect: a short message and the path of a full report, exit code 1. Left to
+ * Node, an uncaught error prints the offending source line first, which on the wasm backend is a line of
+ * minified tfjs code tens of kilobytes long, burying the message.
+ */
+export function reportCrash(name: string, argv: string[], e: unknown): number {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const first = (err.message.split('\n')[0] || err.name).slice(0, 400);
+  const file = join(tmpdir(), `fsrgan-error-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.txt`);
+  const report = [
+    `fsrgan ${[name, ...argv].join(' ')}`,
+    `node ${process.version}, ${process.platform}-${process.arch}, cwd ${process.cwd()}`,
+    '',
+    err.stack ?? String(err),
+    ...(err.cause ? ['', 'cause:', String((err.cause as Error).stack ?? err.cause)] : []),
+  ].join('\n');
+  let where: string;
+  try {
+    writeFileSync(file, report + '\n');
+    where = `full report: ${file}`;
+  } catch {
+    where = `(the full report could not be written to ${tmpdir()})\n${err.stack ?? ''}`.slice(0, 4000);
+  }
+  console.error(`fsrgan ${name}: unexpected error: ${first}\n  ${where}\n  This is a bug in fsrgan or an input it does not check yet; please report it with that file.`);
+  return 1;
 }
