@@ -185,10 +185,52 @@ function assignFrom(tensors: Record<string, tf.Tensor>, name: string, v: tf.Vari
   v.assign(t);
 }
 
+/** The config fields that decide the tensors under a name prefix (for the mismatch message). */
+function fieldsOf(name: string): string {
+  if (name.startsWith('ema.')) return 'train.emaBeta (an EMA exists only when it is > 0)';
+  if (name.startsWith('g.')) return 'generator.resolutions, channels, zDim, kernel or patch';
+  return 'discriminator.widths, kernel, patch, patchStride or crop, generator.resolutions or train.mode';
+}
+
+/**
+ * What in the session's config disagrees with a checkpoint's tensors, as one sentence per problem; [] when
+ * they agree. The usual cause is a hand-edited config.json (docs/reliability.md): the message names the
+ * tensors and the fields that make them, so the user can undo the edit.
+ */
+export function checkpointMismatch(s: Session, tensors: Record<string, tf.Tensor>): string[] {
+  const want = new Map<string, number[]>();
+  for (const [n, v] of s.learner.vars) want.set(n, v.shape);
+  if (s.ema) for (const [n, v] of s.ema.vars) want.set(emaName(n), v.shape);
+  for (const d of s.discs.values()) for (const [n, v] of [...d.vars, ...d.state]) want.set(n, v.shape);
+  const problems: string[] = [];
+  const missing = [...want.keys()].filter((n) => !tensors[n]);
+  const extra = Object.keys(tensors).filter((n) => !n.startsWith('opt') && !want.has(n));
+  const show = (names: string[], sep = ', ') => `${names.slice(0, 3).join(sep)}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+  if (missing.length) problems.push(`the config needs ${show(missing)}, which the checkpoint does not have (set by ${fieldsOf(missing[0])})`);
+  if (extra.length) problems.push(`the checkpoint has ${show(extra)}, which the config does not make (set by ${fieldsOf(extra[0])})`);
+  // Shape differences, one sentence per kind of tensor (G, its EMA, D).
+  const byKind = new Map<string, string[]>();
+  for (const [n, shape] of want) {
+    const t = tensors[n];
+    if (!t || t.shape.join() === shape.join()) continue;
+    const kind = n.split('.')[0];
+    byKind.set(kind, [...(byKind.get(kind) ?? []), `${n} [${t.shape}] in the checkpoint, [${shape}] by the config`]);
+  }
+  for (const [kind, list] of byKind) problems.push(`shapes differ (set by ${fieldsOf(`${kind}.`)}): ${show(list, '; ')}`);
+  return problems;
+}
+
 /** Loads a checkpoint into a session built from the same config (disposes the checkpoint's tensors). */
 export function restoreSession(s: Session, ck: LoadedCheckpoint): void {
   const { tensors, state } = ck;
   try {
+    const problems = checkpointMismatch(s, tensors);
+    if (problems.length) {
+      throw new UserError(
+        `the run's config.json does not describe the network in its checkpoint ${ck.path}: ${problems.slice(0, 4).join('; ')}. ` +
+          'Undo the edit to config.json (or start a new run with the changed config).',
+      );
+    }
     for (const [n, v] of s.learner.vars) assignFrom(tensors, n, v);
     if (s.ema) for (const [n, v] of s.ema.vars) assignFrom(tensors, emaName(n), v);
     for (const d of s.discs.values()) for (const [n, v] of [...d.vars, ...d.state]) assignFrom(tensors, n, v);
