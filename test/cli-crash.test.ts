@@ -62,6 +62,14 @@ describe('the CLI on an unexpected error', () => {
         expect(r.stderr).not.toMatch(/\n\s+at /);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
       }
+      // A damaged config.json (issue 22 case 2): sample and analyze say so in one line.
+      await writeFile(join(dir, 'config.json'), '{');
+      for (const cmd of [['sample', dir, '--out', join(dir, 'x.png')], ['analyze', dir]]) {
+        const r = await fsrgan(...cmd).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/config\.json is damaged .*restore it, or start the run again/);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
       // Undone, the run samples again.
       await writeFile(join(dir, 'config.json'), original);
       await fsrgan('sample', dir, '--out', join(dir, 'x.png'));

@@ -5,7 +5,7 @@
  * from a run at a seed, deterministically.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratorParams } from '../models/generator.js';
 import { learnerForward, sampleLatents, type Learner } from '../models/learner.js';
@@ -54,12 +54,26 @@ export interface LoadRunOptions {
   teacher?: boolean;
 }
 
+/** Reads and resolves a run's config.json; a folder whose creation was interrupted gets its own message. */
+export async function runConfig(runDir: string): Promise<TrainConfig> {
+  const raw = await readFile(join(runDir, 'config.json'), 'utf8').catch(async () => {
+    if (await stat(join(runDir, 'run.json')).then((st) => st.isFile(), () => false)) {
+      throw new UserError(`'${runDir}' holds a run that was interrupted before its first checkpoint (no config.json yet): start it again with fsrgan train --config <file> --out ${runDir}.`);
+    }
+    throw new UserError(`'${runDir}' is not a run directory (no config.json): pass the --out folder of fsrgan train.`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new UserError(`${runDir}/config.json is damaged (${(e as Error).message}): restore it, or start the run again.`);
+  }
+  return resolveConfig(json);
+}
+
 /** Loads the newest valid checkpoint of a run directory. */
 export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<LoadedRun> {
-  const raw = await readFile(join(dir, 'config.json'), 'utf8').catch(() => {
-    throw new UserError(`'${dir}' is not a run directory (no config.json): pass the --out folder of fsrgan train.`);
-  });
-  const config = resolveConfig(JSON.parse(raw));
+  const config = await runConfig(dir);
   const ck = await requireCheckpoint(dir);
   const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`];
   if (!out) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);

@@ -25,6 +25,9 @@ import { resolveConfig, type TrainConfig } from './config.js';
 import { findCheckpoint, listCheckpoints, saveCheckpoint, tidyCheckpoints } from './checkpoint.js';
 import { allFinite, DivergenceError, guardEventLine, StepGuard, type GuardAction, type NonFiniteUpdate } from './guard.js';
 import { withRunLock } from './lock.js';
+import { runConfig } from './run.js';
+
+export { runConfig };
 import { MetricsLog } from './metrics.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { checkSourceMatches, loadRunTeacher, openTrainData, saveRunTeacher, teacherData, type TrainData } from './data.js';
@@ -144,23 +147,6 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
   } finally {
     if (!opts.source && data.teacher) disposeTeacher(data.teacher);
   }
-}
-
-/** Reads and resolves a run's config.json; a folder whose creation was interrupted gets its own message. */
-export async function runConfig(runDir: string): Promise<TrainConfig> {
-  const raw = await readFile(join(runDir, 'config.json'), 'utf8').catch(async () => {
-    if (await hasFile(join(runDir, 'run.json'))) {
-      throw new UserError(`'${runDir}' holds a run that was interrupted before its first checkpoint (no config.json yet): start it again with fsrgan train --config <file> --out ${runDir}.`);
-    }
-    throw new UserError(`'${runDir}' is not a run directory (no config.json).`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (e) {
-    throw new UserError(`${runDir}/config.json is damaged (${(e as Error).message}): restore it, or start the run again.`);
-  }
-  return resolveConfig(json);
 }
 
 /**
