@@ -70,6 +70,21 @@ describe('the CLI on an unexpected error', () => {
         expect(r.stderr).toMatch(/config\.json is damaged .*restore it, or start the run again/);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
       }
+      // Output paths that cannot be written (issue 22 case 7): one line naming the path and the problem.
+      const bad: Array<[string[], RegExp]> = [
+        [['sample', dir, '--out', tmpdir()], /cannot write the sample grid '.*': it is a folder, not a file/],
+        [['sample', dir, '--out', join(dir, 'run.json', 'x.png')], /cannot write the sample grid '.*': a file is in the way where a folder must be/],
+      ];
+      await writeFile(join(dir, 'config.json'), original);
+      await writeFile(join(dir, 'analysis'), 'not a folder');
+      bad.push([['analyze', dir, '--what', 'sparsity'], /cannot write the analysis folder '.*analysis': a file is in the way/]);
+      for (const [cmd, want] of bad) {
+        const r = await fsrgan(...cmd).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(want);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      await rm(join(dir, 'analysis'));
       // Undone, the run samples again.
       await writeFile(join(dir, 'config.json'), original);
       await fsrgan('sample', dir, '--out', join(dir, 'x.png'));

@@ -15,7 +15,7 @@ import { discFirstLayer, type Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import type { Teacher } from '../teacher/index.js';
 import { applySets, mergeStrict } from '../util/config.js';
-import { UserError } from '../util/errors.js';
+import { outputError, UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { bankColumns, type ImageArray } from './common.js';
 import { DEFAULT_SPARSITY, generatorSparsity, type SparsityReport } from './sparsity.js';
@@ -335,12 +335,16 @@ export function parseWhat(list: string | undefined, dflt: readonly AnalysisName[
 
 /** Writes each file as `<dir>/<what>.json`; returns the paths. */
 export async function writeAnalysisFiles(dir: string, files: AnalysisFile[]): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
   const paths: string[] = [];
-  for (const f of files) {
-    const p = join(dir, `${f.what}.json`);
-    await writeFileAtomic(p, toJson(f) + '\n');
-    paths.push(p);
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const f of files) {
+      const p = join(dir, `${f.what}.json`);
+      await writeFileAtomic(p, toJson(f) + '\n');
+      paths.push(p);
+    }
+  } catch (e) {
+    throw outputError(e, dir, 'the analysis folder');
   }
   return paths;
 }

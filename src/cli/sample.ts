@@ -1,7 +1,7 @@
 /** fsrgan sample: a PNG grid of images from a trained run at a seed (same run and seed -> same bytes). */
 import { writeGridPng } from '../util/png.js';
 import { initBackend } from '../backend/index.js';
-import { UserError } from '../util/errors.js';
+import { outputError, UserError } from '../util/errors.js';
 import { loadRun, sampleRun } from '../train/run.js';
 import { intFlag, parseFlags } from './args.js';
 
@@ -24,7 +24,9 @@ export async function run(argv: string[]): Promise<number> {
   const r = await loadRun(positionals[0], { source: false, teacher: false });
   try {
     const x = sampleRun(r, { n, seed, ema: values.ema, resolution });
-    await writeGridPng(values.out, x, { scale: Math.max(1, Math.round(64 / x.shape[1])) });
+    await writeGridPng(values.out, x, { scale: Math.max(1, Math.round(64 / x.shape[1])) }).catch((e) => {
+      throw outputError(e, values.out!, 'the sample grid');
+    });
     console.log(`wrote ${n} samples at ${x.shape[1]}x${x.shape[2]} (step ${r.step}${values.ema ? ', EMA' : ''}) to ${values.out}`);
     x.dispose();
   } finally {

@@ -223,6 +223,7 @@ export function configProblems(c: TrainConfig): string[] {
     p.push("config.data is required: name a teacher config (e.g. experiments/teacher-small.json), 'emoji', or an image folder.");
   }
   int(c.seed, 'seed', 0);
+  if (c.seed > 0xffffffff) p.push(`config.seed must be at most 4294967295 (2^32 - 1; the Rng takes 32 bits), got ${show(c.seed)}.`);
   const g = c.generator;
   p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));

@@ -13,3 +13,25 @@ export class UserError extends Error {
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new UserError(message);
 }
+
+const PATH_PROBLEMS: Record<string, string> = {
+  ENOENT: 'its folder does not exist (or cannot hold new files)',
+  EISDIR: 'it is a folder, not a file',
+  EEXIST: 'a file is in the way where a folder must be',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+};
+
+/**
+ * A file-system error on a path the user chose (an --out, a run directory's subfolder) as a UserError that
+ * names the path and the problem; any other error is returned unchanged.
+ */
+export function outputError(e: unknown, path: string, what: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code || !PATH_PROBLEMS[code]) return e;
+  const at = (e as NodeJS.ErrnoException).path;
+  return new UserError(`cannot write ${what} '${path}': ${PATH_PROBLEMS[code]}${at && at !== path ? ` ('${at}')` : ''}; choose another path.`);
+}
