@@ -108,6 +108,29 @@ describeEachBackend('trainer', () => {
     await expect(train(cfg, await tmp(), { source: planted(), hooks: [tamper] })).rejects.toThrow(/stage 2: frozen variables changed during the stage: g\.r4\.out/);
   });
 
+  for (const damage of ['deleted', 'damaged'] as const) {
+    it(`a resume whose stage record was ${damage} rebuilds it with a warning and ends as an uninterrupted run`, async () => {
+      const cfg = tinyConfig({ train: { steps: 4 }, log: { checkpointEvery: 3 } });
+      const a = await tmp();
+      await train(cfg, a, { source: planted() });
+      const b = await tmp();
+      const ctl = new AbortController();
+      await train(cfg, b, { source: planted(), hooks: [{ every: 6, fn: () => (ctl.abort(), {}) }], signal: ctl.signal });
+      const file = join(b, 'stages', '2', 'stage.json');
+      if (damage === 'deleted') await rm(file);
+      else await writeFile(file, '{"level": 2, "frozenHash');
+      const said: string[] = [];
+      const second = await resumeTraining(b, { source: planted(), onMessage: (m) => said.push(m) });
+      expect(second).toMatchObject({ completed: true, step: 12 });
+      expect(said.join('\n')).toMatch(damage === 'deleted' ? /stage\.json: it is missing; rebuilt from the checkpoint at step 6/ : /stage\.json: it is damaged .*rebuilt/);
+      const rec = JSON.parse(await readFile(file, 'utf8')) as StageRecord;
+      expect(rec).toMatchObject({ level: 2, rebuiltAtStep: 6, startStep: 4, endStep: 8 });
+      expect(rec.frozenHashesEnd).toEqual(rec.frozenHashesStart);
+      const state = async (d: string) => JSON.parse(await readFile(join((await listCheckpoints(d))[0], 'state.json'), 'utf8'));
+      expect((await state(b)).weightsSha256).toBe((await state(a)).weightsSha256);
+    });
+  }
+
   for (const [label, over, stopAt] of [
     ['mid-stage, ragan + R1 + EMA', { objective: { name: 'ragan', r1: 0.5 }, train: { emaBeta: 0.8, steps: 4 } }, 5],
     ['at a stage boundary, wgan-gp + SN + crop', { objective: { name: 'wgan-gp' }, discriminator: { spectralNorm: true, crop: 4 }, train: { dSteps: 2, steps: 4 } }, 4],

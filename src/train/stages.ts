@@ -142,4 +142,6 @@ export interface StageRecord {
   endStep: number | null;
   /** What calibrating this stage's layers found and did (src/models/calibrate.ts); [] when off. */
   calibration?: CalibrationReport[];
+  /** Set when the record was lost and rebuilt on a resume: the hashes "at start" are from this step. */
+  rebuiltAtStep?: number;
 }

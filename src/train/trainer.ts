@@ -201,8 +201,40 @@ async function writeStageRecord(runDir: string, rec: StageRecord): Promise<void>
   await writeFileAtomic(join(dir, 'stage.json'), JSON.stringify(rec, null, 2) + '\n');
 }
 
-async function readStageRecord(runDir: string, level: number): Promise<StageRecord> {
-  return JSON.parse(await readFile(join(runDir, 'stages', String(level), 'stage.json'), 'utf8')) as StageRecord;
+/**
+ * The record of the stage a resume continues. A missing or damaged one (deleted by hand, a disk error) is
+ * rebuilt from the checkpoint with a warning: freezing is then verified from the resume step on
+ * (`rebuiltAtStep`), since the hashes from the stage start are lost.
+ */
+async function readStageRecord(runDir: string, s: Session, stage: Stage, say: (m: string) => void): Promise<StageRecord> {
+  const file = join(runDir, 'stages', String(stage.level), 'stage.json');
+  let problem: string;
+  try {
+    const rec = JSON.parse(await readFile(file, 'utf8')) as StageRecord;
+    if (rec && typeof rec === 'object' && rec.level === stage.level && rec.frozenHashesStart && rec.trainedHashesStart) return rec;
+    problem = 'it does not hold this stage\'s hashes';
+  } catch (e) {
+    problem = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : `it is damaged (${(e as Error).message})`;
+  }
+  say(`${file}: ${problem}; rebuilt from the checkpoint at step ${s.step}, so freezing is verified from this step on.`);
+  const rec: StageRecord = {
+    level: stage.level,
+    resolution: stage.resolution,
+    mode: s.config.train.mode,
+    discInput: stage.discInput,
+    trainedLayers: stage.trained,
+    frozenLayers: stage.frozen,
+    frozenHashesStart: hashVars(s.learner.vars, stage.frozen),
+    frozenHashesEnd: null,
+    trainedHashesStart: hashVars(s.learner.vars, stage.trained),
+    trainedHashesEnd: null,
+    unchangedTrained: null,
+    startStep: s.step - s.stageStep,
+    endStep: null,
+    rebuiltAtStep: s.step,
+  };
+  await writeStageRecord(runDir, rec);
+  return rec;
 }
 
 /** Sample grids of G (and its EMA) at the fixed latents, one PNG per meaningful resolution. */
@@ -324,7 +356,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       };
       await writeStageRecord(runDir, record);
     } else {
-      record = await readStageRecord(runDir, stage.level);
+      record = await readStageRecord(runDir, s, stage, say);
     }
     emit(stage, { kind: 'stage-start' });
     let mark = { time: performance.now(), step: s.step };
