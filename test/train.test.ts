@@ -108,6 +108,19 @@ describeEachBackend('trainer', () => {
     await expect(train(cfg, await tmp(), { source: planted(), hooks: [tamper] })).rejects.toThrow(/stage 2: frozen variables changed during the stage: g\.r4\.out/);
   });
 
+  it('discriminator.augmentFrom: stages below it train exactly as without augmentation, the stage at it differently', async () => {
+    const hashes = async (over: Record<string, unknown>) => {
+      const dir = await tmp();
+      await train(tinyConfig({ train: { steps: 3 }, ...over }), dir, { source: planted() });
+      return Promise.all([1, 2, 3].map(async (l) => (JSON.parse(await readFile(join(dir, 'stages', String(l), 'stage.json'), 'utf8')) as StageRecord).trainedHashesEnd));
+    };
+    const plain = await hashes({});
+    const top = await hashes({ discriminator: { augment: ['translation', 'cutout'], augmentFrom: 16 } });
+    expect(top[0]).toEqual(plain[0]);
+    expect(top[1]).toEqual(plain[1]);
+    expect(top[2]).not.toEqual(plain[2]);
+  });
+
   for (const damage of ['deleted', 'damaged'] as const) {
     it(`a resume whose stage record was ${damage} rebuilds it with a warning and ends as an uninterrupted run`, async () => {
       const cfg = tinyConfig({ train: { steps: 4 }, log: { checkpointEvery: 3 } });

@@ -70,6 +70,8 @@ export const DEFAULT_CONFIG = {
      * (src/train/augment.ts; Zhao et al. 2020): any of 'color', 'translation', 'cutout'. [] = off.
      */
     augment: [] as string[],
+    /** Augment only the stages whose resolution is at least this (0 = every stage): a shift of r/8 is one pixel at 8x8. */
+    augmentFrom: 0,
   },
   objective: {
     name: 'ns' as string,
@@ -242,6 +244,7 @@ export function configProblems(c: TrainConfig): string[] {
   inRange(d.leak, 'discriminator.leak', 0, 1);
   int(d.crop, 'discriminator.crop', 0);
   int(d.patchStride, 'discriminator.patchStride', 0);
+  int(d.augmentFrom, 'discriminator.augmentFrom', 0);
   if (!Array.isArray(d.augment)) p.push(`config.discriminator.augment must be a list of ${AUGMENTS.join(', ')} (or []), got ${show(d.augment)}.`);
   else d.augment.forEach((a, i) => {
     if (!(AUGMENTS as readonly unknown[]).includes(a)) p.push(`config.discriminator.augment[${i}] = ${show(a)} is not a policy; use ${AUGMENTS.join(', ')}.`);

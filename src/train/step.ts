@@ -68,7 +68,7 @@ function stageInput(ctx: StepContext, xs: tf.Tensor4D[], offsets: [number, numbe
 /** A DiffAugment transform for one batch of D inputs (src/train/augment.ts), or null when off. */
 function augmentFor(ctx: StepContext, n: number) {
   const policy = ctx.config.discriminator.augment as Augment[];
-  if (!policy.length) return null;
+  if (!policy.length || ctx.disc.resolution < ctx.config.discriminator.augmentFrom) return null;
   const d = drawAugment(ctx.rngs.augment, policy, n, ctx.disc.inputSize);
   return (x: tf.Tensor4D) => applyAugment(x, d);
 }
