@@ -217,7 +217,14 @@ async function readStageRecord(runDir: string, s: Session, stage: Stage, say: (m
     problem = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : `it is damaged (${(e as Error).message})`;
   }
   say(`${file}: ${problem}; rebuilt from the checkpoint at step ${s.step}, so freezing is verified from this step on.`);
-  const rec: StageRecord = {
+  const rec: StageRecord = { ...openStageRecord(s, stage), rebuiltAtStep: s.step };
+  await writeStageRecord(runDir, rec);
+  return rec;
+}
+
+/** A stage's record as it starts (or, rebuilt, from now): the hashes of its frozen and trained tensors. */
+function openStageRecord(s: Session, stage: Stage): StageRecord {
+  return {
     level: stage.level,
     resolution: stage.resolution,
     mode: s.config.train.mode,
@@ -231,10 +238,7 @@ async function readStageRecord(runDir: string, s: Session, stage: Stage, say: (m
     unchangedTrained: null,
     startStep: s.step - s.stageStep,
     endStep: null,
-    rebuiltAtStep: s.step,
   };
-  await writeStageRecord(runDir, rec);
-  return rec;
 }
 
 /** Sample grids of G (and its EMA) at the fixed latents, one PNG per meaningful resolution. */
@@ -338,22 +342,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       // EMA restarts from the weights at each stage start, so the EMA generator of a stage is the frozen
       // lower layers plus the average of the trained ones (docs/training.md).
       if (s.ema) copyLearner(s.ema, s.learner);
-      record = {
-        level: stage.level,
-        resolution: stage.resolution,
-        mode: config.train.mode,
-        discInput: stage.discInput,
-        trainedLayers: stage.trained,
-        frozenLayers: stage.frozen,
-        frozenHashesStart: hashVars(s.learner.vars, stage.frozen),
-        frozenHashesEnd: null,
-        trainedHashesStart: hashVars(s.learner.vars, stage.trained),
-        trainedHashesEnd: null,
-        unchangedTrained: null,
-        startStep: s.step,
-        endStep: null,
-        calibration,
-      };
+      record = { ...openStageRecord(s, stage), calibration };
       await writeStageRecord(runDir, record);
     } else {
       record = await readStageRecord(runDir, s, stage, say);
