@@ -6,6 +6,7 @@
  * with a UserError that says so, leaves the newest checkpoint verifiable, and a resume after space is
  * freed ends bit-identical to an uninterrupted run.
  */
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,7 +63,44 @@ describe('verified checkpoints', () => {
     ['state.json truncated', (ck) => truncate(join(ck, 'state.json'), 10), /state\.json is truncated \(10 of \d+ bytes\)/],
     ['manifest.json deleted', (ck) => rm(join(ck, 'manifest.json')), /manifest\.json is missing \(not a complete checkpoint\)/],
     ['manifest.json truncated', (ck) => truncate(join(ck, 'manifest.json'), 20), /manifest\.json is damaged \(not valid JSON\)/],
+    // Hostile or hand-edited files (issue 22 case 5): no raw JS message, nothing read outside the folder.
+    ['manifest.json null', (ck) => writeFile(join(ck, 'manifest.json'), 'null'), /manifest\.json is not an fsrgan checkpoint manifest/],
+    ['manifest files [{}]', editManifest((m) => (m.files = [{}])), /manifest\.json must list exactly state\.json and weights\.bin/],
+    ['manifest names ../../config.json', editManifest((m) => (m.files[0].name = '../../config.json')), /manifest\.json must list exactly state\.json and weights\.bin/],
+    [
+      'manifest emptied, weights.bin byte flipped',
+      async (ck) => {
+        await editManifest((m) => (m.files = []))(ck);
+        await flipByte('weights.bin', 777)(ck);
+      },
+      /manifest\.json must list exactly/,
+    ],
+    ['state.json stageIndex "x", manifest re-hashed', editState((st) => (st.stageIndex = 'x')), /state\.json's stageIndex must be a non-negative integer, got "x"/],
+    ['state.json weights hash edited, manifest re-hashed', editState((st) => (st.weightsSha256 = '0'.repeat(64))), /weights\.bin does not match the sha256 recorded in state\.json/],
   ];
+
+  type ManifestJson = { files: Array<Record<string, unknown>> };
+  function editManifest(f: (m: ManifestJson) => void) {
+    return async (ck: string) => {
+      const m = JSON.parse(await readFile(join(ck, 'manifest.json'), 'utf8')) as ManifestJson;
+      f(m);
+      await writeFile(join(ck, 'manifest.json'), JSON.stringify(m));
+    };
+  }
+  /** Edits state.json and rewrites the manifest's entry for it, as a careful hand-editor would. */
+  function editState(f: (st: Record<string, unknown>) => void) {
+    return async (ck: string) => {
+      const st = JSON.parse(await readFile(join(ck, 'state.json'), 'utf8')) as Record<string, unknown>;
+      f(st);
+      const text = Buffer.from(JSON.stringify(st));
+      await writeFile(join(ck, 'state.json'), text);
+      await editManifest((m) => {
+        const e = m.files.find((x) => x.name === 'state.json')!;
+        e.bytes = text.byteLength;
+        e.sha256 = createHash('sha256').update(text).digest('hex');
+      })(ck);
+    };
+  }
 
   function flipByte(file: string, at: number) {
     return async (ck: string) => {

@@ -70,6 +70,8 @@ export interface LoadedCheckpoint {
 }
 
 const NAME = /^step-(\d{8})(?:-r(\d+))?$/;
+/** The files a checkpoint's manifest lists (it does not list itself). */
+const MANIFEST_FILES = ['state.json', 'weights.bin'];
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** The folder name of a checkpoint at `step` (`rollback` > 0: the one written by that rollback). */
@@ -164,8 +166,17 @@ async function manifestProblem(path: string): Promise<string | null> {
     const old = await readFile(join(path, 'state.json'), 'utf8').then((t) => (JSON.parse(t) as { version?: number }).version === 1, () => false);
     return old ? 'written by an older fsrgan (checkpoint format 1, without manifest.json): resume it with that version' : 'manifest.json is missing (not a complete checkpoint)';
   }
-  if (manifest.format !== 'fsrgan-checkpoint' || !Array.isArray(manifest.files)) return 'manifest.json is not an fsrgan checkpoint manifest';
+  if (!manifest || typeof manifest !== 'object' || manifest.format !== 'fsrgan-checkpoint' || !Array.isArray(manifest.files)) return 'manifest.json is not an fsrgan checkpoint manifest';
   if (manifest.version !== CHECKPOINT_VERSION) return `written by another checkpoint format (version ${manifest.version}, this fsrgan reads ${CHECKPOINT_VERSION})`;
+  // Exactly the checkpoint's own files, each once: a manifest that lists fewer would leave a file
+  // unchecked, and a name such as '../../config.json' would read outside the checkpoint.
+  const names = manifest.files.map((f) => (f && typeof f === 'object' ? f.name : undefined));
+  if (names.length !== MANIFEST_FILES.length || !MANIFEST_FILES.every((n) => names.includes(n))) {
+    return `manifest.json must list exactly ${MANIFEST_FILES.join(' and ')}, it lists ${JSON.stringify(names).slice(0, 200)}`;
+  }
+  for (const f of manifest.files) {
+    if (!Number.isInteger(f.bytes) || f.bytes < 0 || typeof f.sha256 !== 'string') return `manifest.json's entry for ${f.name} has no valid size and sha256`;
+  }
   for (const f of manifest.files) {
     const file = join(path, f.name);
     const size = await stat(file).then((s) => s.size, () => -1);
@@ -184,10 +195,31 @@ export async function verifyCheckpoint(path: string): Promise<void> {
   if (problem) throw new Error(`checkpoint ${basename(path)}: ${problem}`);
 }
 
+/** What is wrong with a parsed state.json (hand-edited, or written by a bug), or null. */
+function stateProblem(st: StoredState): string | null {
+  if (!st || typeof st !== 'object') return 'state.json is not an object';
+  for (const k of ['step', 'stageIndex', 'stageStep'] as const) {
+    if (!Number.isInteger(st[k]) || st[k] < 0) return `state.json's ${k} must be a non-negative integer, got ${JSON.stringify(st[k])}`;
+  }
+  if (typeof st.wallTime !== 'number' || !Number.isFinite(st.wallTime)) return `state.json's wallTime must be a number, got ${JSON.stringify(st.wallTime)}`;
+  if (!st.rng || typeof st.rng !== 'object') return "state.json's rng must be an object of stream states";
+  if (!Array.isArray(st.weights) || typeof st.weightsSha256 !== 'string') return "state.json's weights and weightsSha256 are missing";
+  return null;
+}
+
 async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
   await verifyCheckpoint(path);
-  const stored = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as StoredState;
+  let stored: StoredState;
+  try {
+    stored = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as StoredState;
+  } catch (e) {
+    throw new Error(`checkpoint ${basename(path)}: state.json is damaged (${(e as Error).message})`);
+  }
+  const problem = stateProblem(stored);
+  if (problem) throw new Error(`checkpoint ${basename(path)}: ${problem}`);
   const bytes = await readFile(join(path, 'weights.bin'));
+  // state.json carries its own hash of the weights: checked too, whatever the manifest says.
+  if (sha256(bytes) !== stored.weightsSha256) throw new Error(`checkpoint ${basename(path)}: weights.bin does not match the sha256 recorded in state.json (altered or damaged)`);
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let tensors: Record<string, tf.Tensor>;
   try {
