@@ -5,7 +5,7 @@
  * describes the checkpoint's network is a UserError naming the tensors and the config fields.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,6 +90,29 @@ describe('the CLI on an unexpected error', () => {
       await fsrgan('sample', dir, '--out', join(dir, 'x.png'));
     } finally {
       await rm(join(dir, '..'), { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('train on a folder: dataset options are reachable with --set dataset.*, and every skipped or converted file is said (issue 22 case 3)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'fsrgan-folder-'));
+    try {
+      await mkdir(join(root, 'images', 'sub'), { recursive: true });
+      for (const n of ['a', 'b']) await copyFile('docs/findings-samples.png', join(root, 'images', 'sub', `${n}.png`));
+      await writeFile(join(root, 'images', 'sub', 'bad.png'), 'not an image');
+      const args = ['train', '--config', 'experiments/smoke.json', '--out', join(root, 'run'), '--set', `data=${join(root, 'images')}`, 'generator.resolutions=[8,16,32]', 'train.stepsByLevel=[2,2,2]'];
+      const flat = await fsrgan(...args).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+      expect(flat.code).toBe(2);
+      expect(flat.stderr).toMatch(/--set dataset\.folder\.recursive=true \(fsrgan train\)/);
+      const { stdout } = await fsrgan(...args, 'dataset.folder.recursive=true', 'dataset.heldOutFraction=0');
+      expect(stdout).toMatch(/sub\/bad\.png: skipped \(not a PNG or JPEG/);
+      expect(stdout).toMatch(/sub\/a\.png: converted \(non-square/);
+      expect(stdout).toMatch(/done: 6 steps/);
+      const config = JSON.parse(await readFile(join(root, 'run', 'config.json'), 'utf8'));
+      expect(config.dataset).toMatchObject({ heldOutFraction: 0, folder: { recursive: true } });
+      const bad = await fsrgan('train', '--config', 'experiments/smoke.json', '--dry-run', '--set', 'dataset.folder.recursve=true').then(() => ({ stderr: '' }), (e: { stderr: string }) => e);
+      expect(bad.stderr).toMatch(/dataset\.folder\.recursve/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -105,7 +105,7 @@ describe('folder datasets', () => {
       mkdirSync(join(dir, sub));
       for (let i = 0; i < 2; i++) writeFileSync(join(dir, sub, `${i}.png`), png(32, 32, () => [i * 100, 0, sub === 'cats' ? 0 : 255, 255]));
     }
-    await expect(load(dir)).rejects.toThrow(/has 2 subfolder\(s\): use --recursive/);
+    await expect(load(dir)).rejects.toThrow(/has 2 subfolder\(s\): read them with --recursive/);
     const { set } = await load(dir, { recursive: true });
     expect(set.classNames).toEqual(['cats', 'dogs']);
     expect(Array.from(set.labels)).toEqual([0, 0, 1, 1]);

@@ -68,7 +68,7 @@ export async function loadFolder(dir: string, opts: FolderOptions): Promise<{ se
   if (!st.isDirectory()) throw new UserError(`dataset '${dir}' is not a folder (expected a folder of PNG/JPEG files).`);
   const { files, subfolders, others, unreadable } = await listImages(root, opts.recursive);
   if (files.length === 0) {
-    const hint = !opts.recursive && subfolders > 0 ? ` It has ${subfolders} subfolder(s): use --recursive (dataset.folder.recursive) to read them.` : '';
+    const hint = !opts.recursive && subfolders > 0 ? ` It has ${subfolders} subfolder(s): read them with --recursive (fsrgan data preview) or --set dataset.folder.recursive=true (fsrgan train).` : '';
     throw new UserError(`dataset folder '${dir}' has no .png/.jpg/.jpeg files.${hint}`);
   }
   const r = opts.resolution;

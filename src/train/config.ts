@@ -11,6 +11,7 @@ import { GUARD_ACTIONS } from './guard.js';
 import { applySets, mergeStrict } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { AUGMENTS } from './augment.js';
+import { DATASET_DEFAULTS } from '../data/config.js';
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
@@ -27,6 +28,18 @@ export const DEFAULT_CONFIG = {
   seed: 0,
   /** tfjs backend request (auto, node-gpu, node, wasm, cpu); the resolved name is recorded. */
   backend: 'auto',
+  /**
+   * Options of an image dataset (docs/data.md; ignored for a teacher): the fields of src/data/config.ts
+   * that a run may choose. Resolutions come from generator.resolutions and the seed from `seed`.
+   */
+  dataset: {
+    heldOutFraction: DATASET_DEFAULTS.heldOutFraction,
+    background: [...DATASET_DEFAULTS.background],
+    emoji: { skinTones: DATASET_DEFAULTS.emoji.skinTones, excludeCategories: [...DATASET_DEFAULTS.emoji.excludeCategories] },
+    folder: { recursive: DATASET_DEFAULTS.folder.recursive },
+    fashionMnist: { ...DATASET_DEFAULTS.fashionMnist },
+    cacheDir: DATASET_DEFAULTS.cacheDir,
+  },
   generator: {
     /** r_1 < ... < r_L, doubling; must equal the data's resolutions. */
     resolutions: [4, 8, 16],

@@ -25,10 +25,13 @@ export function isTeacherData(config: TrainConfig): boolean {
 export async function openTrainData(config: TrainConfig, onProgress?: (line: string) => void): Promise<TrainData> {
   const g = config.generator;
   // A teacher takes only the seed: its resolutions are checked against the generator below.
-  const dataset = isTeacherData(config) ? { seed: config.seed } : { resolution: g.resolutions[g.resolutions.length - 1], minResolution: g.resolutions[0], seed: config.seed };
+  const dataset = isTeacherData(config)
+    ? { seed: config.seed }
+    : { ...config.dataset, resolution: g.resolutions[g.resolutions.length - 1], minResolution: g.resolutions[0], seed: config.seed };
   let source: PyramidSource;
   try {
-    source = await openSource(config.data, { config: dataset, onProgress });
+    // Every skipped or converted file of a folder is said, as `fsrgan data preview` says it (docs/data.md).
+    source = await openSource(config.data, { config: dataset, onProgress, onMessage: (p) => onProgress?.(`${p.file}: ${p.action} (${p.reason})`) });
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`config.data: ${e.message}`);
     throw e;

@@ -109,7 +109,7 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
     await withRunLock(runDir, async () => undefined, opts.onMessage);
     throw taken();
   }
-  const data: TrainData = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : await openTrainData(config, opts.onMessage);
+  const data: TrainData = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : await openTrainData(config, opts.onMessage ?? ((m) => console.warn(m)));
   const { source } = data;
   try {
     if (opts.source) checkSourceMatches(config, source, opts.teacher?.config.channels);
@@ -172,7 +172,7 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
       let data: TrainData;
       try {
         const saved = opts.source ? null : await loadRunTeacher(runDir);
-        data = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : saved ? teacherData(config, saved) : await openTrainData(config, opts.onMessage);
+        data = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : saved ? teacherData(config, saved) : await openTrainData(config, opts.onMessage ?? ((m) => console.warn(m)));
       } catch (e) {
         tf.dispose(Object.values(ck.tensors));
         throw e;
