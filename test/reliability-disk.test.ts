@@ -110,6 +110,26 @@ describe('verified checkpoints', () => {
     };
   }
 
+  it('a metrics.jsonl cut inside a line, with the newest checkpoint damaged: the resume drops the partial line (issue 22 case 6)', async () => {
+    const dir = join(work, 'cut-metrics');
+    const ctl = new AbortController();
+    await train(cfg, dir, { source: planted(), hooks: [{ every: 5, fn: () => (ctl.abort(), {}) }], signal: ctl.signal, ...quiet });
+    const [newest, previous] = await listCheckpoints(dir);
+    const recorded = (JSON.parse(await readFile(join(previous, 'state.json'), 'utf8')) as { metricsBytes: number }).metricsBytes;
+    await truncate(join(newest, 'weights.bin'), 10);
+    // Cut the log 7 bytes into a line, before what the surviving checkpoint recorded.
+    const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
+    const cut = text.lastIndexOf('\n', recorded - 2) + 8;
+    expect(cut).toBeLessThan(recorded);
+    await truncate(join(dir, 'metrics.jsonl'), cut);
+    const said: string[] = [];
+    await resumeTraining(dir, { source: planted(), onMessage: (m) => said.push(m) });
+    expect(said.join('\n')).toMatch(/fewer than the \d+ recorded in the checkpoint: some metrics lines were lost/);
+    const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+    for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
+    expect(lines.map((l) => JSON.parse(l).step).at(-1)).toBe(9); // the run finished: 3 stages of 3 steps
+  });
+
   it('damage is detected with a message naming the file; resume falls back to the previous checkpoint and ends exact', async () => {
     // An interrupted run: checkpoints at steps 4 and 5 (the abort), resumed from 5 normally.
     const base = join(work, 'interrupted');

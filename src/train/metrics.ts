@@ -29,6 +29,14 @@ export class MetricsLog {
         size = truncateTo;
       } else if (truncateTo !== undefined && size < truncateTo) {
         warn(`${file} has ${size} bytes, fewer than the ${truncateTo} recorded in the checkpoint: some metrics lines were lost.`);
+        // The file was cut outside fsrgan, maybe inside a line: drop the partial last line, so that the
+        // lines appended next start on a line of their own and every line stays valid JSON.
+        const complete = await lastNewline(fh, size);
+        if (complete < size) {
+          await fh.truncate(complete);
+          await fh.sync();
+          size = complete;
+        }
       }
       return new MetricsLog(file, fh, size);
     } catch (e) {
@@ -65,4 +73,17 @@ export class MetricsLog {
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** The size of the file's longest prefix that ends with a newline (0 when none does). */
+async function lastNewline(fh: FileHandle, size: number): Promise<number> {
+  const chunk = 65536;
+  for (let end = size; end > 0; end -= chunk) {
+    const start = Math.max(0, end - chunk);
+    const buf = Buffer.alloc(end - start);
+    await fh.read(buf, 0, buf.length, start);
+    const i = buf.lastIndexOf(0x0a);
+    if (i >= 0) return start + i + 1;
+  }
+  return 0;
 }
