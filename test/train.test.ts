@@ -4,7 +4,7 @@
  * sampling are deterministic.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,41 @@ describeEachBackend('trainer', () => {
     expect(top[0]).toEqual(plain[0]);
     expect(top[1]).toEqual(plain[1]);
     expect(top[2]).not.toEqual(plain[2]);
+  });
+
+  it('sampling a resolution the run has not trained yet is a UserError, not random-init images (issue 22 case 8)', async () => {
+    const dir = await tmp();
+    const ctl = new AbortController();
+    await train(tinyConfig({ train: { steps: 4 } }), dir, { source: planted(), hooks: [{ every: 6, fn: () => (ctl.abort(), {}) }], signal: ctl.signal });
+    const run = await loadRun(dir, { source: false });
+    try {
+      expect(run.outputs).toEqual([4, 8]);
+      expect(() => sampleRun(run, { n: 2, seed: 0, resolution: 16 })).toThrow(/has not trained resolution 16 yet \(stopped at step 6; trained: 4, 8\)/);
+      const x = sampleRun(run, { n: 2, seed: 0, resolution: 8 });
+      expect(x.shape).toEqual([2, 8, 8, 3]);
+      x.dispose();
+    } finally {
+      run.dispose();
+    }
+  });
+
+  it('temp folders and files of killed writes are removed when a run starts again or resumes (issue 22 case 8)', async () => {
+    const dir = await tmp();
+    const litter = async () => {
+      await mkdir(join(dir, 'checkpoints', '.tmp-step-00000000-99999'), { recursive: true });
+      await mkdir(join(dir, 'stages', '1'), { recursive: true });
+      await writeFile(join(dir, '.run.json.tmp-99999'), 'x');
+      await writeFile(join(dir, 'stages', '1', '.stage.json.tmp-99999'), 'x');
+    };
+    const left = async () =>
+      [...(await readdir(dir)), ...(await readdir(join(dir, 'checkpoints'))), ...(await readdir(join(dir, 'stages', '1')))].filter((n) => n.includes('.tmp-'));
+    await litter(); // a start killed before config.json existed
+    const ctl = new AbortController();
+    await train(tinyConfig({}), dir, { source: planted(), hooks: [{ every: 2, fn: () => (ctl.abort(), {}) }], signal: ctl.signal });
+    expect(await left()).toEqual([]);
+    await litter(); // a resumed run killed mid-write
+    await resumeTraining(dir, { source: planted() });
+    expect(await left()).toEqual([]);
   });
 
   for (const damage of ['deleted', 'damaged'] as const) {

@@ -280,6 +280,13 @@ export async function requireCheckpoint(runDir: string, warn?: (msg: string) => 
 export async function tidyCheckpoints(runDir: string, damaged: string[]): Promise<void> {
   const root = join(runDir, 'checkpoints');
   for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
+  // Temp files of atomic writes (src/util/atomic.ts: .<name>.tmp-<pid>) that a kill left in the run folder
+  // and its stage folders; the lock guarantees that no live writer owns them.
+  const stages = join(runDir, 'stages');
+  const folders = [runDir, ...(await readdir(stages).catch(() => [] as string[])).map((l) => join(stages, l))];
+  for (const dir of folders) {
+    for (const n of await readdir(dir).catch(() => [] as string[])) if (/^\..+\.tmp-\d+$/.test(n)) await rm(join(dir, n), { force: true });
+  }
   for (const p of damaged) {
     const aside = join(root, `damaged-${basename(p)}`);
     await rename(p, aside).catch(() => rename(p, `${aside}-${Date.now()}`)).catch(() => undefined);

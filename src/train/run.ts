@@ -125,6 +125,12 @@ export function sampleRun(run: LoadedRun, opts: SampleOptions): tf.Tensor4D {
   const r = opts.resolution ?? (run.outputs.length ? Math.max(...run.outputs) : resolutions[resolutions.length - 1]);
   const level = resolutions.indexOf(r);
   if (level < 0) throw new UserError(`--resolution must be one of ${resolutions.join(', ')}, got ${r}.`);
+  // A run stopped before the stage of r has an untrained head there: its images would be random init.
+  if (opts.resolution !== undefined && !run.outputs.includes(r)) {
+    throw new UserError(
+      `the run in '${run.dir}' has not trained resolution ${r} yet (stopped at step ${run.step}; trained: ${run.outputs.join(', ') || 'none'}): resume it, or choose one of the trained resolutions.`,
+    );
+  }
   const z = sampleLatents(new Rng(opts.seed, 'sample'), opts.n, g.params.shape.zDim);
   const x = tf.tidy(() => learnerForward(g, z, level + 1).x[level]);
   z.dispose();

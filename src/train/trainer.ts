@@ -120,6 +120,8 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
       runDir,
       async () => {
         if (await hasFile(join(runDir, 'config.json'))) throw taken();
+        // A start killed before config.json existed may have left temp folders and files: start clean.
+        await tidyCheckpoints(runDir, []);
         const session = buildSession(config, source.channels, source);
         let metrics: MetricsLog | null = null;
         try {
