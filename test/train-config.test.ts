@@ -96,6 +96,10 @@ describe('train config', () => {
     await expect(trainCli(['--dry-run'])).rejects.toThrow(/--config <file> is required/);
     await expect(trainCli(['--config', 'experiments/smoke.json', '--seed', 'x', '--dry-run'])).rejects.toThrow(/--seed must be an integer/);
     await expect(trainCli(['--config', 'nope.json'])).rejects.toThrow(/cannot read config file 'nope\.json': no such file/);
+    // 5,000 levels of nesting overflowed the stack of the mergers (issue 22 case 4): refused up front.
+    let deep = '1';
+    for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+    await expect(trainCli(['--config', 'experiments/smoke.json', '--set', `generator.init=${deep}`, '--dry-run'])).rejects.toThrow(/nests objects or arrays more than 64 levels deep/);
     // The seed field in a config has the flag's range (issue 22 case 8: 2^32 silently gave seed 0's run).
     await expect(trainCli(['--config', 'experiments/smoke.json', '--set', 'seed=4294967296', '--dry-run'])).rejects.toThrow(/config\.seed must be at most 4294967295/);
   });

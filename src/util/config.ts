@@ -92,6 +92,7 @@ export function applySets(obj: Record<string, unknown>, sets: string[]): Record<
     } catch {
       value = raw;
     }
+    checkJsonDepth(value, `--set ${shown}`);
     const bad = keys.find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
     if (bad) throw new UserError(`--set ${shown}: '${bad}' is not a config key.`);
     let cur: Record<string, unknown> = out;
@@ -106,6 +107,20 @@ export function applySets(obj: Record<string, unknown>, sets: string[]): Record<
 }
 
 /** Reads a JSON file, turning a missing file or a syntax error into a UserError naming the file. */
+/** Deeper JSON than any config needs; deeper input would overflow the stack of the recursive mergers. */
+export const MAX_JSON_DEPTH = 64;
+
+/** A UserError when a parsed JSON value nests deeper than MAX_JSON_DEPTH (checked without recursion). */
+export function checkJsonDepth(value: unknown, what: string): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > MAX_JSON_DEPTH) throw new UserError(`${what} nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep; no fsrgan config does.`);
+    for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, d + 1]);
+  }
+}
+
 export async function readJsonFile(file: string, what = 'config'): Promise<unknown> {
   const { readFile } = await import('node:fs/promises');
   let text: string;
@@ -114,9 +129,12 @@ export async function readJsonFile(file: string, what = 'config'): Promise<unkno
   } catch (e) {
     throw new UserError(`cannot read ${what} file '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${what} file '${file}' is not valid JSON: ${(e as Error).message}.`);
   }
+  checkJsonDepth(value, `${what} file '${file}'`);
+  return value;
 }
