@@ -1,4 +1,5 @@
 /** The training config: defaults, presets, overrides, and a clear UserError naming the field for each mistake. */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, PRESETS, resolveConfig } from '../src/train/config.js';
 import { checkSourceMatches, openTrainData } from '../src/train/data.js';
@@ -100,7 +101,27 @@ describe('train config', () => {
     let deep = '1';
     for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
     await expect(trainCli(['--config', 'experiments/smoke.json', '--set', `generator.init=${deep}`, '--dry-run'])).rejects.toThrow(/nests objects or arrays more than 64 levels deep/);
+    // Sizes that cannot fit are refused before anything is allocated (issue 22 case 4), naming the term.
+    await expect(trainCli(['--config', 'experiments/smoke.json', '--set', 'train.batch=1000000000', '--dry-run'])).rejects.toThrow(/needs about \d+ GB \(mostly activations \(train\.batch/);
+    await expect(trainCli(['--config', 'experiments/smoke.json', '--set', 'generator.channels=[100000,100000,100000]', '--dry-run'])).rejects.toThrow(/mostly weights \(generator\.channels/);
+    await expect(trainCli(['--config', 'experiments/smoke.json', '--set', 'log.samples=1000000000', '--dry-run'])).rejects.toThrow(/mostly sample images \(log\.samples/);
     // The seed field in a config has the flag's range (issue 22 case 8: 2^32 silently gave seed 0's run).
     await expect(trainCli(['--config', 'experiments/smoke.json', '--set', 'seed=4294967296', '--dry-run'])).rejects.toThrow(/config\.seed must be at most 4294967295/);
+  });
+});
+
+describe('memory estimate (src/train/memory.ts)', () => {
+  it('grows linearly in the batch and passes every shipped experiment on 1 GB', async () => {
+    const { estimateBytes, memoryProblem } = await import('../src/train/memory.js');
+    const base = resolveConfig({ data: 'experiments/teacher-small.json', train: { batch: 32 } });
+    const at = (batch: number) => estimateBytes({ ...base, train: { ...base.train, batch } }).bytes;
+    // Linear in the batch: the difference of two batch sizes is the same per image.
+    expect(at(96) - at(64)).toBeCloseTo(at(64) - at(32), 0);
+    expect(at(64)).toBeGreaterThan(at(32));
+    for (const f of ['smoke', 'layerwise-teacher', 'layerwise-emoji', 'layerwise-fashion', 'end-to-end-emoji']) {
+      const c = resolveConfig(JSON.parse(await readFile(`experiments/${f}.json`, 'utf8')));
+      expect(memoryProblem(c, 2 ** 30), f).toBeNull();
+    }
+    expect(memoryProblem(base, 1000)).toMatch(/needs about 0\.\d+ GB .* and this machine has 0\.00 GB/);
   });
 });

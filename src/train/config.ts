@@ -11,6 +11,7 @@ import { GUARD_ACTIONS } from './guard.js';
 import { applySets, mergeStrict } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { AUGMENTS } from './augment.js';
+import { memoryProblem } from './memory.js';
 import { DATASET_DEFAULTS } from '../data/config.js';
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
@@ -291,6 +292,11 @@ export function configProblems(c: TrainConfig): string[] {
   if (!(c.guard.lrFactor > 0 && c.guard.lrFactor <= 1)) p.push(`config.guard.lrFactor must be in (0, 1], got ${c.guard.lrFactor}.`);
   int(c.guard.maxRollbacks, 'guard.maxRollbacks', 0);
   int(c.guard.maxSkips, 'guard.maxSkips', 1);
+  // Only a config whose fields are valid can be sized (src/train/memory.ts).
+  if (!p.length) {
+    const m = memoryProblem(c);
+    if (m) p.push(m);
+  }
   return p;
 }
 
