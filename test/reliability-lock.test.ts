@@ -73,6 +73,13 @@ describe('run directory lock', () => {
     await writeLock(dir, { hostname: 'elsewhere.example', pid: 4242 });
     await expect(acquireRunLock(dir)).rejects.toThrow(/locked by pid 4242 on host elsewhere\.example .*delete .*\.lock/);
   });
+
+  it('a folder where the lock goes is named as such, not blamed on other processes (issue 22 case 8)', async () => {
+    const dir = dirOf('folder');
+    spawnSync('mkdir', ['-p', join(dir, LOCK_FILE)]);
+    await expect(acquireRunLock(dir)).rejects.toThrow(/\.lock is not fsrgan's lock file \(it is a folder or a special file\): remove it/);
+    expect((await stat(join(dir, LOCK_FILE))).isDirectory()).toBe(true); // not deleted
+  });
 });
 
 const made = new Map<string, string>();

@@ -8,7 +8,7 @@
  * on release, and synchronously on process exit (normal exit, error, process.exit after a second Ctrl-C);
  * after SIGKILL the lock stays and the next run recovers it as stale.
  */
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -97,6 +97,11 @@ export async function acquireRunLock(dir: string, onMessage: (line: string) => v
         await link(tmp, path);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        // Something that is not a lock file (a folder, a device) sits where the lock goes: no process
+        // replaces it, and it is not fsrgan's to delete.
+        if (!(await lstat(path).then((st) => st.isFile(), () => true))) {
+          throw new UserError(`${path} is not fsrgan's lock file (it is a folder or a special file): remove it, then run again.`);
+        }
         await clearStale(dir, path, onMessage);
         continue;
       }
