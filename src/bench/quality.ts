@@ -28,7 +28,7 @@ import { loadRun } from '../train/run.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
 import { patchSwd } from '../analysis/swd.js';
 import { momentMatching } from '../analysis/moments.js';
-import type { ImageArray } from '../analysis/common.js';
+import { toImageArray, type ImageArray } from '../analysis/common.js';
 import { writeGridPng } from '../util/png.js';
 import { loadArch } from './train.js';
 import { GanTrainer } from './gan.js';
@@ -117,7 +117,7 @@ export function measure(real: ImageArray[], fake: ImageArray[], seed: number): L
 }
 
 function arraysOf(xs: tf.Tensor4D[]): ImageArray[] {
-  return xs.map((x) => ({ data: Float32Array.from(x.dataSync()), n: x.shape[0], h: x.shape[1], w: x.shape[2], c: x.shape[3] }));
+  return xs.map((x) => toImageArray(x, 'bench quality'));
 }
 
 /** A top-level image set [n,R,R,C] as the pyramid a DCGAN is measured on (2x2 average pools). */

@@ -178,11 +178,9 @@ export function sessionState(s: Session, backend: string, metricsBytes: number):
   };
 }
 
+/** Assigns a checkpoint tensor; checkpointMismatch has already checked that it exists with v's shape. */
 function assignFrom(tensors: Record<string, tf.Tensor>, name: string, v: tf.Variable): void {
-  const t = tensors[name];
-  if (!t) throw new Error(`restoreSession: the checkpoint has no tensor ${name}`);
-  if (t.shape.join() !== v.shape.join()) throw new Error(`restoreSession: ${name} is [${t.shape}] in the checkpoint, [${v.shape}] in the run`);
-  v.assign(t);
+  v.assign(tensors[name]);
 }
 
 /** The config fields that decide the tensors under a name prefix (for the mismatch message). */
