@@ -40,7 +40,6 @@ const MAX_LINES = 400;
  */
 const BIG_FILES: Record<string, string> = {
   'src/report/charts.ts': 'six vega-lite chart builders sharing header/size helpers; splitting them is its own change',
-  'src/train/trainer.ts': 'the train/resume loop; run-directory reading moves out with issue 18 item 3 (one run-directory module)',
 };
 
 /** Import specifiers of a TypeScript source text (comment lines are skipped). */

@@ -1,7 +1,6 @@
 /** The training config: defaults, presets, overrides, and a clear UserError naming the field for each mistake. */
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, PRESETS, resolveConfig } from '../src/train/config.js';
+import { DEFAULT_CONFIG, loadConfigFile, PRESETS, resolveConfig } from '../src/train/config.js';
 import { checkSourceMatches, openTrainData } from '../src/train/data.js';
 import { buildSchedule } from '../src/train/stages.js';
 import { UserError } from '../src/util/errors.js';
@@ -96,7 +95,7 @@ describe('train config', () => {
     expect(printed).toMatchObject({ name: 'smoke', seed: 5, train: { batch: 4 } });
     await expect(trainCli(['--dry-run'])).rejects.toThrow(/--config <file> is required/);
     await expect(trainCli(['--config', 'experiments/smoke.json', '--seed', 'x', '--dry-run'])).rejects.toThrow(/--seed must be an integer/);
-    await expect(trainCli(['--config', 'nope.json'])).rejects.toThrow(/cannot read config file 'nope\.json': no such file/);
+    await expect(trainCli(['--config', 'nope.json'])).rejects.toThrow(/cannot read training config file 'nope\.json': no such file/);
     // 5,000 levels of nesting overflowed the stack of the mergers (issue 22 case 4): refused up front.
     let deep = '1';
     for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
@@ -119,7 +118,7 @@ describe('memory estimate (src/train/memory.ts)', () => {
     expect(at(96) - at(64)).toBeCloseTo(at(64) - at(32), 0);
     expect(at(64)).toBeGreaterThan(at(32));
     for (const f of ['smoke', 'layerwise-teacher', 'layerwise-emoji', 'layerwise-fashion', 'end-to-end-emoji']) {
-      const c = resolveConfig(JSON.parse(await readFile(`experiments/${f}.json`, 'utf8')));
+      const c = await loadConfigFile(`experiments/${f}.json`);
       expect(memoryProblem(c, 2 ** 30), f).toBeNull();
     }
     expect(memoryProblem(base, 1000)).toMatch(/needs about 0\.\d+ GB .* and this machine has 0\.00 GB/);

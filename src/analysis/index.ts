@@ -1,4 +1,4 @@
-/** The measurements of docs/theory.md section 3 (docs/analysis.md): one module per measurement. */
+/** The measurements of docs/theory.md section 3 (docs/analysis.md): one module per measurement, one registry of them. */
 export * from './common.js';
 export * from './hungarian.js';
 export * from './sparsity.js';
@@ -10,3 +10,8 @@ export * from './swd.js';
 export * from './validate.js';
 export * from './pipeline.js';
 export * from './format.js';
+export { schemaProblems, type Schema } from './schema.js';
+export { defineMeasurement, pick, type Measurement, type Results } from './measurement.js';
+export { BUILTIN, registerMeasurement, findMeasurement, measurement, measurementNames, defaultWhat } from './registry.js';
+export { latents, randomInit, type RunContext, type TeacherContext, type CalibrationInit } from './context.js';
+export { fmt, table } from './table.js';

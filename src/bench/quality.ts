@@ -17,12 +17,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { readJsonFile } from '../util/config.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { heldOutSource, HeldOutTeacherSource, isTeacherSpec, openSource, poolPyramid, teacherOf, type PyramidSource } from '../data/index.js';
 import type { Teacher } from '../teacher/index.js';
-import { resolveConfig, stepsForLevel, type TrainConfig } from '../train/config.js';
+import { loadConfigFile, stepsForLevel, type TrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
 import { loadRun } from '../train/run.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
@@ -96,8 +95,8 @@ async function openData(spec: string, resolutions: number[], seed: number): Prom
 
 /** A dataset's FSR experiment config with the benchmark's seed and --set overrides. */
 async function fsrConfig(o: QualityOptions, name: string): Promise<TrainConfig> {
-  const file = QUALITY_DATASETS[name].config;
-  return resolveConfig(await readJsonFile(join(o.root, file), 'experiment config'), { seed: o.seed, file, sets: o.sets });
+  // Read from the repository root; the run's name is the file's (loadConfigFile takes it from the path).
+  return loadConfigFile(join(o.root, QUALITY_DATASETS[name].config), { seed: o.seed, sets: o.sets });
 }
 
 /** Training images of a config: G steps of every stage times the batch. */

@@ -1,33 +1,35 @@
 /**
- * `fsrgan analyze`: the measurements of docs/theory.md section 3 on a run directory (files in
- * <runDir>/analysis/<what>.json) or on a synthetic teacher alone (--teacher). Library: src/analysis.
+ * `fsrgan analyze`: the measurements of docs/theory.md section 3 (the registry of src/analysis/registry.ts)
+ * on a run directory (files in <runDir>/analysis/<what>.json; results shared with reproduce through the
+ * run's analysis cache, src/train/rundir.ts) or on a synthetic teacher alone (--teacher). Library: src/analysis.
  */
 import { initBackend } from '../backend/index.js';
 import { readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { buildTeacher, disposeTeacher, teacherConfigFromFile } from '../teacher/index.js';
 import { loadRun } from '../train/run.js';
+import { cachedAnalyses } from '../train/rundir.js';
 import {
   analyzeRun,
   analyzeTeacher,
+  defaultWhat,
   formatAnalysis,
+  measurement,
+  measurementNames,
   parseWhat,
   resolveAnalysisConfig,
   toJson,
   writeAnalysisFiles,
-  type AnalysisFile,
-  type AnalysisName,
+  type AnyAnalysisFile,
 } from '../analysis/index.js';
 import { intFlag, parseFlags } from './args.js';
 import { join } from 'node:path';
 
-const USAGE =
-  'fsrgan analyze <runDir> [--what sparsity,moments,alignment,recovery,locality,swd] [--json] [--ema]\n' +
-  '       fsrgan analyze --teacher <teacher.json> [--out DIR] [--what sparsity,locality,moments,swd,recovery] [--json]\n' +
+/** The usage text, listing the measurements registered now. */
+const usage = () =>
+  `fsrgan analyze <runDir> [--what ${measurementNames().join(',')}] [--json] [--ema] [--out DIR]\n` +
+  `       fsrgan analyze --teacher <teacher.json> [--out DIR] [--what ${measurementNames().filter((w) => measurement(w).onTeacher).join(',')}] [--json]\n` +
   '       common: [--samples N] [--seed N] [--config analysis.json] [--set key=value ...] [--backend B]';
-
-const RUN_DEFAULT: AnalysisName[] = ['sparsity', 'moments', 'alignment', 'locality', 'swd'];
-const TEACHER_DEFAULT: AnalysisName[] = ['sparsity', 'locality', 'moments'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -45,11 +47,11 @@ export async function run(argv: string[]): Promise<number> {
       set: { type: 'string', multiple: true },
       backend: { type: 'string' },
     },
-    USAGE,
+    usage(),
   );
-  if (values.help) return console.log(USAGE), 0;
+  if (values.help) return console.log(usage()), 0;
   if (values.teacher ? positionals.length > 0 : positionals.length !== 1) {
-    throw new UserError(`give either one run directory or --teacher <config>.\nUsage: ${USAGE}`);
+    throw new UserError(`give either one run directory or --teacher <config>.\nUsage: ${usage()}`);
   }
   await initBackend(values.backend);
   const user = values.config ? await readJsonFile(values.config, 'analysis config') : {};
@@ -59,11 +61,11 @@ export async function run(argv: string[]): Promise<number> {
   const config = resolveAnalysisConfig(user, sets);
   // Progress goes to stderr so that --json output stays parseable.
   const log = (line: string) => console.error(line);
-  let files: AnalysisFile[];
+  let files: AnyAnalysisFile[];
   let outDir: string | undefined;
   if (values.teacher) {
     if (values.ema) throw new UserError('--ema applies to a run directory, not to --teacher.');
-    const what = parseWhat(values.what, TEACHER_DEFAULT);
+    const what = parseWhat(values.what, defaultWhat('teacher'));
     const teacher = buildTeacher(await teacherConfigFromFile(values.teacher), log);
     try {
       files = analyzeTeacher(teacher, what, config, values.teacher, log);
@@ -73,13 +75,14 @@ export async function run(argv: string[]): Promise<number> {
     outDir = values.out;
   } else {
     const dir = positionals[0];
-    const what = parseWhat(values.what, RUN_DEFAULT);
-    const needSource = what.includes('moments') || what.includes('swd');
-    const loaded = await loadRun(dir, { source: needSource });
+    const what = parseWhat(values.what, defaultWhat('run'));
+    const loaded = await loadRun(dir, { source: what.some((w) => measurement(w).realData) });
     try {
       const generator = values.ema ? loaded.ema : loaded.generator;
       if (!generator) throw new UserError(`the run in '${dir}' kept no EMA generator (train.emaBeta = 0): drop --ema.`);
-      files = analyzeRun({ ...loaded, generator }, what, config, log);
+      // Real images are the training stream at the checkpoint (reproduce uses held-out ones): part of the cache key.
+      const subject = { generator: values.ema ? 'ema' : 'learner', real: 'train' } as const;
+      files = await cachedAnalyses(loaded, what, config, subject, (missing) => analyzeRun({ ...loaded, generator }, missing, config, log), log);
     } finally {
       loaded.dispose();
     }

@@ -6,10 +6,10 @@
  */
 import { join } from 'node:path';
 import { describeChoice, initBackend } from '../backend/index.js';
-import { readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
-import { resolveConfig } from '../train/config.js';
-import { resumeTraining, runConfig, train, type ProgressEvent } from '../train/trainer.js';
+import { loadConfigFile } from '../train/config.js';
+import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
+import { readRunConfig } from '../train/rundir.js';
 import { intFlag, parseFlags } from './args.js';
 
 const USAGE =
@@ -85,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
 
   if (values.resume) {
     const dir = values.resume;
-    const cfg = await runConfig(dir);
+    const cfg = await readRunConfig(dir);
     const choice = await initBackend(values.backend ?? cfg.backend);
     console.log(`resuming ${dir} on ${describeChoice(choice)}`);
     listen();
@@ -98,9 +98,8 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (!values.config) throw new UserError(`--config <file> is required (or --resume <dir>).\nUsage: ${USAGE}`);
-  const user = await readJsonFile(values.config);
   const seed = values.seed === undefined ? undefined : intFlag('seed', values.seed, 0, 0, 0xffffffff);
-  const config = resolveConfig(user, { sets: values.set ?? [], seed, file: values.config });
+  const config = await loadConfigFile(values.config, { sets: values.set ?? [], seed });
   if (values['dry-run']) {
     console.log(JSON.stringify(config, null, 2));
     return 0;

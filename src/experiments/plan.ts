@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { resolveAnalysisConfig, type AnalysisConfig } from '../analysis/pipeline.js';
 import { ANALYSES, type AnalysisName } from '../analysis/validate.js';
 import { FIGURE_KINDS, type FigureKind, type FigureRun } from '../report/figure-data.js';
-import { resolveConfig, type TrainConfig } from '../train/config.js';
+import { readConfigFile, resolveConfig, type TrainConfig } from '../train/config.js';
 import { mergeStrict, readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 
@@ -200,7 +200,7 @@ export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, sca
     for (const name of fs.runs) {
       const entry = catalogue.runs[scale][name];
       if (!entry) throw new UserError(`${spec.name}: scales.${scale}.runs names '${name}', which the catalogue has no entry for at scale ${scale}.`);
-      if (!files.has(entry.config)) files.set(entry.config, await readJsonFile(entry.config, 'training config'));
+      if (!files.has(entry.config)) files.set(entry.config, await readConfigFile(entry.config));
       for (const seed of fs.seeds.length ? fs.seeds : [undefined]) {
         const sets = [...setStrings(catalogue.common[scale]), ...setStrings(entry.set)];
         const full = resolveConfig({ ...(files.get(entry.config) as Record<string, unknown>), name: name.replace(/\//g, '-') }, { sets, seed, file: entry.config });

@@ -1,20 +1,23 @@
 /**
  * Running: trains each planned run once into `<out>/runs/<id>` (a complete run is reused, an interrupted one
- * resumed), then measures it: the analyses its figures need against held-out real data (cached next to
- * the run as `<run>/figures/<what>-<hash>.json`), its sample grids, D_1 / G_1 tiles and the recovery of a
- * random-init learner. The result is what the drawings and the claims read (src/report/figure-data.ts).
+ * resumed), then measures it: the analyses its figures need against held-out real data (in the run's
+ * analysis cache, `<run>/analysis/<what>-<key>.json`, shared with `fsrgan analyze`: src/train/rundir.ts),
+ * its sample grids, D_1 / G_1 tiles and the recovery of a random-init learner. The result is what the
+ * drawings and the claims read (src/report/figure-data.ts).
  */
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { heldOutSource, HeldOutTeacherSource, ImageDataset, LevelsSource, sourceSize, TeacherSource, type PyramidSource } from '../data/index.js';
 import { createLearner, disposeLearner } from '../models/learner.js';
 import { analyzeRun, type AnalysisConfig, type RunPieces } from '../analysis/pipeline.js';
 import { teacherRecovery, type RecoveryReport } from '../analysis/recovery.js';
-import { parseAnalysisFile, toJson, type AnalysisFile, type AnalysisName } from '../analysis/validate.js';
+import { measurement } from '../analysis/registry.js';
+import type { AnalysisFile } from '../analysis/validate.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { discImageFilters } from '../train/analysis-hooks.js';
 import { openTrainData } from '../train/data.js';
 import { loadRun, sampleRun, type LoadedRun } from '../train/run.js';
+import { cachedAnalyses, hasRunConfig, readMetrics } from '../train/rundir.js';
 import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -22,7 +25,7 @@ import { gridPng } from '../util/png.js';
 import { Rng } from '../util/rng.js';
 import type { RunResult } from '../report/figure-data.js';
 import { filterPairPng } from '../report/tiles.js';
-import { runSteps, shortHash, type PlannedRun } from './plan.js';
+import { runSteps, type PlannedRun } from './plan.js';
 
 /** How `ensureRun` got a complete run: 'trained', 'resumed' or 'reused' (complete already). */
 export type RunStatus = 'trained' | 'resumed' | 'reused';
@@ -79,7 +82,7 @@ export async function ensureRun(run: PlannedRun, dir: string, data: DataCache, a
   const opts = { source, teacher: teacher ?? undefined, onProgress: progressLine(tag, run.config.log.progressEvery, log), onMessage: (m: string) => log(`  ${m}`) };
   let status: RunStatus = 'trained';
   let res;
-  if (await exists(join(dir, 'config.json'))) {
+  if (await hasRunConfig(dir)) {
     log(`${tag} resuming ${run.id}`);
     status = 'resumed';
     res = await resumeTraining(dir, opts);
@@ -102,30 +105,27 @@ async function heldOutOf(run: PlannedRun, loaded: LoadedRun, data: DataCache, lo
   return heldOutSource(source, null, run.seed);
 }
 
-/** Analyses a run still lacks (cached as <dir>/figures/<what>-<hash>.json), sample grids, tiles, recovery reference. */
+/**
+ * The run's analyses (from its analysis cache, the missing ones computed against held-out data and
+ * stored there), sample grids, tiles and the recovery reference.
+ */
 export async function measureRun(run: PlannedRun, dir: string, analysis: AnalysisConfig, data: DataCache, log: (l: string) => void): Promise<RunResult> {
   const fdir = join(dir, 'figures');
-  const h = shortHash(analysis);
-  const fileOf = (w: AnalysisName) => join(fdir, `${w}-${h}.json`);
-  const missing: AnalysisName[] = [];
-  for (const w of run.analyses) if (!(await exists(fileOf(w)))) missing.push(w);
   const loaded = await loadRun(dir, { source: false });
   const result: RunResult = { run, dir, analyses: {}, metrics: [], samples: {}, tiles: null, recoveryRandom: null };
   try {
-    if (missing.length) {
-      const pieces: RunPieces = { dir, config: loaded.config, generator: loaded.generator, discriminators: loaded.discriminators, source: null, teacher: loaded.teacher, outputs: loaded.outputs };
-      let c = analysis;
-      if (missing.some((w) => w === 'moments' || w === 'swd')) {
-        pieces.source = await heldOutOf(run, loaded, data, log);
-        // A held-out split smaller than the sample count would repeat images (and the floor's halves would share them).
-        const n = sourceSize(pieces.source);
-        if (n !== null && n < c.samples) c = { ...c, samples: n };
-      }
-      const files = analyzeRun(pieces, missing, c, (l) => log(`  ${run.id}: ${l.replace(/^analyze: /, '')}`));
-      await mkdir(fdir, { recursive: true });
-      for (const f of files) await writeFileAtomic(fileOf(f.what), toJson(f) + '\n');
+    const pieces: RunPieces = { dir, config: loaded.config, generator: loaded.generator, discriminators: loaded.discriminators, source: null, teacher: loaded.teacher, outputs: loaded.outputs };
+    let c = analysis;
+    if (run.analyses.some((w) => measurement(w).realData)) {
+      pieces.source = await heldOutOf(run, loaded, data, log);
+      // A held-out split smaller than the sample count would repeat images (and the floor's halves would
+      // share them): then every analysis of the run takes that many samples, the cached ones included.
+      const n = sourceSize(pieces.source);
+      if (n !== null && n < c.samples) c = { ...c, samples: n };
     }
-    for (const w of run.analyses) (result.analyses as Record<string, AnalysisFile>)[w] = parseAnalysisFile(await readFile(fileOf(w), 'utf8'));
+    const say = (l: string) => log(`  ${run.id}: ${l.replace(/^analyze: /, '')}`);
+    const files = await cachedAnalyses(loaded, run.analyses, c, { generator: 'learner', real: 'held-out' }, (missing) => analyzeRun(pieces, missing, c, say), say);
+    for (const f of files) (result.analyses as Record<string, AnalysisFile>)[f.what] = f as AnalysisFile;
     await mkdir(fdir, { recursive: true });
     for (const r of loaded.outputs) {
       const p = join(fdir, `samples-r${r}.png`);
@@ -153,8 +153,7 @@ export async function measureRun(run: PlannedRun, dir: string, analysis: Analysi
   } finally {
     loaded.dispose();
   }
-  const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
-  result.metrics = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, number>);
+  result.metrics = (await readMetrics(dir)) as unknown as Record<string, number>[];
   return result;
 }
 

@@ -5,7 +5,7 @@
  * Render with src/report/render.ts; show in a notebook with src/report/notebook.ts.
  */
 import type { ChartSpec } from './render.js';
-import { UserError } from '../util/errors.js';
+import { parseMetricsLines } from '../util/metrics-lines.js';
 
 /** Fields every chart builder takes. */
 export interface ChartBase {
@@ -149,27 +149,14 @@ export function metricCurves(o: MetricCurvesOptions): ChartSpec {
  * Parses a run's metrics.jsonl: one JSON object per line with a numeric `step`, an optional `stage`, and
  * metric fields. Every other numeric field becomes a series; nested objects and arrays are flattened
  * (`{"moments": {"2": 0.1}}` -> 'moments.2', `{"err": [0.1, 0.2]}` -> 'err[0]', 'err[1]'). Non-numeric
- * fields are ignored. A truncated last line (a run killed mid-write) is skipped; any other bad line throws
- * a UserError naming the line.
+ * fields are ignored. The lines are read by parseMetricsLines (src/util/metrics-lines.ts): a truncated last
+ * line (a run killed mid-write) is skipped; any other bad line throws a UserError naming the line.
  */
 export function metricsFromJsonl(text: string, include?: RegExp | ((series: string) => boolean)): MetricPoint[] {
   const keep = include === undefined ? () => true : include instanceof RegExp ? (s: string) => include.test(s) : include;
-  const lines = text.split('\n');
   const out: MetricPoint[] = [];
-  lines.forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '') return;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch {
-      const isLast = lines.slice(i + 1).every((l) => l.trim() === '');
-      if (isLast && !text.endsWith('\n')) return;
-      throw new UserError(`metrics.jsonl line ${i + 1} is not valid JSON; fix or delete that line.`);
-    }
-    if (!rec || typeof rec !== 'object' || Array.isArray(rec)) throw new UserError(`metrics.jsonl line ${i + 1} must be a JSON object with a numeric "step".`);
-    const { step, stage, ...rest } = rec as Record<string, unknown>;
-    if (typeof step !== 'number' || !Number.isFinite(step)) throw new UserError(`metrics.jsonl line ${i + 1} has no numeric "step" field.`);
+  for (const rec of parseMetricsLines(text)) {
+    const { step, stage, ...rest } = rec;
     const st = typeof stage === 'number' || typeof stage === 'string' ? stage : undefined;
     const visit = (name: string, v: unknown): void => {
       if (typeof v === 'number') {
@@ -178,7 +165,7 @@ export function metricsFromJsonl(text: string, include?: RegExp | ((series: stri
       else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(`${name}.${k}`, x);
     };
     for (const [k, v] of Object.entries(rest)) visit(k, v);
-  });
+  }
   return out;
 }
 

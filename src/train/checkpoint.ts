@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import type { RngState } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { diskError, syncDir, writeFileSynced } from '../util/atomic.js';
+import { runPaths } from './rundir.js';
 
 export const CHECKPOINT_VERSION = 2;
 
@@ -64,6 +65,8 @@ interface Manifest {
 
 export interface LoadedCheckpoint {
   state: CheckpointState;
+  /** The sha256 of weights.bin (state.json records it): identifies the weights, e.g. for the analysis cache. */
+  weightsSha256: string;
   /** Decoded tensors by name; the caller disposes them. */
   tensors: Record<string, tf.Tensor>;
   path: string;
@@ -87,7 +90,7 @@ function rank(name: string): [number, number] {
 
 /** Checkpoint folders of a run, newest first. */
 export async function listCheckpoints(runDir: string): Promise<string[]> {
-  const root = join(runDir, 'checkpoints');
+  const root = runPaths(runDir).checkpoints;
   const names = await readdir(root).catch(() => [] as string[]);
   return names
     .filter((n) => NAME.test(n))
@@ -113,7 +116,7 @@ export interface SaveOptions {
 
 /** Saves `tensors` and `state` as a checkpoint under runDir/checkpoints; returns its folder. */
 export async function saveCheckpoint(runDir: string, tensors: Record<string, tf.Tensor>, state: CheckpointState, opts: SaveOptions = {}): Promise<string> {
-  const root = join(runDir, 'checkpoints');
+  const root = runPaths(runDir).checkpoints;
   const name = checkpointName(state.step, opts.rollback);
   const previous = (await listCheckpoints(runDir))[0];
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
@@ -227,8 +230,8 @@ async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
   } catch (e) {
     throw new Error(`checkpoint ${basename(path)}: weights.bin does not match its specs in state.json (${(e as Error).message})`);
   }
-  const { weightsSha256: _h, weights: _w, ...state } = stored;
-  return { state, tensors, path };
+  const { weightsSha256, weights: _w, ...state } = stored;
+  return { state, weightsSha256, tensors, path };
 }
 
 export interface CheckpointSearch {
@@ -278,11 +281,11 @@ export async function requireCheckpoint(runDir: string, warn?: (msg: string) => 
  * the pruning order, so they never displace a good one).
  */
 export async function tidyCheckpoints(runDir: string, damaged: string[]): Promise<void> {
-  const root = join(runDir, 'checkpoints');
+  const root = runPaths(runDir).checkpoints;
   for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
   // Temp files of atomic writes (src/util/atomic.ts: .<name>.tmp-<pid>) that a kill left in the run folder
   // and its stage folders; the lock guarantees that no live writer owns them.
-  const stages = join(runDir, 'stages');
+  const stages = runPaths(runDir).stages;
   const folders = [runDir, ...(await readdir(stages).catch(() => [] as string[])).map((l) => join(stages, l))];
   for (const dir of folders) {
     for (const n of await readdir(dir).catch(() => [] as string[])) if (/^\..+\.tmp-\d+$/.test(n)) await rm(join(dir, n), { force: true });

@@ -1,22 +1,37 @@
 /**
  * The training config: one typed defaults object (the schema), named presets, and the checks that
  * mergeStrict cannot do (integers, ranges, a consistent resolution schedule, a dataset). Resolution
- * order: defaults <- preset <- config file <- --set overrides <- --seed. Choices are documented in
- * docs/training.md.
+ * order: defaults <- preset <- config file (over its `extends` bases) <- --set overrides <- --seed. Choices
+ * are documented in docs/training.md.
  */
 import { basename } from 'node:path';
 import { shapeProblems } from '../models/generator.js';
 import { OBJECTIVES } from './objectives.js';
 import { GUARD_ACTIONS } from './guard.js';
-import { applySets, mergeStrict } from '../util/config.js';
+import { applySets, choiceIn, mergeStrict, readJsonWithBases } from '../util/config.js';
 import { UserError } from '../util/errors.js';
-import { AUGMENTS } from './augment.js';
+import { AUGMENTS, type Augment } from './augment.js';
 import { memoryProblem } from './memory.js';
 import { DATASET_DEFAULTS } from '../data/config.js';
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
 export type TrainMode = (typeof MODES)[number];
+
+/**
+ * The choice fields and their only values, checked by mergeStrict when a config is resolved. Each field's
+ * type in DEFAULT_CONFIG is derived from its list here (`choice`), so the type and the table cannot disagree.
+ */
+const CHOICES = {
+  'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
+  'config.generator.head': HEADS,
+  'config.objective.name': OBJECTIVES,
+  'config.train.mode': MODES,
+  'config.guard.onNonFinite': GUARD_ACTIONS,
+} as const;
+const choice = choiceIn(CHOICES);
+/** A list default typed by its allowed elements; configProblems checks the elements (mergeStrict cannot: the default is empty). */
+const listOf = <T>(_allowed: readonly T[]): T[] => [];
 
 export const DEFAULT_CONFIG = {
   /** Run name (default: the config file's name); the default output folder is runs/<name>-<timestamp>. */
@@ -28,7 +43,7 @@ export const DEFAULT_CONFIG = {
   /** One seed fixes data, init, latents and sampling (independent Rng streams). */
   seed: 0,
   /** tfjs backend request (auto, node-gpu, node, wasm, cpu); the resolved name is recorded. */
-  backend: 'auto',
+  backend: choice('config.backend', 'auto'),
   /**
    * Options of an image dataset (docs/data.md; ignored for a teacher): the fields of src/data/config.ts
    * that a run may choose. Resolutions come from generator.resolutions and the seed from `seed`.
@@ -63,7 +78,7 @@ export const DEFAULT_CONFIG = {
       calibrationSamples: 256,
     },
     /** Output heads: 'linear' (docs/theory.md section 1, x = A y) or 'tanh' (bounded, for real images; docs/findings.md). */
-    head: 'linear' as string,
+    head: choice('config.generator.head', 'linear'),
     /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = the x_l = A_l y of docs/theory.md section 1. */
     skip: false,
   },
@@ -83,12 +98,12 @@ export const DEFAULT_CONFIG = {
      * DiffAugment policies applied to every image D sees, real and generated, in D's and G's updates
      * (src/train/augment.ts; Zhao et al. 2020): any of 'color', 'translation', 'cutout'. [] = off.
      */
-    augment: [] as string[],
+    augment: listOf<Augment>(AUGMENTS),
     /** Augment only the stages whose resolution is at least this (0 = every stage): a shift of r/8 is one pixel at 8x8. */
     augmentFrom: 0,
   },
   objective: {
-    name: 'ns' as string,
+    name: choice('config.objective.name', 'ns'),
     /** R1 weight gamma (0 = off): gamma/2 E||grad D(real)||^2. */
     r1: 0,
     /**
@@ -102,7 +117,7 @@ export const DEFAULT_CONFIG = {
     clip: 0.01,
   },
   train: {
-    mode: 'layerwise' as string,
+    mode: choice('config.train.mode', 'layerwise'),
     batch: 32,
     /** G steps per stage (each preceded by dSteps D steps). */
     steps: 200,
@@ -150,7 +165,7 @@ export const DEFAULT_CONFIG = {
   /** The divergence guard (src/train/guard.ts, docs/reliability.md): every update is checked for NaN/Inf before it is applied. */
   guard: {
     /** A non-finite loss or updated weight: 'rollback' (to the newest checkpoint, lower lr), 'stop', 'skip' (drop that update), 'off' (no checks). */
-    onNonFinite: 'rollback' as string,
+    onNonFinite: choice('config.guard.onNonFinite', 'rollback'),
     /** Rollback: both learning rates are multiplied by this, once per rollback, for the rest of the run. */
     lrFactor: 0.5,
     /** Rollbacks allowed in a run; one more divergence stops it. */
@@ -179,14 +194,7 @@ export const PRESETS: Record<string, DeepPartial<TrainConfig>> = {
   smoke: { train: { batch: 16, steps: 30 }, log: { every: 5, checkpointEvery: 30, sampleEvery: 30 } },
 };
 
-const ALLOWED = {
-  'config.train.mode': MODES,
-  'config.objective.name': OBJECTIVES,
-  'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
-  'config.preset': ['', ...Object.keys(PRESETS)],
-  'config.guard.onNonFinite': GUARD_ACTIONS,
-  'config.generator.head': HEADS,
-};
+const ALLOWED = { ...CHOICES, 'config.preset': ['', ...Object.keys(PRESETS)] };
 
 export interface ResolveOptions {
   /** `key.path=value` overrides (--set). */
@@ -201,6 +209,9 @@ export interface ResolveOptions {
 export function resolveConfig(user: unknown, opts: ResolveOptions = {}): TrainConfig {
   if (user === null || typeof user !== 'object' || Array.isArray(user)) throw new UserError('the config must be a JSON object.');
   let raw = applySets(user as Record<string, unknown>, opts.sets ?? []);
+  if (Object.prototype.hasOwnProperty.call(raw, 'extends')) {
+    throw new UserError('config.extends names base files, which are merged when a config file is read (readConfigFile): put "extends" in the file, not in --set or an object.');
+  }
   if (opts.seed !== undefined) raw = { ...raw, seed: opts.seed };
   if (raw.name === undefined && opts.file) raw = { ...raw, name: basename(opts.file).replace(/\.json$/, '') };
   const presetName = raw.preset;
@@ -219,6 +230,28 @@ export function resolveConfig(user: unknown, opts: ResolveOptions = {}): TrainCo
     throw new UserError(`the config has problems:\n  - ${[...problems.slice(0, 8), ...more].join('\n  - ')}`);
   }
   return cfg;
+}
+
+/**
+ * Reads a training config file with its `extends` bases merged in (docs/training.md): the plain object
+ * resolveConfig takes. Every reader of a training config file (fsrgan train, reproduce's plan, the quality
+ * bench) goes through here. A base's own keys are checked against the schema first, so that an unknown
+ * key or a wrong type in a base names that file.
+ */
+export function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  return readJsonWithBases(file, 'training config', (own, base, trail) => {
+    try {
+      mergeStrict(DEFAULT_CONFIG, own, 'config', ALLOWED);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`in base config '${base}' (${trail.join(' -> ')}): ${e.message}`);
+      throw e;
+    }
+  });
+}
+
+/** A training config file read (readConfigFile) and resolved; its name defaults to the file's. */
+export async function loadConfigFile(file: string, opts: Omit<ResolveOptions, 'file'> = {}): Promise<TrainConfig> {
+  return resolveConfig(await readConfigFile(file), { ...opts, file });
 }
 
 /** Everything wrong with a merged config, one sentence each naming the field (empty when valid). */
@@ -261,7 +294,7 @@ export function configProblems(c: TrainConfig): string[] {
   int(d.augmentFrom, 'discriminator.augmentFrom', 0);
   if (!Array.isArray(d.augment)) p.push(`config.discriminator.augment must be a list of ${AUGMENTS.join(', ')} (or []), got ${show(d.augment)}.`);
   else d.augment.forEach((a, i) => {
-    if (!(AUGMENTS as readonly unknown[]).includes(a)) p.push(`config.discriminator.augment[${i}] = ${show(a)} is not a policy; use ${AUGMENTS.join(', ')}.`);
+    if (!AUGMENTS.includes(a)) p.push(`config.discriminator.augment[${i}] = ${show(a)} is not a policy; use ${AUGMENTS.join(', ')}.`);
   });
   if (d.patchStride > 0 && g.resolutions.some((r) => (r - g.patch) % d.patchStride !== 0)) p.push(`config.discriminator.patchStride = ${d.patchStride} must divide every resolution minus the patch size (${g.patch}).`);
   if (d.crop > 0 && d.crop % g.patch !== 0) p.push(`config.discriminator.crop = ${d.crop} must be a multiple of config.generator.patch = ${g.patch} (or 0 for whole images).`);

@@ -4,11 +4,11 @@
  * or a dataset spec, opened with the resolutions and seed of the training config.
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { isTeacherSpec, openSource, teacherOf, TeacherSource, type PyramidSource } from '../data/index.js';
 import { loadTeacher, saveTeacher, type Teacher } from '../teacher/index.js';
 import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
+import { runPaths } from './rundir.js';
 
 export interface TrainData {
   source: PyramidSource;
@@ -68,11 +68,12 @@ export function checkSourceMatches(config: TrainConfig, source: PyramidSource, t
 
 /** Saves the teacher under runDir/teacher. */
 export async function saveRunTeacher(teacher: Teacher, runDir: string): Promise<void> {
-  await saveTeacher(join(runDir, 'teacher'), teacher);
+  await saveTeacher(runPaths(runDir).teacher, teacher);
 }
 
 /** Loads runDir/teacher, or null when the run has none. */
 export async function loadRunTeacher(runDir: string): Promise<Teacher | null> {
-  if (!(await stat(join(runDir, 'teacher')).catch(() => null))) return null;
-  return loadTeacher(join(runDir, 'teacher'));
+  const dir = runPaths(runDir).teacher;
+  if (!(await stat(dir).catch(() => null))) return null;
+  return loadTeacher(dir);
 }

@@ -1,24 +1,24 @@
 /**
- * Reading a run directory back: `loadRun` (for the analysis CLI and notebooks) restores the newest
- * checkpoint into a session and hands out the generator, its EMA, the discriminators, the data source
- * (at the checkpoint's position) and the teacher when the data is synthetic. `sampleRun` draws images
- * from a run at a seed, deterministically.
+ * Reading a run directory back (its files and their paths: rundir.ts): `loadRun` (for the analysis CLI,
+ * sampling, reproduce and notebooks) restores the newest checkpoint into a session and hands out the
+ * generator, its EMA, the discriminators, the data source (at the checkpoint's position) and the teacher
+ * when the data is synthetic. `sampleRun` draws images from a run at a seed, deterministically.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import type { GeneratorParams } from '../models/generator.js';
 import { learnerForward, sampleLatents, type Learner } from '../models/learner.js';
 import type { Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { resolveConfig, type TrainConfig } from './config.js';
+import type { TrainConfig } from './config.js';
 import { requireCheckpoint } from './checkpoint.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { loadRunTeacher, openTrainData, teacherData } from './data.js';
 import { buildSession, closeStageOptimizers, disposeSession, restoreSession } from './session.js';
 import type { Stage } from './stages.js';
+import { readRunConfig } from './rundir.js';
 
 export interface LoadedRun {
   dir: string;
@@ -26,6 +26,8 @@ export interface LoadedRun {
   stages: Stage[];
   /** G steps completed at the checkpoint. */
   step: number;
+  /** The checkpoint loaded: its folder name, step and the sha256 of its weights (what the analysis cache keys on). */
+  checkpoint: { name: string; step: number; weightsSha256: string };
   /** Index of the stage the run was in (== stages.length when finished). */
   stageIndex: number;
   completed: boolean;
@@ -54,27 +56,11 @@ export interface LoadRunOptions {
   teacher?: boolean;
 }
 
-/** Reads and resolves a run's config.json; a folder whose creation was interrupted gets its own message. */
-export async function runConfig(runDir: string): Promise<TrainConfig> {
-  const raw = await readFile(join(runDir, 'config.json'), 'utf8').catch(async () => {
-    if (await stat(join(runDir, 'run.json')).then((st) => st.isFile(), () => false)) {
-      throw new UserError(`'${runDir}' holds a run that was interrupted before its first checkpoint (no config.json yet): start it again with fsrgan train --config <file> --out ${runDir}.`);
-    }
-    throw new UserError(`'${runDir}' is not a run directory (no config.json): pass the --out folder of fsrgan train.`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (e) {
-    throw new UserError(`${runDir}/config.json is damaged (${(e as Error).message}): restore it, or start the run again.`);
-  }
-  return resolveConfig(json);
-}
-
 /** Loads the newest valid checkpoint of a run directory. */
 export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<LoadedRun> {
-  const config = await runConfig(dir);
+  const config = await readRunConfig(dir);
   const ck = await requireCheckpoint(dir);
+  const checkpoint = { name: basename(ck.path), step: ck.state.step, weightsSha256: ck.weightsSha256 };
   const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`];
   if (!out) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);
   const wantSource = opts.source !== false;
@@ -91,6 +77,7 @@ export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<L
     config,
     stages: s.stages,
     step: s.step,
+    checkpoint,
     stageIndex: s.stageIndex,
     completed,
     generator: s.learner.params,

@@ -13,7 +13,7 @@ import { createDiscriminator, disposeDiscriminator, type Discriminator } from '.
 import type { PyramidSource } from '../data/source.js';
 import { Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
-import { stepsForLevel, type TrainConfig, type TrainMode } from './config.js';
+import { stepsForLevel, type TrainConfig } from './config.js';
 import { buildSchedule, type Stage } from './stages.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
@@ -45,13 +45,13 @@ export interface Session {
 /** The learner's shape from the config and the data's channel count. */
 export function configShape(config: TrainConfig, imageChannels: number): GeneratorShape {
   const g = config.generator;
-  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head as GeneratorShape['head'], skip: g.skip };
+  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip };
 }
 
 /** The run's schedule of stages. */
 export function configSchedule(config: TrainConfig): Stage[] {
   const steps = config.generator.resolutions.map((_, l) => stepsForLevel(config, l));
-  return buildSchedule(config.generator.resolutions, config.train.mode as TrainMode, steps, config.train.level);
+  return buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */

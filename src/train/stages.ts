@@ -94,8 +94,11 @@ export function buildSchedule(resolutions: number[], mode: TrainMode, steps: num
       const l = level === 0 ? L : level;
       return [make(l, block(resolutions[l - 1]), l === 1 ? 'single' : 'pair', resolutions.slice(0, l), [l - 1], upTo(l - 1))];
     }
-    default:
-      throw new Error(`buildSchedule: unknown mode '${mode as string}'`);
+    default: {
+      // Unreachable for a resolved config (mergeStrict allows only MODES); `never` makes a new mode a compile error here.
+      const unknown: never = mode;
+      throw new Error(`buildSchedule: unknown mode '${String(unknown)}'`);
+    }
   }
 }
 

@@ -9,11 +9,11 @@ import { clipWeights, discForward, discInput, powerIterate, type Discriminator }
 import type { Rng } from '../util/rng.js';
 import type { PyramidSource } from '../data/source.js';
 import type { Adam } from './adam.js';
-import { gradientPenalty, objectives, r1Penalty, type ObjectiveName } from './objectives.js';
+import { gradientPenalty, objectives, r1Penalty } from './objectives.js';
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
 import type { StepGuard } from './guard.js';
-import { applyAugment, drawAugment, type Augment } from './augment.js';
+import { applyAugment, drawAugment } from './augment.js';
 
 export interface StepContext {
   config: TrainConfig;
@@ -67,7 +67,7 @@ function stageInput(ctx: StepContext, xs: tf.Tensor4D[], offsets: [number, numbe
 
 /** A DiffAugment transform for one batch of D inputs (src/train/augment.ts), or null when off. */
 function augmentFor(ctx: StepContext, n: number) {
-  const policy = ctx.config.discriminator.augment as Augment[];
+  const policy = ctx.config.discriminator.augment;
   if (!policy.length || ctx.disc.resolution < ctx.config.discriminator.augmentFrom) return null;
   const d = drawAugment(ctx.rngs.augment, policy, n, ctx.disc.inputSize);
   return (x: tf.Tensor4D) => applyAugment(x, d);
@@ -86,7 +86,7 @@ function generate(ctx: StepContext, n: number): tf.Tensor4D[] {
 /** The k-th D update of a step; returns [loss, penalty] scalars when `keep`, else disposes them. */
 function dUpdate(ctx: StepContext, keep: boolean, k: number): { real: tf.Tensor4D; loss: tf.Scalar | null; penalty: tf.Scalar | null } {
   const { config, disc } = ctx;
-  const obj = objectives[config.objective.name as ObjectiveName];
+  const obj = objectives[config.objective.name];
   const batch = ctx.source.batch(config.train.batch);
   const fakeXs = generate(ctx, config.train.batch);
   const full = ctx.disc.resolution;
@@ -136,7 +136,7 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): { real: tf.Tensor4
 /** One G update against the current D; `real` (D's input on real data) enters only for RaGAN. */
 function gUpdate(ctx: StepContext, real: tf.Tensor4D): tf.Scalar {
   const { config, disc, learner } = ctx;
-  const obj = objectives[config.objective.name as ObjectiveName];
+  const obj = objectives[config.objective.name];
   const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
   const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);

@@ -3,7 +3,7 @@
  * frozen variables; run steps (log metrics and hooks, write sample grids and checkpoints at their
  * intervals; stop cleanly on abort); at the end hash again, fail loudly if a frozen tensor changed, and
  * checkpoint. A run directory holds config.json, run.json, teacher/ (synthetic data), metrics.jsonl,
- * stages/<level>/stage.json, checkpoints/ and samples/ (docs/training.md).
+ * stages/<level>/stage.json, checkpoints/ and samples/ (docs/training.md; paths and readers: rundir.ts).
  *
  * Reliability (docs/reliability.md): a run directory has one writer (DIR/.lock); a new run becomes
  * resumable atomically (config.json is written last, after the step-0 checkpoint); every checkpoint
@@ -12,7 +12,7 @@
  * intact.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Learner } from '../models/learner.js';
 import { learnerForward } from '../models/learner.js';
@@ -23,11 +23,10 @@ import { UserError } from '../util/errors.js';
 import { diskError, writeFileAtomic } from '../util/atomic.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { findCheckpoint, listCheckpoints, saveCheckpoint, tidyCheckpoints } from './checkpoint.js';
-import { allFinite, DivergenceError, guardEventLine, StepGuard, type GuardAction, type NonFiniteUpdate } from './guard.js';
+import { allFinite, DivergenceError, guardEventLine, StepGuard, type NonFiniteUpdate } from './guard.js';
 import { withRunLock } from './lock.js';
-import { runConfig } from './run.js';
-
-export { runConfig };
+import { hasRunConfig, readRunConfig, runPaths, samplesPath, writeRunConfig, writeStageRecord } from './rundir.js';
+import { openStageRecord, resumeStageRecord } from './stage-records.js';
 import { MetricsLog } from './metrics.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { checkSourceMatches, loadRunTeacher, openTrainData, saveRunTeacher, teacherData, type TrainData } from './data.js';
@@ -93,10 +92,6 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
-const pad8 = (n: number) => String(n).padStart(8, '0');
-
-const hasFile = (p: string) => stat(p).then((st) => st.isFile(), () => false);
-
 /**
  * Starts a new run in `runDir` (which must not hold a run yet). The folder becomes a run only when
  * config.json appears, after run.json, the teacher and the step-0 checkpoint: a run killed earlier has
@@ -104,7 +99,7 @@ const hasFile = (p: string) => stat(p).then((st) => st.isFile(), () => false);
  */
 export async function train(config: TrainConfig, runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
   const taken = () => new UserError(`'${runDir}' already holds a run: resume it with --resume ${runDir}, or choose another --out.`);
-  if (await hasFile(join(runDir, 'config.json'))) {
+  if (await hasRunConfig(runDir)) {
     // A run that is being trained right now says so (the lock's message) rather than suggesting a resume.
     await withRunLock(runDir, async () => undefined, opts.onMessage);
     throw taken();
@@ -119,23 +114,24 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
     return await withRunLock(
       runDir,
       async () => {
-        if (await hasFile(join(runDir, 'config.json'))) throw taken();
+        if (await hasRunConfig(runDir)) throw taken();
         // A start killed before config.json existed may have left temp folders and files: start clean.
         await tidyCheckpoints(runDir, []);
         const session = buildSession(config, source.channels, source);
+        const paths = runPaths(runDir);
         let metrics: MetricsLog | null = null;
         try {
           await writeFileAtomic(
-            join(runDir, 'run.json'),
+            paths.run,
             JSON.stringify({ backend: tf.getBackend(), tfjs: tf.version.tfjs, created: new Date().toISOString(), data: source.describe() }, null, 2) + '\n',
           );
           if (data.teacher) {
-            await rm(join(runDir, 'teacher'), { recursive: true, force: true });
+            await rm(paths.teacher, { recursive: true, force: true });
             await saveRunTeacher(data.teacher, runDir);
           }
-          metrics = await MetricsLog.open(join(runDir, 'metrics.jsonl'), 0);
+          metrics = await MetricsLog.open(paths.metrics, 0);
           await checkpoint(session, runDir, metrics);
-          await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+          await writeRunConfig(runDir, config);
           return await runLoop(session, runDir, opts, data.teacher, metrics);
         } catch (e) {
           throw diskError(e, `training stopped: cannot write into '${runDir}'`, `Checkpoints already written are intact. Free some space, then resume with: fsrgan train --resume ${runDir}`);
@@ -156,7 +152,7 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
  * aside); on the same backend the result is bit-identical to an uninterrupted run.
  */
 export async function resumeTraining(runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
-  const config = await runConfig(runDir);
+  const config = await readRunConfig(runDir);
   const say = opts.onMessage ?? ((m: string) => console.warn(m));
   return withRunLock(
     runDir,
@@ -183,7 +179,7 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
       let metrics: MetricsLog | null = null;
       try {
         restoreSession(session, ck);
-        metrics = await MetricsLog.open(join(runDir, 'metrics.jsonl'), ck.state.metricsBytes, say);
+        metrics = await MetricsLog.open(runPaths(runDir).metrics, ck.state.metricsBytes, say);
         return await runLoop(session, runDir, opts, data.teacher, metrics);
       } catch (e) {
         throw diskError(e, `training stopped: cannot write into '${runDir}'`, `The last checkpoint is intact. Free some space, then resume with: fsrgan train --resume ${runDir}`);
@@ -197,55 +193,9 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
   );
 }
 
-async function writeStageRecord(runDir: string, rec: StageRecord): Promise<void> {
-  const dir = join(runDir, 'stages', String(rec.level));
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'stage.json'), JSON.stringify(rec, null, 2) + '\n');
-}
-
-/**
- * The record of the stage a resume continues. A missing or damaged one (deleted by hand, a disk error) is
- * rebuilt from the checkpoint with a warning: freezing is then verified from the resume step on
- * (`rebuiltAtStep`), since the hashes from the stage start are lost.
- */
-async function readStageRecord(runDir: string, s: Session, stage: Stage, say: (m: string) => void): Promise<StageRecord> {
-  const file = join(runDir, 'stages', String(stage.level), 'stage.json');
-  let problem: string;
-  try {
-    const rec = JSON.parse(await readFile(file, 'utf8')) as StageRecord;
-    if (rec && typeof rec === 'object' && rec.level === stage.level && rec.frozenHashesStart && rec.trainedHashesStart) return rec;
-    problem = 'it does not hold this stage\'s hashes';
-  } catch (e) {
-    problem = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : `it is damaged (${(e as Error).message})`;
-  }
-  say(`${file}: ${problem}; rebuilt from the checkpoint at step ${s.step}, so freezing is verified from this step on.`);
-  const rec: StageRecord = { ...openStageRecord(s, stage), rebuiltAtStep: s.step };
-  await writeStageRecord(runDir, rec);
-  return rec;
-}
-
-/** A stage's record as it starts (or, rebuilt, from now): the hashes of its frozen and trained tensors. */
-function openStageRecord(s: Session, stage: Stage): StageRecord {
-  return {
-    level: stage.level,
-    resolution: stage.resolution,
-    mode: s.config.train.mode,
-    discInput: stage.discInput,
-    trainedLayers: stage.trained,
-    frozenLayers: stage.frozen,
-    frozenHashesStart: hashVars(s.learner.vars, stage.frozen),
-    frozenHashesEnd: null,
-    trainedHashesStart: hashVars(s.learner.vars, stage.trained),
-    trainedHashesEnd: null,
-    unchangedTrained: null,
-    startStep: s.step - s.stageStep,
-    endStep: null,
-  };
-}
-
 /** Sample grids of G (and its EMA) at the fixed latents, one PNG per meaningful resolution. */
 export async function writeSamples(s: Session, runDir: string, stage: Stage): Promise<void> {
-  const dir = join(runDir, 'samples', `step-${pad8(s.step)}`);
+  const dir = samplesPath(runDir, s.step);
   const upTo = s.shape.resolutions.indexOf(Math.max(...stage.outputs)) + 1;
   for (const [tag, g] of [['', s.learner], ['ema-', s.ema]] as const) {
     if (!g) continue;
@@ -284,7 +234,7 @@ function nonFiniteState(s: Session): NonFiniteUpdate[] {
  */
 async function recover(s: Session, runDir: string, metrics: MetricsLog, stage: Stage, step: number, failures: NonFiniteUpdate[], say: (m: string) => void): Promise<void> {
   const g = s.config.guard;
-  const action = g.onNonFinite as GuardAction;
+  const action = g.onNonFinite;
   const stop = async (reason: string): Promise<never> => {
     await metrics.append(guardEventLine(step, stage.level, stage.resolution, failures, 'stop', { reason }));
     await metrics.sync();
@@ -315,7 +265,7 @@ async function recover(s: Session, runDir: string, metrics: MetricsLog, stage: S
 async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: Teacher | null, metrics: MetricsLog): Promise<TrainResult> {
   const { config } = s;
   const hooks = [...(opts.hooks ?? []), ...analysisHooks(config)];
-  const action = config.guard.onNonFinite as GuardAction;
+  const action = config.guard.onNonFinite;
   const say = opts.onMessage ?? ((m: string) => console.warn(m));
   const emit = (stage: Stage, e: Pick<ProgressEvent, 'kind' | 'lossD' | 'lossG' | 'imagesPerSec'>) =>
     opts.onProgress?.({
@@ -347,7 +297,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       record = { ...openStageRecord(s, stage), calibration };
       await writeStageRecord(runDir, record);
     } else {
-      record = await readStageRecord(runDir, s, stage, say);
+      record = await resumeStageRecord(runDir, s, stage, say);
     }
     emit(stage, { kind: 'stage-start' });
     let mark = { time: performance.now(), step: s.step };

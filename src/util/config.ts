@@ -2,6 +2,7 @@
  * Strict config merging: the defaults object is the schema. Unknown keys, wrong types and malformed
  * `--set key=value` overrides become a UserError that names the field and what it should be.
  */
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 function kind(v: unknown): string {
@@ -17,6 +18,9 @@ function brief(v: unknown): string {
 }
 
 const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+
+/** Sets a key by defining it, so that a "__proto__" key from a JSON file stays an ordinary (unknown) key. */
+const put = (o: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
 
 function closest(key: string, known: string[]): string | undefined {
   const dist = (a: string, b: string) => {
@@ -75,6 +79,16 @@ export function mergeStrict<T>(defaults: T, user: unknown, path = 'config', allo
 }
 
 /**
+ * A typed default for a choice field: `choiceIn(table)(path, value)` has the union of `table[path]`, the
+ * list mergeStrict accepts at that path, as its type, so that the field's type and its allowed values
+ * come from one table and cannot disagree.
+ */
+export const choiceIn =
+  <T extends Record<string, readonly string[]>>(_table: T) =>
+  <K extends keyof T>(_path: K, value: T[K][number]): T[K][number] =>
+    value;
+
+/**
  * Applies `key.path=value` overrides (from `--set`) to a plain JSON object, parsing the value as JSON
  * when it parses (numbers, booleans, arrays) and as a string otherwise. Type checks happen in mergeStrict.
  */
@@ -106,7 +120,6 @@ export function applySets(obj: Record<string, unknown>, sets: string[]): Record<
   return out;
 }
 
-/** Reads a JSON file, turning a missing file or a syntax error into a UserError naming the file. */
 /** Deeper JSON than any config needs; deeper input would overflow the stack of the recursive mergers. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -121,6 +134,7 @@ export function checkJsonDepth(value: unknown, what: string): void {
   }
 }
 
+/** Reads a JSON file, turning a missing file or a syntax error into a UserError naming the file. */
 export async function readJsonFile(file: string, what = 'config'): Promise<unknown> {
   const { readFile } = await import('node:fs/promises');
   let text: string;
@@ -137,4 +151,66 @@ export async function readJsonFile(file: string, what = 'config'): Promise<unkno
   }
   checkJsonDepth(value, `${what} file '${file}'`);
   return value;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => kind(v) === 'object';
+
+/** `over` merged onto `base`: objects key by key, recursively; arrays, scalars and null replace. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(base)) put(out, k, base[k]);
+  for (const k of Object.keys(over)) {
+    const b = out[k];
+    const o = over[k];
+    put(out, k, own(out, k) && isObject(b) && isObject(o) ? deepMerge(b, o) : o);
+  }
+  return out;
+}
+
+/** Checks one base file's own keys (its `extends` removed) before they are merged; `trail` is the chain from the top file to it. */
+export type BaseCheck = (own: Record<string, unknown>, file: string, trail: string[]) => void;
+
+/**
+ * Reads a JSON config file whose top-level `"extends"` names base files: a path or a list of paths
+ * (applied in order), each relative to the folder of the file that names it. Bases are read the same way
+ * (chains allowed), then the file's own keys are merged over them with deepMerge; the result holds no
+ * `extends`. `checkBase` sees every base's own keys, so a mistake in a base is blamed on that file.
+ */
+export async function readJsonWithBases(file: string, what: string, checkBase?: BaseCheck): Promise<Record<string, unknown>> {
+  return readChain(file, what, [], checkBase);
+}
+
+async function readChain(file: string, what: string, parents: string[], checkBase?: BaseCheck): Promise<Record<string, unknown>> {
+  const trail = [...parents, file];
+  const chain = trail.join(' -> ');
+  const parent = parents[parents.length - 1];
+  let value: unknown;
+  try {
+    value = await readJsonFile(file, parent ? `base ${what}` : what);
+  } catch (e) {
+    if (!parent || !(e instanceof UserError)) throw e;
+    throw new UserError(`${e.message.replace(/\.$/, '')} (${chain}): fix "extends" in '${parent}'; its paths are relative to that file's folder.`);
+  }
+  if (!isObject(value)) {
+    throw new UserError(parent
+      ? `base ${what} file '${file}' (${chain}) must be a JSON object of config fields, got ${kind(value)}: fix "extends" in '${parent}' or that file.`
+      : `${what} file '${file}' must be a JSON object of config fields, got ${kind(value)}.`);
+  }
+  const ext = value.extends;
+  const bases = ext === undefined ? [] : typeof ext === 'string' ? [ext] : ext;
+  if (!Array.isArray(bases) || bases.some((b) => typeof b !== 'string' || b === '')) {
+    throw new UserError(`'${file}': "extends" must be a base file's path or a list of them, relative to this file (e.g. "extends": "base.json"), got ${brief(ext)}.`);
+  }
+  const ownKeys: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) if (k !== 'extends') put(ownKeys, k, value[k]);
+  if (parent) checkBase?.(ownKeys, file, trail);
+  let merged: Record<string, unknown> = {};
+  for (const b of bases as string[]) {
+    const path = isAbsolute(b) ? b : join(dirname(file), b);
+    if (trail.some((f) => resolve(f) === resolve(path))) {
+      throw new UserError(`${what} files extend each other in a cycle: ${[...trail, path].join(' -> ')}; remove one of these "extends".`);
+    }
+    merged = deepMerge(merged, await readChain(path, what, trail, checkBase));
+  }
+  return deepMerge(merged, ownKeys);
 }
