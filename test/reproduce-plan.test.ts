@@ -4,7 +4,7 @@
  * and each claim's verdict on numbers where the answer is known.
  */
 import { describe, expect, it } from 'vitest';
-import { cutConfig, loadCatalogue, loadFigureSpecs, parseCatalogue, parseFigureSpec, planFigures, runSteps, SCALES, type FigureSpec, type PlannedRun } from '../src/experiments/plan.js';
+import { configKey, cutConfig, loadCatalogue, loadFigureSpecs, parseCatalogue, parseFigureSpec, planFigures, runSteps, SCALES, shortHash, type FigureSpec, type PlannedRun } from '../src/experiments/plan.js';
 import { SPARSE_FRACTION } from '../src/experiments/claims.js';
 import { buildFigure } from '../src/experiments/summary.js';
 import type { RunResult } from '../src/report/figure-data.js';
@@ -15,28 +15,65 @@ import type { AnalysisFile } from '../src/analysis/validate.js';
 const DIR = 'experiments/figures';
 
 describe('figure experiments and their plan', () => {
-  it('every scale plans each distinct run once, shared by every figure that names it', async () => {
+  it('every scale plans each distinct run once per seed (and budget), shared by every figure that names it', async () => {
     const specs = await loadFigureSpecs(DIR);
-    expect(specs.map((s) => s.name)).toEqual(['F-alignment', 'F-layerwise', 'F-locality', 'F-moments', 'F-recovery', 'F-sparsity']);
+    expect(specs.map((s) => s.name)).toEqual(['F-alignment', 'F-budget', 'F-layerwise', 'F-locality', 'F-moments', 'F-recovery', 'F-sparsity']);
     const cat = await loadCatalogue(DIR);
+    expect(cat.seeds).toEqual({ test: 2, quick: 3, full: 5 });
     for (const scale of SCALES) {
       const plan = await planFigures(specs, cat, scale);
-      const pairs = new Set(specs.flatMap((s) => s.scales[scale].runs.flatMap((r) => (s.scales[scale].seeds.length ? s.scales[scale].seeds : [1]).map((seed) => `${r}|${seed}`))));
-      expect(plan.runs.length, scale).toBe(pairs.size);
-      const lw = plan.runs.find((r) => r.name === 'teacher/layerwise' && r.seed === 1)!;
-      expect(lw.figures.sort()).toEqual(specs.map((s) => s.name).sort());
+      const seeds = plan.seeds;
+      // Expected distinct (run, budget, seed) triples, from the specs and the catalogue alone.
+      const triples = new Set(
+        specs.flatMap((s) =>
+          s.scales[scale].runs.flatMap((name) => {
+            const e = cat.runs[scale][name];
+            const own = e.maxSeeds ? seeds.slice(0, e.maxSeeds) : seeds;
+            // A budget equal to the scale's own (quick: 400) trains the very same config as the plain run.
+            const own400 = scale === 'quick' ? 400 : scale === 'test' ? 12 : -1;
+            return (s.scales[scale].budgets.length ? s.scales[scale].budgets : [own400]).flatMap((b) => own.map((seed) => `${name}|${b === own400 ? 'own' : b}|${seed}`));
+          }),
+        ),
+      );
+      // At test scale the budget runs log more often (every budget/20 steps) than the plain runs: not shared.
+      if (scale !== 'test') expect(plan.runs.length, scale).toBe(triples.size);
+      expect(new Set(plan.runs.map((r) => r.id)).size).toBe(plan.runs.length);
+      const lw = plan.runs.find((r) => r.name === 'teacher/layerwise' && r.seed === 1 && r.figures.includes('F-sparsity'))!;
+      expect(lw.figures.filter((f) => f !== 'F-budget').sort()).toEqual(specs.map((s) => s.name).filter((n) => n !== 'F-budget').sort());
       expect(lw.config.analysis.every).toBeGreaterThan(0);
-      // Each figure's run ids point into the plan.
+      // Runs no claim is judged on keep one seed; the others get every seed of the scale.
+      const e2e = plan.runs.filter((r) => r.method === 'end-to-end');
+      expect(e2e.length, scale).toBeGreaterThan(0);
+      expect(e2e.every((r) => r.seed === 1)).toBe(true);
+      expect(plan.runs.filter((r) => r.name === 'teacher/layerwise' && r.figures.includes('F-sparsity')).map((r) => r.seed)).toEqual(seeds);
       for (const f of plan.figures) for (const id of f.runs) expect(plan.runs.some((r) => r.id === id)).toBe(true);
     }
     const quick = await planFigures(specs, cat, 'quick');
-    expect(quick.runs.map((r) => r.name).sort()).toEqual(['teacher/end-to-end', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/random-lower@2', 'teacher/random-lower@3']);
+    expect([...new Set(quick.runs.map((r) => r.name))].sort()).toEqual(['teacher/end-to-end', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/random-lower@2', 'teacher/random-lower@3']);
+    // F-budget at quick: budgets 100 and 400, the last shared with the plain quick runs.
+    const budget = quick.figures.find((f) => f.spec.name === 'F-budget')!;
+    const steps = budget.runs.map((id) => quick.runs.find((r) => r.id === id)!.config.train.steps);
+    expect([...new Set(steps)].sort((a, b) => a - b)).toEqual([100, 400]);
+    expect(budget.runs.filter((id) => quick.figures.find((f) => f.spec.name === 'F-sparsity')!.runs.includes(id))).toHaveLength(3);
     const rl2 = quick.runs.find((r) => r.name === 'teacher/random-lower@2')!;
     expect(rl2.config.generator.resolutions).toEqual([8, 16]);
     expect(rl2.fullConfig.generator.resolutions).toEqual([8, 16, 32]);
     // End-to-end gets the total layerwise budget at the top level.
     const e2e = quick.runs.find((r) => r.method === 'end-to-end')!;
-    expect(runSteps(e2e.config)).toBe(runSteps(quick.runs.find((r) => r.method === 'layerwise')!.config));
+    expect(runSteps(e2e.config)).toBe(runSteps(quick.runs.find((r) => r.method === 'layerwise' && r.config.train.steps === 400)!.config));
+    // --seeds overrides the catalogue's count.
+    const two = await planFigures(specs, cat, 'quick', 2);
+    expect(two.seeds).toEqual([1, 2]);
+    await expect(planFigures(specs, cat, 'quick', 0)).rejects.toThrow(/--seeds must be a whole number/);
+  });
+
+  it('run ids hash the config\'s differences from the defaults: a field at its default is invisible, a change is not', () => {
+    const base = resolveConfig({ data: 'x.json', generator: { resolutions: [8, 16], channels: [8, 8] } });
+    const key = configKey(base);
+    expect(key).toEqual({ data: 'x.json', generator: { channels: [8, 8], resolutions: [8, 16] } });
+    // Stating a default explicitly (as a config written before the field existed would not) changes nothing.
+    expect(configKey(resolveConfig({ data: 'x.json', generator: { resolutions: [8, 16], channels: [8, 8], head: 'linear' }, train: { batch: base.train.batch } }))).toEqual(key);
+    expect(shortHash(configKey(resolveConfig({ data: 'x.json', generator: { resolutions: [8, 16], channels: [8, 8] }, train: { batch: base.train.batch + 1 } })))).not.toBe(shortHash(key));
   });
 
   it('cutConfig keeps the lowest levels of resolutions, channels and per-level steps', () => {
@@ -73,9 +110,9 @@ describe('figure experiments and their plan', () => {
 
 const CONFIG = resolveConfig({ data: 't.json', generator: { resolutions: [8, 16, 32], channels: [16, 16, 16], patch: 4 }, analysis: { every: 10 } });
 
-function planted(method: string, over: Partial<RunResult> = {}, resolutions = [8, 16, 32]): RunResult {
+function planted(method: string, over: Partial<RunResult> = {}, resolutions = [8, 16, 32], seed = 1): RunResult {
   const config = { ...CONFIG, generator: { ...CONFIG.generator, resolutions } };
-  const run = { id: `${method}-${resolutions.length}`, name: method, method, data: 'teacher', seed: 1, levels: resolutions.length, config, fullConfig: CONFIG, figures: [], analyses: [] } as PlannedRun;
+  const run = { id: `${method}-${resolutions.length}-s${seed}`, name: method, method, data: 'teacher', seed, levels: resolutions.length, config, fullConfig: CONFIG, figures: [], analyses: [] } as PlannedRun;
   return { run, dir: '/nowhere', analyses: {}, metrics: [], samples: {}, tiles: null, recoveryRandom: null, ...over };
 }
 
@@ -83,7 +120,7 @@ const file = (what: string, results: Record<string, unknown>) => ({ what, source
 const method = { computation: '', params: { samples: 10 } };
 
 function spec(builder: FigureSpec['builder']): FigureSpec {
-  const s = { runs: ['x'], seeds: [] };
+  const s = { runs: ['x'], budgets: [] };
   return { name: `F-${builder}`, title: 'T', about: 'About.', builder, analyses: [], chart: '', scales: { test: s, quick: s, full: s } };
 }
 
@@ -95,52 +132,107 @@ function sparsityReport(fractions: number[]) {
   };
 }
 
+/** Flat traces of `value` over stage steps 10..200 at `res`, as the analysis hooks log them. */
+function flat(res: number, key: string, value: number, stage = 1): Record<string, number>[] {
+  return Array.from({ length: 20 }, (_, i) => ({ stage, resolution: res, step: 10 * (i + 1), stageStep: 10 * (i + 1), [key]: value }));
+}
+
 describe('figure claims on planted results', () => {
-  it(`sparsity holds when every layer has at most ${SPARSE_FRACTION} of its channels active and fewer than random init`, () => {
-    const run = (learner: number[]) => planted('layerwise', { analyses: { sparsity: file('sparsity', { learner: sparsityReport(learner), 'random-init': sparsityReport([0.5, 0.5, 0.5]), teacher: sparsityReport([0.12, 0.12, 0.12]) }) as AnalysisFile<'sparsity'> } });
-    const ok = buildFigure(spec('sparsity'), [run([0.2, 0.1, 0.25])]);
-    expect(ok.claims[0]).toMatchObject({ id: 'sparsity', holds: true });
-    expect(ok.claims[0].numbers['teacher/r16/learner']).toBe(0.1);
+  it(`sparsity holds when every layer has at most ${SPARSE_FRACTION} of its channels active (and fewer than random init) over seeds`, () => {
+    const run = (learner: number[], seed: number, metrics: Record<string, number>[] = []) =>
+      planted('layerwise', { metrics, analyses: { sparsity: file('sparsity', { learner: sparsityReport(learner), 'random-init': sparsityReport([0.5, 0.5, 0.5]), teacher: sparsityReport([0.12, 0.12, 0.12]) }) as AnalysisFile<'sparsity'> } }, [8, 16, 32], seed);
+    const logged = (f: number[]) => [8, 16, 32].flatMap((r, i) => flat(r, `sparsity/r${r}/active`, f[i], i + 1));
+    const seeds = (fs: number[][]) => fs.map((f, i) => run(f, i + 1, logged(f)));
+    const ok = buildFigure(spec('sparsity'), seeds([[0.2, 0.1, 0.2], [0.21, 0.11, 0.19], [0.19, 0.1, 0.21]]));
+    expect(ok.claims[0]).toMatchObject({ id: 'sparsity', verdict: 'holds' });
+    expect(ok.claims[0].tests.map((t) => t.key)).toEqual(['teacher/r8', 'teacher/r16', 'teacher/r32']);
+    expect(ok.claims[0].numbers['teacher/r16/mean']).toBeCloseTo(0.31 / 3, 12);
+    expect(ok.claims[0].budget.seeds).toEqual([1, 2, 3]);
+    expect(ok.claims[0].budget.samples).toEqual({ sparsity: 10 });
     expect(ok.charts.map((c) => c.file)).toEqual(['F-sparsity', 'F-sparsity-histogram']);
-    const bad = buildFigure(spec('sparsity'), [run([0.2, 0.3, 0.1])]).claims[0];
-    expect(bad.holds).toBe(false);
-    expect(bad.detail).toMatch(/teacher\/r16: 0\.3 of 16 channels active/);
+    // r16 at 0.3 on every seed, converged: does not hold, and the detail names r16 only.
+    const bad = buildFigure(spec('sparsity'), seeds([[0.2, 0.3, 0.1], [0.2, 0.31, 0.1], [0.2, 0.29, 0.1]])).claims[0];
+    expect(bad.verdict).toBe('does not hold');
+    expect(bad.detail).toMatch(/teacher\/r16: 0\.3 \[/);
     expect(bad.detail).not.toMatch(/r8|r32/);
+    // The same numbers without logged traces: convergence unknown, so never "does not hold".
+    const unlogged = buildFigure(spec('sparsity'), [[0.2, 0.3, 0.1], [0.2, 0.31, 0.1], [0.2, 0.29, 0.1]].map((f, i) => run(f, i + 1))).claims[0];
+    expect(unlogged.verdict).toBe('inconclusive');
+    // One seed: inconclusive, however good the number.
+    expect(buildFigure(spec('sparsity'), [run([0.1, 0.1, 0.1], 1)]).claims[0].verdict).toBe('inconclusive');
   });
 
-  it('moments holds when orders 1 and 2 fall within every stage, and names the stage where one does not', () => {
-    const line = (stage: number, step: number, o1: number, o2: number) => ({ stage, step, resolution: 8 << (stage - 1), [`moments/r${8 << (stage - 1)}/o1`]: o1, [`moments/r${8 << (stage - 1)}/o2`]: o2 });
-    const metrics = [line(1, 10, 2, 3), line(1, 20, 1, 1.5), line(2, 30, 5, 5), line(2, 40, 4, 6)];
-    const c = buildFigure(spec('moments'), [planted('layerwise', { metrics })]).claims[0];
-    expect(c.holds).toBe(false);
-    expect(c.detail).toMatch(/stage2\/r16\/o2: 5 at step 30 -> 6 at step 40/);
-    expect(c.numbers['teacher/stage1/r8/o1/first']).toBe(2);
-    metrics[3] = line(2, 40, 4, 4);
-    expect(buildFigure(spec('moments'), [planted('layerwise', { metrics })]).claims[0].holds).toBe(true);
-    expect(buildFigure(spec('moments'), [planted('layerwise')]).claims[0].holds).toBeNull();
+  it('moments: last / first error below 1 at every stage and order 1, 2, over seeds', () => {
+    const line = (stage: number, step: number, o1: number, o2: number) => ({ stage, step, stageStep: step, resolution: 8 << (stage - 1), [`moments/r${8 << (stage - 1)}/o1`]: o1, [`moments/r${8 << (stage - 1)}/o2`]: o2 });
+    // Errors fall from 2 to 1 within 50 steps, then stay: converged well below the first value.
+    const stage = (st: number, end1: number, end2: number) => Array.from({ length: 20 }, (_, i) => line(st, 10 * (i + 1), i < 5 ? 2 - i * 0.2 : end1, i < 5 ? 2 - i * 0.2 : end2));
+    const runs = (end2: number) => [1, 2, 3].map((seed) => planted('layerwise', { metrics: [...stage(1, 1, 1 + seed * 0.01), ...stage(2, 1, end2 + seed * 0.01)] }, [8, 16, 32], seed));
+    const c = buildFigure(spec('moments'), runs(1)).claims[0];
+    expect(c.verdict).toBe('holds');
+    expect(c.tests.map((t) => t.key)).toEqual(['teacher/stage1/r8/o1', 'teacher/stage1/r8/o2', 'teacher/stage2/r16/o1', 'teacher/stage2/r16/o2']);
+    expect(c.numbers['teacher/stage1/r8/o1/mean']).toBeCloseTo(0.5, 12);
+    // Stage 2's second-order error ends above where it started (2.4 > 2): does not hold, named.
+    const bad = buildFigure(spec('moments'), runs(2.4)).claims[0];
+    expect(bad.verdict).toBe('does not hold');
+    expect(bad.detail).toMatch(/stage2\/r16\/o2/);
+    expect(buildFigure(spec('moments'), [planted('layerwise')]).claims[0].verdict).toBe('inconclusive');
   });
 
   it('alignment needs 3 reference standard deviations and 1.25x the reference mean', () => {
     const rep = (observed: number) => ({ kind: 'alignment', method, reference: 32, target: 16, dim: 48, observed: { meanMatched: observed, meanBest: observed, meanAll: 0.1 }, random: { meanMatched: 0.3, stdMatched: 0.02, meanBest: 0.3, meanAll: 0.1, draws: 5 }, pairs: [] });
-    const at = (observed: number) => buildFigure(spec('alignment'), [planted('layerwise', { analyses: { alignment: file('alignment', { 'D_r8 vs G_r8': rep(observed) }) as AnalysisFile<'alignment'> } })]).claims[0];
-    expect(at(0.5).holds).toBe(true);
+    const metrics = (observed: number) => [{ stage: 1, resolution: 8, step: 10, stageStep: 10, 'alignment/r8/matched': observed, 'alignment/r8/random': 0.3, 'alignment/r8/random_std': 0.02 }, ...flat(8, 'alignment/r8/matched', observed).slice(1)];
+    const at = (observed: number) =>
+      buildFigure(
+        spec('alignment'),
+        [0, 0.001, 0.002].map((d, i) => planted('layerwise', { metrics: metrics(observed + d), analyses: { alignment: file('alignment', { 'D_r8 vs G_r8': rep(observed + d) }) as AnalysisFile<'alignment'> } }, [8, 16, 32], i + 1)),
+      ).claims[0];
+    expect(at(0.5).verdict).toBe('holds');
     // 0.37 is 3.5 sd above but only 1.23x the reference: not "well above".
-    expect(at(0.37).holds).toBe(false);
-    expect(at(0.37).detail).toMatch(/matched 0\.37 vs random 0\.3 \+- 0\.02 \(1\.23x, 3\.5 sd\)/);
+    const c = at(0.37);
+    expect(c.verdict).toBe('does not hold');
+    expect(c.tests.find((t) => t.key.endsWith('/sigmas'))!.verdict).toBe('holds');
+    expect(c.tests.find((t) => t.key.endsWith('/ratio'))!.mean).toBeCloseTo(0.371 / 0.3, 10);
+    expect(c.detail).toMatch(/D_r8\/ratio: 1\.24 \[/);
   });
 
-  it('layerwise compares SWD with the random-lower run of the same resolution, at every level above the first', () => {
+  it('layerwise compares SWD with the random-lower run of the same resolution and seed, at every level above the first', () => {
     const swd = (levels: [number, number][]) => file('swd', { learner: { kind: 'swd', method, levels: levels.map(([resolution, v]) => ({ resolution, patch: 7, descriptors: 10, swd: v })) } }) as AnalysisFile<'swd'>;
-    const lw = planted('layerwise', { analyses: { swd: swd([[8, 0.5], [16, 0.2], [32, 0.25]]) } });
-    const rl2 = planted('random-lower', { analyses: { swd: swd([[8, 9], [16, 0.3]]) } }, [8, 16]);
-    const rl3 = planted('random-lower', { analyses: { swd: swd([[8, 9], [16, 9], [32, 0.2]]) } });
-    const out = buildFigure(spec('layerwise'), [lw, rl2, rl3]);
+    const o2 = (res: number, v: number) => flat(res, `moments/r${res}/o2`, v, res === 32 ? 3 : 2);
+    const runs = [1, 2, 3].flatMap((seed) => {
+      const d = seed * 0.001;
+      return [
+        planted('layerwise', { metrics: [...o2(16, 1), ...o2(32, 1)], analyses: { swd: swd([[8, 0.5], [16, 0.2 + d], [32, 0.25 + d]]) } }, [8, 16, 32], seed),
+        planted('random-lower', { metrics: o2(16, 2), analyses: { swd: swd([[8, 9], [16, 0.3]]) } }, [8, 16], seed),
+        planted('random-lower', { metrics: o2(32, 1), analyses: { swd: swd([[8, 9], [16, 9], [32, 0.2]]) } }, [8, 16, 32], seed),
+      ];
+    });
+    const out = buildFigure(spec('layerwise'), runs);
     const c = out.claims[0];
-    expect(c.holds).toBe(false);
-    expect(c.numbers).toEqual({ 'teacher/r16/layerwise': 0.2, 'teacher/r16/randomLower': 0.3, 'teacher/r32/layerwise': 0.25, 'teacher/r32/randomLower': 0.2 });
-    expect(c.detail).toMatch(/r16: SWD 0\.2 \(layerwise\) vs 0\.3 \(random lower\), 1\.5x better; teacher r32: .*layerwise worse by 1\.25x/);
+    expect(c.tests.map((t) => [t.key, t.verdict])).toEqual([
+      ['teacher/r16', 'holds'],
+      ['teacher/r32', 'does not hold'],
+    ]);
+    expect(c.verdict).toBe('does not hold');
+    expect(c.numbers['teacher/r16/mean']).toBeCloseTo((0.201 / 0.3 + 0.202 / 0.3 + 0.203 / 0.3) / 3, 12);
+    expect(c.budget.steps).toEqual({ 'teacher layerwise': String(CONFIG.train.steps), 'teacher random-lower r16': String(CONFIG.train.steps), 'teacher random-lower r32': String(CONFIG.train.steps) });
     // Random-lower runs contribute only their top resolution to the table (their lower heads are untrained).
-    expect(out.tables[0].rows.filter((r) => r[2] === 'random lower layers').map((r) => r[1])).toEqual([16, 32]);
-    expect(buildFigure(spec('layerwise'), [lw]).claims[0].holds).toBeNull();
+    expect([...new Set(out.tables[0].rows.filter((r) => r[2] === 'random lower layers').map((r) => r[1]))]).toEqual([16, 32]);
+    expect(buildFigure(spec('layerwise'), [runs[0]]).claims[0].verdict).toBe('inconclusive');
+  });
+
+  it('F-budget judges every claim per budget and draws them', () => {
+    const run = (steps: number, seed: number, f: number) => {
+      const r = planted('layerwise', { metrics: [8, 16, 32].flatMap((res, i) => flat(res, `sparsity/r${res}/active`, f, i + 1)), analyses: { sparsity: file('sparsity', { learner: sparsityReport([f, f, f]), 'random-init': sparsityReport([0.5, 0.5, 0.5]) }) as AnalysisFile<'sparsity'> } }, [8, 16, 32], seed);
+      return { ...r, run: { ...r.run, config: { ...r.run.config, train: { ...r.run.config.train, steps } } } };
+    };
+    const runs = [1, 2, 3].flatMap((seed) => [run(100, seed, 0.4 + seed / 100), run(400, seed, 0.1 + seed / 100)]);
+    const fig = buildFigure(spec('budget'), runs);
+    expect(fig.claims).toEqual([]);
+    const sparsity = fig.tables[0].rows.filter((r) => r[0] === 'sparsity' && r[1] === 'teacher/r8');
+    expect(sparsity.map((r) => [r[3], r[9]])).toEqual([
+      [100, 'does not hold'],
+      [400, 'holds'],
+    ]);
+    expect(fig.charts).toHaveLength(1);
   });
 });

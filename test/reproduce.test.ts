@@ -14,6 +14,7 @@ import { run as cli } from '../src/cli/reproduce.js';
 import { loadFigureSpecs } from '../src/experiments/plan.js';
 import { notebookFigure, reproduce } from '../src/experiments/reproduce.js';
 import type { ReproduceSummary } from '../src/experiments/summary.js';
+import { esc } from '../src/report/html.js';
 
 const PNG_MAGIC = '89504e470d0a1a0a';
 let root = '';
@@ -66,20 +67,30 @@ describe('fsrgan reproduce --scale test', () => {
     }
     // Every src in the page resolves.
     for (const m of html.matchAll(/src="([^"]+)"/g)) expect(existsSync(join(out(), m[1])), m[1]).toBe(true);
-    expect(first.figures.find((f) => f.name === 'F-alignment')!.images).toHaveLength(1);
+    expect(first.figures.find((f) => f.name === 'F-alignment')!.images).toHaveLength(2); // D_1 next to G_1, one per seed
     expect(first.figures.find((f) => f.name === 'F-layerwise')!.images.length).toBe(4);
-    // The four claims, each with finite numbers and a verdict.
+    // The four claims, each with a three-way verdict, finite numbers, its seeds, budget and interval method.
     expect(first.claims.map((c) => c.id).sort()).toEqual(['alignment', 'layerwise', 'moments', 'sparsity']);
+    expect(first.seeds).toEqual([1, 2]);
     for (const c of first.claims) {
-      expect(typeof c.holds, c.id).toBe('boolean');
+      expect(['holds', 'does not hold', 'inconclusive'], c.id).toContain(c.verdict);
+      expect(c.budget.seeds, c.id).toEqual([1, 2]);
+      expect(Object.values(c.budget.steps).length, c.id).toBeGreaterThan(0);
+      expect(c.interval).toMatch(/t-interval/);
+      for (const t of c.tests) expect(t.seeds, `${c.id} ${t.key}`).toEqual([1, 2]);
+      // Test scale logs 3 analysis points per stage: too few for a slope, so never "does not hold".
+      expect(c.verdict, c.id).not.toBe('does not hold');
       expect(Object.keys(c.numbers).length, c.id).toBeGreaterThan(0);
       for (const v of Object.values(c.numbers)) expect(Number.isFinite(v)).toBe(true);
-      expect(html).toContain(c.statement.replace(/'/g, '&#39;'));
+      expect(html).toContain(esc(c.statement));
     }
-    // Each distinct run trained once and shared: the layerwise run serves all six figures.
-    expect(first.runs).toHaveLength(5);
+    // Each distinct run trained once and shared: the layerwise run of each seed serves all six claim and
+    // measurement figures; F-budget trains its own at 4 and 12 steps per stage (they log more often).
+    expect(first.runs).toHaveLength(20);
     expect(first.runs.every((r) => r.status === 'trained')).toBe(true);
-    expect(first.runs.find((r) => r.name === 'teacher/layerwise')!.figures).toHaveLength(6);
+    expect(first.runs.filter((r) => r.name === 'teacher/layerwise' && r.figures.length === 6).map((r) => r.seed)).toEqual([1, 2]);
+    expect(first.figures.find((f) => f.name === 'F-budget')!.tables[0].rows.length).toBeGreaterThan(0);
+    expect(html).toContain('<section id="F-budget">');
     expect((await readdir(join(out(), 'runs'))).sort()).toEqual(first.runs.map((r) => r.id).sort());
   }, 180_000);
 
@@ -90,10 +101,10 @@ describe('fsrgan reproduce --scale test', () => {
   }, 120_000);
 
   it('a run folder without its completion marker is resumed from its checkpoint, not retrained', async () => {
-    const lw = first.runs.find((r) => r.name === 'teacher/layerwise')!;
+    const lw = first.runs.find((r) => r.name === 'teacher/layerwise' && r.seed === 1 && r.figures.includes('F-moments'))!;
     await rm(join(lw.dir, 'reproduce.json'));
     const res = await reproduce({ out: out(), scale: 'test', only: ['F-moments'], log: quiet, pages: false });
-    expect(res.summary.runs.map((r) => r.status)).toEqual(['resumed']);
+    expect(res.summary.runs.map((r) => r.status)).toEqual(['resumed', 'reused']);
     expect(res.summary.claims).toEqual(first.claims.filter((c) => c.id === 'moments'));
     // pages: false leaves the full index in place.
     expect((await summaryOf(out())).figures).toHaveLength(first.figures.length);
@@ -106,7 +117,7 @@ describe('fsrgan reproduce --scale test', () => {
   it('--only draws only the figures named and trains only their runs', async () => {
     const dir = join(root, 'only');
     const res = await reproduce({ out: dir, scale: 'test', only: ['F-recovery', 'F-sparsity'], log: quiet });
-    expect(res.summary.runs.map((r) => r.name)).toEqual(['teacher/layerwise']);
+    expect(res.summary.runs.map((r) => `${r.name} s${r.seed}`)).toEqual(['teacher/layerwise s1', 'teacher/layerwise s2']);
     expect(res.summary.figures.map((f) => f.name)).toEqual(['F-recovery', 'F-sparsity']);
     const files = await readdir(join(dir, 'figures'));
     expect(files.filter((f) => f.endsWith('.svg')).sort()).toEqual(['F-recovery.svg', 'F-sparsity-histogram.svg', 'F-sparsity.svg']);

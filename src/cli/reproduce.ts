@@ -9,7 +9,7 @@ import { reproduce } from '../experiments/reproduce.js';
 import { parseFlags } from './args.js';
 
 const USAGE =
-  'fsrgan reproduce --out <dir> [--scale test|quick|full] [--only F-name[,F-name]] [--backend auto|node-gpu|node|wasm|cpu] [--figures experiments/figures] [--no-train] [--dry-run]';
+  'fsrgan reproduce --out <dir> [--scale test|quick|full] [--seeds N] [--only F-name[,F-name]] [--backend auto|node-gpu|node|wasm|cpu] [--figures experiments/figures] [--no-train] [--dry-run]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -19,6 +19,7 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       scale: { type: 'string' },
       only: { type: 'string' },
+      seeds: { type: 'string' },
       backend: { type: 'string' },
       figures: { type: 'string' },
       'no-train': { type: 'boolean' },
@@ -32,8 +33,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!(SCALES as readonly string[]).includes(scale)) throw new UserError(`--scale must be one of ${SCALES.join(', ')}, got '${scale}'.`);
   const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [];
   const figuresDir = values.figures ?? 'experiments/figures';
+  const seeds = values.seeds === undefined ? undefined : Number(values.seeds);
+  if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1 && seeds <= 1000)) throw new UserError(`--seeds must be a whole number from 1 to 1000 (seeds 1..N per run), got '${values.seeds}'.`);
   if (values['dry-run']) {
-    const plan = await planFigures(await loadFigureSpecs(figuresDir, only), await loadCatalogue(figuresDir), scale);
+    const plan = await planFigures(await loadFigureSpecs(figuresDir, only), await loadCatalogue(figuresDir), scale, seeds);
     for (const r of plan.runs) console.log(`${r.id}  ${r.config.train.mode}  ${r.config.data}  levels ${r.levels}  ${runSteps(r.config)} steps  for ${r.figures.join(', ')}`);
     console.log(`${plan.runs.length} runs, ${plan.runs.reduce((a, r) => a + runSteps(r.config), 0)} G steps`);
     return 0;
@@ -41,9 +44,12 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.out) throw new UserError(`--out <dir> is required.\nUsage: ${USAGE}`);
   const choice = await initBackend(values.backend);
   console.log(`backend: ${describeChoice(choice)}`);
-  const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'] });
-  const bad = res.summary.claims.filter((c) => c.holds === false);
-  for (const c of res.summary.claims) console.log(`claim ${c.id} (${c.figure}): ${c.holds === null ? 'not checked' : c.holds ? 'holds' : 'DOES NOT HOLD'} - ${c.detail}`);
-  if (bad.length) console.log(`${bad.length} claim(s) did not reproduce at scale ${scale}; see ${values.out}/index.html.`);
+  const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'], seeds });
+  for (const c of res.summary.claims) {
+    console.log(`claim ${c.id} (${c.figure}): ${c.verdict.toUpperCase()} - ${c.detail}`);
+    console.log(`  seeds ${c.budget.seeds.join(', ')}; steps per stage ${Object.entries(c.budget.steps).map(([k, v]) => `${k} ${v}`).join(', ')}; ${c.interval}`);
+  }
+  const count = (v: string) => res.summary.claims.filter((c) => c.verdict === v).length;
+  console.log(`claims at scale ${scale}: ${count('holds')} hold, ${count('does not hold')} do not hold, ${count('inconclusive')} inconclusive; see ${values.out}/index.html.`);
   return 0;
 }

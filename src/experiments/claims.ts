@@ -1,38 +1,44 @@
 /**
  * The claims of the paper that the figures test (docs/theory.md section 4, docs/figures.md): ONE table,
- * `CLAIM_RULES`, with each claim's statement, the figure that tests it, its thresholds and its verdict
- * function. A verdict comes with the numbers it rests on and the margin in words, so a reader can apply
- * another rule. Pure functions of the runs' results (src/report/figure-data.ts).
+ * `CLAIM_RULES`, with each claim's statement, the figure that tests it, its thresholds, and the tests it is
+ * made of. A test is one statistic measured once per seed (with its trace over the training steps where
+ * training logged it); src/experiments/verdict.ts turns the tests into a three-way verdict ("holds", "does
+ * not hold", "inconclusive") from 95% intervals over seeds and a convergence check. Every verdict carries
+ * the numbers it rests on, its seeds, sample counts and budget. Pure functions of the runs' results
+ * (src/report/figure-data.ts).
  */
 import type { AlignmentReport } from '../analysis/alignment.js';
-import {
-  byMethod,
-  cellKey,
-  dataLabels,
-  f3,
-  mean,
-  qualityCells,
-  result,
-  stageMoments,
-  type FigureHead,
-  type FigureKind,
-  type RunResult,
-} from '../report/figure-data.js';
+import type { BudgetPoint } from '../report/budget.js';
+import { byMethod, qualityResolutions, stepsPerStage, result, stageMoments, swdAt, type FigureHead, type FigureKind, type RunResult } from '../report/figure-data.js';
+import { combineVerdicts, INTERVAL_METHOD, judgeTest, type SeedValue, type TestInput, type TestResult, type TracePoint, type VerdictWord } from './verdict.js';
+
+export type { VerdictWord } from './verdict.js';
 
 /** A statement of the paper checked on this scale's runs. */
 export interface Claim {
   id: 'sparsity' | 'moments' | 'alignment' | 'layerwise';
   figure: string;
   statement: string;
-  /** null when the runs needed are missing. */
-  holds: boolean | null;
-  /** The numbers the verdict rests on. */
+  verdict: VerdictWord;
+  /** The tests the verdict combines, each with its per-seed values, interval, convergence and verdict. */
+  tests: TestResult[];
+  /** Every test's mean and interval by name (`<key>/mean`, `/lo`, `/hi`), for tables and scripts. */
   numbers: Record<string, number>;
-  /** The verdict in words, with the margin (how far from holding when it does not). */
+  /** The verdict in words: why it holds, what does not hold, or why it is inconclusive. */
   detail: string;
+  /** How the intervals are computed. */
+  interval: string;
+  /** What the numbers rest on: seeds, steps per stage of each method's runs, analysis samples. */
+  budget: ClaimBudget;
 }
 
-export type Verdict = Pick<Claim, 'holds' | 'numbers' | 'detail'>;
+export interface ClaimBudget {
+  seeds: number[];
+  /** Steps per stage of the runs judged, by method ('layerwise: 400/400/400'). */
+  steps: Record<string, string>;
+  /** Samples of the final analyses the statistics come from (per analysis). */
+  samples: Record<string, number>;
+}
 
 export interface ClaimRule {
   id: Claim['id'];
@@ -41,7 +47,12 @@ export interface ClaimRule {
   /** The numbers the rule compares against (named as exported below). */
   thresholds: Record<string, number>;
   statement: string;
-  verdict: (runs: RunResult[]) => Verdict;
+  /** The analyses its statistics come from (for the budget's sample counts). */
+  reads: string[];
+  /** The methods whose runs it needs seeds of. */
+  methods: string[];
+  /** One test per statistic, with one value per seed. */
+  tests: (runs: RunResult[]) => TestInput[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -54,117 +65,112 @@ export const ALIGN_SIGMAS = 3;
 export const ALIGN_RATIO = 1.25;
 
 // ---------------------------------------------------------------------------------------------------------
-// Verdicts
+// Helpers
 
-/** Every layer of every layerwise run: active fraction <= SPARSE_FRACTION and below random init. */
-function sparsityVerdict(runs: RunResult[]): Verdict {
-  const numbers: Record<string, number> = {};
-  const failures: string[] = [];
-  let checked = 0;
+/** Test inputs keyed by test key, seed values appended in run order. */
+class Tests {
+  private map = new Map<string, TestInput>();
+  add(key: string, statistic: string, threshold: number, holdsWhen: 'below' | 'above', v: SeedValue): void {
+    const t = this.map.get(key) ?? { key, statistic, threshold, holdsWhen, values: [] };
+    // A threshold that depends on the seed (sparsity's random-init reference) keeps the strictest.
+    t.threshold = holdsWhen === 'below' ? Math.min(t.threshold, threshold) : Math.max(t.threshold, threshold);
+    t.values.push(v);
+    this.map.set(key, t);
+  }
+  list(): TestInput[] {
+    return [...this.map.values()];
+  }
+}
+
+/** A metrics series of one stage (the lines whose `resolution` is `res`), as trace points. */
+function trace(r: RunResult, res: number, value: (m: Record<string, number>) => number | undefined): TracePoint[] {
+  const pts: TracePoint[] = [];
+  for (const m of r.metrics) {
+    if (m.resolution !== res) continue;
+    const v = value(m);
+    if (v !== undefined && Number.isFinite(v)) pts.push({ step: m.stageStep ?? m.step, value: v });
+  }
+  return pts;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tests
+
+/** Per layer of the layerwise runs: the learner's exact active fraction, below SPARSE_FRACTION and random init's. */
+function sparsityTests(runs: RunResult[]): TestInput[] {
+  const tests = new Tests();
   for (const r of byMethod(runs, 'layerwise')) {
     const learner = result(r, 'sparsity', 'learner');
     const random = result(r, 'sparsity', 'random-init');
     if (!learner || !random) continue;
     learner.layers.forEach((l, i) => {
-      checked++;
-      const key = `${r.run.data}/r${l.resolution}`;
-      numbers[`${key}/learner`] = l.exact.activeFraction;
-      numbers[`${key}/randomInit`] = random.layers[i].exact.activeFraction;
-      const t = result(r, 'sparsity', 'teacher');
-      if (t) numbers[`${key}/teacher`] = t.layers[i].exact.activeFraction;
-      if (!(l.exact.activeFraction <= SPARSE_FRACTION && l.exact.activeFraction < random.layers[i].exact.activeFraction)) {
-        failures.push(`${key}: ${f3(l.exact.activeFraction)} of ${l.channels} channels active (random init ${f3(random.layers[i].exact.activeFraction)})`);
-      }
+      const threshold = Math.min(SPARSE_FRACTION, random.layers[i].exact.activeFraction);
+      // Layer l is trained in stage l only (frozen after), so its trace is that stage's.
+      const tr = trace(r, l.resolution, (m) => m[`sparsity/r${l.resolution}/active`]);
+      tests.add(`${r.run.data}/r${l.resolution}`, 'active fraction of channels', threshold, 'below', { seed: r.run.seed, value: l.exact.activeFraction, trace: tr.length ? tr : null });
     });
   }
-  return {
-    holds: checked ? failures.length === 0 : null,
-    numbers,
-    detail: checked === 0 ? 'no layerwise run with a sparsity analysis.' : failures.length ? `does not hold at ${failures.join('; ')}.` : `holds at all ${checked} layers (active fractions ${Object.entries(numbers).filter(([k]) => k.endsWith('/learner')).map(([k, v]) => `${k.replace('/learner', '')} ${f3(v)}`).join(', ')}).`,
-  };
+  return tests.list();
 }
 
-/** Every stage of every layerwise run: the order-1 and order-2 errors at its last logged step below those at its first. */
-function momentsVerdict(runs: RunResult[]): Verdict {
-  const numbers: Record<string, number> = {};
-  const failures: string[] = [];
-  const ratios: string[] = [];
-  let checked = 0;
+/** Per stage and order 1, 2 of the layerwise runs: the moment error at the last logged step over that at the first. */
+function momentsTests(runs: RunResult[]): TestInput[] {
+  const tests = new Tests();
   for (const r of byMethod(runs, 'layerwise')) {
-    for (const { stage, res, key, label, k, pts, floor } of stageMoments(r)) {
+    for (const { stage, res, key, k, pts } of stageMoments(r)) {
       if (pts.length < 2 || (key !== 'o1' && key !== 'o2')) continue;
-      const [a, b] = [pts[0], pts[pts.length - 1]];
-      checked++;
-      const id = `${r.run.data}/stage${stage}/r${res}/${key}`;
-      numbers[`${id}/first`] = a[k];
-      numbers[`${id}/last`] = b[k];
-      if (floor !== null) numbers[`${id}/floor`] = floor;
-      if (!(b[k] < a[k])) failures.push(`${id}: ${f3(a[k])} at step ${a.step} -> ${f3(b[k])} at step ${b.step}`);
-      ratios.push(`${dataLabels(runs).length > 1 ? `${r.run.data} ` : ''}stage ${stage} ${label} ${f3(a[k] / b[k])}`);
+      const first = pts[0][k];
+      const tr = pts.map((p) => ({ step: p.stageStep ?? p.step, value: p[k] / first }));
+      tests.add(`${r.run.data}/stage${stage}/r${res}/${key}`, 'last / first moment error', 1, 'below', { seed: r.run.seed, value: pts[pts.length - 1][k] / first, trace: tr });
     }
   }
-  return {
-    holds: checked ? failures.length === 0 : null,
-    numbers,
-    detail: checked === 0 ? 'no layerwise run logged moments (config.analysis.every = 0).' : failures.length ? `does not hold for ${failures.join('; ')}.` : `holds for all ${checked} (stage, order) pairs; first/last ratios ${ratios.join(', ')}.`,
-  };
+  return tests.list();
 }
 
-/** D_1 of every layerwise run (docs/theory.md 3.3: the first resolution): matched |cos| >= random mean + ALIGN_SIGMAS sd and >= ALIGN_RATIO x mean. */
-function alignmentVerdict(runs: RunResult[]): Verdict {
-  const numbers: Record<string, number> = {};
-  const verdicts: string[] = [];
-  let holds: boolean | null = null;
+/** D_1 of every layerwise run (docs/theory.md 3.3): matched |cos| over the random reference, as a ratio and in reference sds. */
+function alignmentTests(runs: RunResult[]): TestInput[] {
+  const tests = new Tests();
   for (const r of byMethod(runs, 'layerwise')) {
     const file = r.analyses.alignment;
     if (!file) continue;
-    const entries = Object.entries(file.results) as [string, AlignmentReport][];
-    const [pair1, rep1] = entries[0];
-    const ok = rep1.observed.meanMatched >= rep1.random.meanMatched + ALIGN_SIGMAS * rep1.random.stdMatched && rep1.observed.meanMatched >= ALIGN_RATIO * rep1.random.meanMatched;
-    holds = (holds ?? true) && ok;
-    const id = `${r.run.data}/${pair1.split(' ')[0]}`;
-    numbers[`${id}/matched`] = rep1.observed.meanMatched;
-    numbers[`${id}/random`] = rep1.random.meanMatched;
-    numbers[`${id}/randomStd`] = rep1.random.stdMatched;
-    const z = (rep1.observed.meanMatched - rep1.random.meanMatched) / Math.max(rep1.random.stdMatched, 1e-12);
-    // Context for the verdict: the best value D_1 reached while it trained (logged by config.analysis).
+    const [pair, rep] = (Object.entries(file.results) as [string, AlignmentReport][])[0];
     const r1 = r.run.config.generator.resolutions[0];
-    const logged = r.metrics.filter((m) => m[`alignment/r${r1}/matched`] !== undefined);
-    const peak = logged.reduce<Record<string, number> | null>((b, m) => (!b || m[`alignment/r${r1}/matched`] > b[`alignment/r${r1}/matched`] ? m : b), null);
-    if (peak) numbers[`${id}/peakDuringTraining`] = peak[`alignment/r${r1}/matched`];
-    const during = peak ? `; during training it peaked at ${f3(peak[`alignment/r${r1}/matched`])} at step ${peak.step}` : '';
-    verdicts.push(`${r.run.data} ${pair1}: matched ${f3(rep1.observed.meanMatched)} vs random ${f3(rep1.random.meanMatched)} +- ${f3(rep1.random.stdMatched)} (${f3(rep1.observed.meanMatched / rep1.random.meanMatched)}x, ${f3(z)} sd)${during}`);
+    const k = `alignment/r${r1}`;
+    const ref = r.metrics.find((m) => m[`${k}/random`] !== undefined);
+    const ratioTrace = ref ? trace(r, r1, (m) => (m[`${k}/matched`] === undefined ? undefined : m[`${k}/matched`] / ref[`${k}/random`])) : [];
+    const zTrace = ref ? trace(r, r1, (m) => (m[`${k}/matched`] === undefined ? undefined : (m[`${k}/matched`] - ref[`${k}/random`]) / Math.max(ref[`${k}/random_std`], 1e-12))) : [];
+    const id = `${r.run.data}/${pair.split(' ')[0]}`;
+    tests.add(`${id}/ratio`, 'matched |cos| / random mean', ALIGN_RATIO, 'above', { seed: r.run.seed, value: rep.observed.meanMatched / rep.random.meanMatched, trace: ratioTrace.length ? ratioTrace : null });
+    tests.add(`${id}/sigmas`, '(matched - random mean) / random sd', ALIGN_SIGMAS, 'above', {
+      seed: r.run.seed,
+      value: (rep.observed.meanMatched - rep.random.meanMatched) / Math.max(rep.random.stdMatched, 1e-12),
+      trace: zTrace.length ? zTrace : null,
+    });
   }
-  return { holds, numbers, detail: holds === null ? 'no layerwise run with an alignment analysis.' : `${holds ? 'holds' : 'does not hold'}: ${verdicts.join('; ')}.` };
+  return tests.list();
 }
 
-/** Every resolution above the first, per data set: layerwise SWD (mean over seeds) below random-lower's. */
-function layerwiseVerdict(runs: RunResult[]): Verdict {
-  const { cells, list } = qualityCells(runs);
-  const numbers: Record<string, number> = {};
-  const verdicts: string[] = [];
-  let holds: boolean | null = null;
-  for (const data of dataLabels(runs)) {
-    const lw = list.filter((c) => c.data === data && c.method === 'layerwise');
-    for (const c of lw.slice(1)) {
-      const rl = cells.get(cellKey(data, 'random-lower', c.res));
-      if (!rl || !rl.swd.length || !c.swd.length) {
-        verdicts.push(`${data} r${c.res}: no random-lower run`);
-        continue;
-      }
-      const [a, b] = [mean(c.swd), mean(rl.swd)];
-      numbers[`${data}/r${c.res}/layerwise`] = a;
-      numbers[`${data}/r${c.res}/randomLower`] = b;
-      const ok = a < b;
-      holds = (holds ?? true) && ok;
-      verdicts.push(`${data} r${c.res}: SWD ${f3(a)} (layerwise) vs ${f3(b)} (random lower), ${ok ? `${f3(b / a)}x better` : `layerwise worse by ${f3(a / b)}x`}`);
+/**
+ * Every resolution above the first, per data set and seed: layerwise SWD over the SWD of the random-lower
+ * run of the same seed whose top level is that resolution. Its trace: the ratio of the two runs'
+ * second-moment errors at that resolution at the same stage steps (SWD itself is not logged while training).
+ */
+function layerwiseTests(runs: RunResult[]): TestInput[] {
+  const tests = new Tests();
+  const lower = byMethod(runs, 'random-lower');
+  for (const lw of byMethod(runs, 'layerwise')) {
+    for (const res of qualityResolutions(lw).slice(1)) {
+      const rl = lower.find((r) => r.run.data === lw.run.data && r.run.seed === lw.run.seed && qualityResolutions(r).includes(res));
+      const a = swdAt(lw, res);
+      const b = rl ? swdAt(rl, res) : null;
+      if (!rl || a === null || b === null) continue;
+      const k = `moments/r${res}/o2`;
+      const theirs = new Map(trace(rl, res, (m) => m[k]).map((p) => [p.step, p.value]));
+      const tr = trace(lw, res, (m) => m[k]).flatMap((p) => (theirs.has(p.step) ? [{ step: p.step, value: p.value / theirs.get(p.step)! }] : []));
+      tests.add(`${lw.run.data}/r${res}`, 'SWD layerwise / SWD random lower', 1, 'below', { seed: lw.run.seed, value: a / b, trace: tr.length ? tr : null });
     }
   }
-  return {
-    holds,
-    numbers,
-    detail: holds === null ? `not checked: ${verdicts.join('; ') || 'no layerwise and random-lower runs'}.` : `${holds ? 'holds' : 'does not hold'}: ${verdicts.join('; ')}.`,
-  };
+  return tests.list();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -175,33 +181,94 @@ export const CLAIM_RULES: readonly ClaimRule[] = [
     id: 'sparsity',
     figure: 'sparsity',
     thresholds: { SPARSE_FRACTION },
-    statement: `The hidden layers of the trained generator are sparse: the mean number of active channels per position is far below the channel count (here: at most ${SPARSE_FRACTION * 100}% of the channels, and fewer than at random init).`,
-    verdict: sparsityVerdict,
+    statement: `The hidden layers of the trained generator are sparse: the mean number of active channels per position is far below the channel count (here: at most ${SPARSE_FRACTION * 100}% of the channels, and fewer than at random init), at every layer.`,
+    reads: ['sparsity'],
+    methods: ['layerwise'],
+    tests: sparsityTests,
   },
   {
     id: 'moments',
     figure: 'moments',
     thresholds: {},
-    statement: 'Moment errors fall during training: at every stage, the first- and second-order patch-moment errors at the stage resolution are lower at its last logged step than at its first.',
-    verdict: momentsVerdict,
+    statement: 'Moment errors fall during training: at every stage, the first- and second-order patch-moment errors at the stage resolution are lower at its last logged step than at its first (last / first < 1).',
+    reads: [],
+    methods: ['layerwise'],
+    tests: momentsTests,
   },
   {
     id: 'alignment',
     figure: 'alignment',
     thresholds: { ALIGN_SIGMAS, ALIGN_RATIO },
     statement: `D_1's first-layer filters align with G's output atoms: the mean matched |cosine| is well above the random reference (at least ${ALIGN_SIGMAS} reference standard deviations and ${ALIGN_RATIO}x its mean).`,
-    verdict: alignmentVerdict,
+    reads: ['alignment'],
+    methods: ['layerwise'],
+    tests: alignmentTests,
   },
   {
     id: 'layerwise',
     figure: 'layerwise',
     thresholds: {},
-    statement: 'Layerwise training with learned frozen lower layers beats the same stage trained on random frozen lower layers at every resolution above the first (lower patch SWD against held-out data).',
-    verdict: layerwiseVerdict,
+    statement: 'Layerwise training with learned frozen lower layers beats the same stage trained on random frozen lower layers at every resolution above the first (patch SWD against held-out data, layerwise / random lower < 1, paired by seed).',
+    reads: ['swd'],
+    methods: ['layerwise', 'random-lower'],
+    tests: layerwiseTests,
   },
 ];
 
-/** The claims a figure tests, judged on its runs' results. */
+function budgetOf(rule: ClaimRule, runs: RunResult[]): ClaimBudget {
+  const used = runs.filter((r) => rule.methods.includes(r.run.method));
+  const steps: Record<string, string> = {};
+  for (const r of used) {
+    const k = `${r.run.data} ${r.run.method}${r.run.method === 'random-lower' ? ` r${qualityResolutions(r)[0]}` : ''}`;
+    steps[k] = stepsPerStage(r.run.config);
+  }
+  const samples: Record<string, number> = {};
+  for (const what of rule.reads) {
+    for (const r of used) {
+      const f = r.analyses[what as keyof RunResult['analyses']];
+      const p = f ? (Object.values(f.results)[0] as { method?: { params?: Record<string, unknown> } }).method?.params : undefined;
+      const n = p ? Number(p.samples ?? p.realImages ?? NaN) : NaN;
+      if (Number.isFinite(n)) samples[what] = n;
+    }
+  }
+  if (rule.id === 'moments' || rule.id === 'layerwise') {
+    const lw = used.find((r) => r.run.config.analysis.every > 0);
+    if (lw) samples['logged during training'] = lw.run.config.analysis.samples;
+  }
+  return { seeds: [...new Set(used.map((r) => r.run.seed))].sort((a, b) => a - b), steps, samples };
+}
+
+/** Judges one claim rule on a set of runs. */
+export function judgeClaim(rule: ClaimRule, figure: string, runs: RunResult[]): Claim {
+  const tests = rule.tests(runs).map(judgeTest);
+  const { verdict, reason } = combineVerdicts(tests);
+  const numbers: Record<string, number> = {};
+  for (const t of tests) {
+    numbers[`${t.key}/mean`] = t.mean;
+    if (t.lo !== null && t.hi !== null) {
+      numbers[`${t.key}/lo`] = t.lo;
+      numbers[`${t.key}/hi`] = t.hi;
+    }
+  }
+  return { id: rule.id, figure, statement: rule.statement, verdict, tests, numbers, detail: reason, interval: INTERVAL_METHOD, budget: budgetOf(rule, runs) };
+}
+
+/** Every claim judged separately on the runs of each budget (steps per stage): F-budget's points. */
+export function budgetPoints(runs: RunResult[]): BudgetPoint[] {
+  const budgets = [...new Set(runs.map((r) => r.run.config.train.steps))].sort((a, b) => a - b);
+  const points: BudgetPoint[] = [];
+  for (const b of budgets) {
+    const group = runs.filter((r) => r.run.config.train.steps === b);
+    for (const rule of CLAIM_RULES) {
+      for (const t of judgeClaim(rule, 'F-budget', group).tests) {
+        points.push({ claim: rule.id, test: t.key, statistic: t.statistic, budget: b, seeds: t.n, mean: t.mean, lo: t.lo, hi: t.hi, threshold: t.threshold, holdsWhen: t.holdsWhen, converged: t.converged, verdict: t.verdict });
+      }
+    }
+  }
+  return points;
+}
+
+/** The claims a figure tests, judged on its runs' results (F-budget judges every claim per budget instead, budgetPoints). */
 export function judgeFigure(spec: FigureHead, runs: RunResult[]): Claim[] {
-  return CLAIM_RULES.filter((rule) => rule.figure === spec.builder).map((rule) => ({ id: rule.id, figure: spec.name, statement: rule.statement, ...rule.verdict(runs) }));
+  return CLAIM_RULES.filter((rule) => rule.figure === spec.builder).map((rule) => judgeClaim(rule, spec.name, runs));
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { resolveAnalysisConfig, type AnalysisConfig } from '../analysis/pipeline.js';
 import { ANALYSES, type AnalysisName } from '../analysis/validate.js';
 import { FIGURE_KINDS, type FigureKind, type FigureRun } from '../report/figure-data.js';
-import { readConfigFile, resolveConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULT_CONFIG, readConfigFile, resolveConfig, type TrainConfig } from '../train/config.js';
 import { mergeStrict, readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 
@@ -31,13 +31,17 @@ export interface RunEntry {
   levels: number;
   /** Overrides, `dotted.key: value` (as --set), on top of the scale's common overrides. */
   set: Record<string, unknown>;
+  /** At most this many of the scale's seeds (0 = all): runs no claim is judged on need not repeat. */
+  maxSeeds: number;
 }
 
 // `set: null` accepts any object (its keys are checked when the training config is resolved).
-const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown };
+const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown, maxSeeds: 0 };
 const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-crop', 'random-lower', 'end-to-end'] };
 
 export interface Catalogue {
+  /** Seeds per scale: every run is trained with seeds 1..n (capped by its maxSeeds); `--seeds` overrides. */
+  seeds: Record<Scale, number>;
   /** Overrides applied to every run of a scale (budgets, logging). */
   common: Record<Scale, Record<string, unknown>>;
   analysis: Record<Scale, AnalysisConfig>;
@@ -47,9 +51,15 @@ export interface Catalogue {
 export interface FigureScale {
   /** Catalogue names of the runs this figure reads at this scale. */
   runs: string[];
-  /** Seeds of every run ([] = the config file's seed); quality numbers are averaged over them. */
-  seeds: number[];
+  /**
+   * Steps per stage to train each run at ([] = the scale's own budget): F-budget's sweep. A budget run logs
+   * about BUDGET_POINTS analysis points per stage, so that its convergence can be judged at every budget.
+   */
+  budgets: number[];
 }
+
+/** Analysis points logged per stage by a budget run (analysis.every = budget / BUDGET_POINTS). */
+export const BUDGET_POINTS = 20;
 
 export interface FigureSpec {
   /** 'F-moments'; also the name of the notebook and of the exported files. */
@@ -81,8 +91,12 @@ function perScale<T>(v: unknown, field: string, each: (x: unknown, scale: Scale)
 
 /** Parses the catalogue (experiments/figures/runs.json); every problem is a UserError naming the field. */
 export function parseCatalogue(v: unknown, file = 'runs.json'): Catalogue {
-  if (!isObject(v)) throw new UserError(`${file} must be a JSON object with common, analysis and runs.`);
-  for (const k of Object.keys(v)) if (!['common', 'analysis', 'runs', 'about'].includes(k)) throw new UserError(`${file}: unknown key '${k}' (known: about, common, analysis, runs).`);
+  if (!isObject(v)) throw new UserError(`${file} must be a JSON object with seeds, common, analysis and runs.`);
+  for (const k of Object.keys(v)) if (!['seeds', 'common', 'analysis', 'runs', 'about'].includes(k)) throw new UserError(`${file}: unknown key '${k}' (known: about, seeds, common, analysis, runs).`);
+  const seeds = perScale(v.seeds ?? Object.fromEntries(SCALES.map((s) => [s, 1])), `${file}: seeds`, (x, s) => {
+    if (!Number.isInteger(x) || (x as number) < 1) throw new UserError(`${file}: seeds.${s} must be a whole number of seeds >= 1, got ${JSON.stringify(x)}.`);
+    return x as number;
+  });
   const common = perScale(v.common ?? Object.fromEntries(SCALES.map((s) => [s, {}])), `${file}: common`, (x, s) => {
     if (!isObject(x)) throw new UserError(`${file}: common.${s} must be an object of dotted.key: value overrides.`);
     return x;
@@ -104,11 +118,12 @@ export function parseCatalogue(v: unknown, file = 'runs.json'): Catalogue {
         if (!entry.config) throw new UserError(`${file}: runs.${s}.${name}.config is required (a training config file).`);
         if (!entry.method || !entry.data) throw new UserError(`${file}: runs.${s}.${name} needs a method and a data label.`);
         if (!Number.isInteger(entry.levels) || entry.levels < 0) throw new UserError(`${file}: runs.${s}.${name}.levels must be an integer >= 0.`);
+        if (!Number.isInteger(entry.maxSeeds) || entry.maxSeeds < 0) throw new UserError(`${file}: runs.${s}.${name}.maxSeeds must be an integer >= 0 (0 = every seed of the scale).`);
         return [name, entry];
       }),
     );
   });
-  return { common, analysis, runs };
+  return { seeds, common, analysis, runs };
 }
 
 /** Parses one figure file; every problem is a UserError naming the file and field. */
@@ -119,9 +134,9 @@ export function parseFigureSpec(v: unknown, file: string): FigureSpec {
   if (!(FIGURE_KINDS as readonly string[]).includes(raw.builder)) throw new UserError(`${file}: builder must be one of ${FIGURE_KINDS.join(', ')}, got '${raw.builder}'.`);
   for (const a of raw.analyses) if (!(ANALYSES as readonly string[]).includes(a)) throw new UserError(`${file}: analyses: unknown '${a}'; use ${ANALYSES.join(', ')}.`);
   const scales = perScale(raw.scales, `${file}: scales`, (x, s) => {
-    const f = mergeStrict({ runs: [''], seeds: [0] }, isObject(x) ? { seeds: [], ...x } : x, `${file}: scales.${s}`);
+    const f = mergeStrict({ runs: [''], budgets: [0] }, isObject(x) ? { budgets: [], ...x } : x, `${file}: scales.${s}`);
     if (f.runs.length === 0) throw new UserError(`${file}: scales.${s}.runs must name at least one run of the catalogue.`);
-    for (const seed of f.seeds) if (!Number.isInteger(seed) || seed < 0) throw new UserError(`${file}: scales.${s}.seeds must be non-negative integers.`);
+    for (const b of f.budgets) if (!Number.isInteger(b) || b < 1) throw new UserError(`${file}: scales.${s}.budgets must be whole numbers of steps per stage >= 1, got ${JSON.stringify(b)}.`);
     return f;
   });
   return { ...raw, builder: raw.builder as FigureKind, analyses: raw.analyses as AnalysisName[], scales };
@@ -155,12 +170,14 @@ export interface PlannedRun extends FigureRun {
 
 export interface PlannedFigure {
   spec: FigureSpec;
-  /** Run ids in catalogue order, seeds innermost. */
+  /** Run ids in catalogue order, then budget, seeds innermost. */
   runs: string[];
 }
 
 export interface Plan {
   scale: Scale;
+  /** The scale's seeds (runs with maxSeeds use the first few). */
+  seeds: number[];
   analysis: AnalysisConfig;
   runs: PlannedRun[];
   figures: PlannedFigure[];
@@ -184,14 +201,27 @@ export function cutConfig(c: TrainConfig, levels: number): TrainConfig {
   return resolveConfig(cut);
 }
 
-/** The first 8 hex digits of the sha256 of a value's JSON: names run folders and cached analyses by their settings. */
+/** The first 8 hex digits of the sha256 of a value's JSON (run ids hash `configKey(config)`). */
 export function shortHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
 }
 
-/** The distinct runs the figures need at `scale` (each once), and each figure's runs. */
-export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, scale: Scale): Promise<Plan> {
+/** The seeds of a scale: 1..n (`seeds` overrides the catalogue's n). */
+export function scaleSeeds(catalogue: Catalogue, scale: Scale, seeds?: number): number[] {
+  const n = seeds ?? catalogue.seeds[scale];
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UserError(`--seeds must be a whole number from 1 to 1000, got ${n}.`);
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** The --set overrides that train a run at `budget` steps per stage (null: none). */
+function budgetSets(budget: number | null): string[] {
+  return budget === null ? [] : [`train.steps=${budget}`, 'train.stepsByLevel=[]', `analysis.every=${Math.max(1, Math.round(budget / BUDGET_POINTS))}`];
+}
+
+/** The distinct runs the figures need at `scale` (each once), and each figure's runs; `seeds` overrides the catalogue's seed count. */
+export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, scale: Scale, seedCount?: number): Promise<Plan> {
   const runs = new Map<string, PlannedRun>();
+  const allSeeds = scaleSeeds(catalogue, scale, seedCount);
   const files = new Map<string, unknown>();
   const figures: PlannedFigure[] = [];
   for (const spec of specs) {
@@ -201,11 +231,12 @@ export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, sca
       const entry = catalogue.runs[scale][name];
       if (!entry) throw new UserError(`${spec.name}: scales.${scale}.runs names '${name}', which the catalogue has no entry for at scale ${scale}.`);
       if (!files.has(entry.config)) files.set(entry.config, await readConfigFile(entry.config));
-      for (const seed of fs.seeds.length ? fs.seeds : [undefined]) {
-        const sets = [...setStrings(catalogue.common[scale]), ...setStrings(entry.set)];
+      const seeds = entry.maxSeeds ? allSeeds.slice(0, entry.maxSeeds) : allSeeds;
+      for (const [budget, seed] of (fs.budgets.length ? fs.budgets : [null]).flatMap((b) => seeds.map((sd) => [b, sd] as const))) {
+        const sets = [...setStrings(catalogue.common[scale]), ...setStrings(entry.set), ...budgetSets(budget)];
         const full = resolveConfig({ ...(files.get(entry.config) as Record<string, unknown>), name: name.replace(/\//g, '-') }, { sets, seed, file: entry.config });
         const config = cutConfig(full, entry.levels);
-        const id = `${name.replace(/[^a-zA-Z0-9@.-]+/g, '-')}-s${config.seed}-${shortHash(config)}`;
+        const id = `${name.replace(/[^a-zA-Z0-9@.-]+/g, '-')}-s${config.seed}-${shortHash(configKey(config))}`;
         let run = runs.get(id);
         if (!run) {
           run = { id, name, method: entry.method, data: entry.data, seed: config.seed, levels: config.generator.resolutions.length, config, fullConfig: full, figures: [], analyses: [] };
@@ -218,7 +249,28 @@ export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, sca
     }
     figures.push({ spec, runs: ids });
   }
-  return { scale, analysis: catalogue.analysis[scale], runs: [...runs.values()], figures };
+  return { scale, seeds: allSeeds, analysis: catalogue.analysis[scale], runs: [...runs.values()], figures };
+}
+
+/**
+ * What a run id hashes: the resolved config's differences from DEFAULT_CONFIG (keys in a fixed order).
+ * A new config field added with a default that keeps today's behaviour leaves every id as it was, so
+ * runs trained before it (a `--scale full` that takes hours) are still found; changing a value, or a
+ * default, makes a new run.
+ */
+export function configKey(c: TrainConfig): unknown {
+  const diff = (v: unknown, d: unknown): unknown => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && d !== null && typeof d === 'object' && !Array.isArray(d)) {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) {
+        const sub = diff((v as Record<string, unknown>)[k], (d as Record<string, unknown>)[k]);
+        if (sub !== undefined) out[k] = sub;
+      }
+      return Object.keys(out).length ? out : undefined;
+    }
+    return JSON.stringify(v) === JSON.stringify(d) ? undefined : v;
+  };
+  return diff(c, DEFAULT_CONFIG) ?? {};
 }
 
 /** G steps of a run (all stages). */

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResult } from '../report/figure-data.js';
+import { stepsPerStage, type RunResult } from '../report/figure-data.js';
 import type { ChartSpec } from '../report/render.js';
 import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
@@ -29,6 +29,8 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   /** Write summary.json and index.html (default true; notebooks reading someone's folder pass false). */
   pages?: boolean;
+  /** Seeds per run (1..n; default: the catalogue's count for the scale). */
+  seeds?: number;
 }
 
 export interface ReproduceResult {
@@ -46,9 +48,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   if (!(SCALES as readonly string[]).includes(scale)) throw new UserError(`--scale must be one of ${SCALES.join(', ')}, got '${scale}'.`);
   const dir = o.figuresDir ?? join('experiments', 'figures');
   const specs = await loadFigureSpecs(dir, o.only ?? []);
-  const plan: Plan = await planFigures(specs, await loadCatalogue(dir), scale);
+  const plan: Plan = await planFigures(specs, await loadCatalogue(dir), scale, o.seeds);
   const total = plan.runs.reduce((a, r) => a + runSteps(r.config), 0);
-  log(`reproduce ${specs.map((s) => s.name).join(', ')} at scale ${scale}: ${plan.runs.length} runs, ${total} G steps, into ${o.out} (backend ${tf.getBackend()})`);
+  log(`reproduce ${specs.map((s) => s.name).join(', ')} at scale ${scale}, seeds ${plan.seeds.join(', ')}: ${plan.runs.length} runs, ${total} G steps, into ${o.out} (backend ${tf.getBackend()})`);
   const data = new DataCache();
   const runs: RunSummary[] = [];
   const results = new Map<string, RunResult>();
@@ -67,7 +69,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       secs.analysis += (performance.now() - ta) / 1000;
       const metrics = results.get(run.id)!.metrics;
       const wall = metrics.length ? metrics[metrics.length - 1].wallTime : undefined;
-      runs.push({ id: run.id, name: run.name, method: run.method, data: run.data, seed: run.seed, levels: run.levels, steps: runSteps(run.config), dir: rdir, figures: run.figures, ...how, wallTime: typeof wall === 'number' ? wall : null });
+      runs.push({ id: run.id, name: run.name, method: run.method, data: run.data, seed: run.seed, levels: run.levels, steps: runSteps(run.config), stepsPerStage: stepsPerStage(run.config), dir: rdir, figures: run.figures, ...how, wallTime: typeof wall === 'number' ? wall : null });
     }
   } finally {
     data.dispose();
@@ -80,11 +82,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);
     figSummaries.push({ ...fig, ...w, runs: pf.runs });
-    log(`${fig.name}: ${w.files.length} files${fig.claims.map((c) => `; claim ${c.id} ${c.holds === null ? 'not checked' : c.holds ? 'holds' : 'does NOT hold'}`).join('')}`);
+    log(`${fig.name}: ${w.files.length} files${fig.claims.map((c) => `; claim ${c.id} ${c.verdict}`).join('')}`);
   }
   secs.figures = (performance.now() - tf0) / 1000;
   const summary: ReproduceSummary = {
     scale,
+    seeds: plan.seeds,
     created: new Date().toISOString(),
     backend: tf.getBackend(),
     tfjs: tf.version.tfjs,

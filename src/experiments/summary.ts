@@ -11,7 +11,7 @@ import { drawFigure } from '../report/figures.js';
 import { writeIndexHtml } from '../report/html.js';
 import { writeFigure } from '../report/render.js';
 import { UserError } from '../util/errors.js';
-import { judgeFigure, type Claim } from './claims.js';
+import { budgetPoints, judgeFigure, type Claim } from './claims.js';
 import type { FigureSpec, PlannedRun, Scale } from './plan.js';
 import type { RunStatus } from './run.js';
 
@@ -22,11 +22,14 @@ export interface FigureOutput extends FigureDrawing {
 
 /** Builds one figure from its runs' results: the drawing, then the verdicts of its claims. */
 export function buildFigure(spec: FigureSpec, runs: RunResult[]): FigureOutput {
+  if (spec.builder === 'budget') return { ...drawFigure(spec, runs, budgetPoints(runs)), claims: [] };
   return { ...drawFigure(spec, runs), claims: judgeFigure(spec, runs) };
 }
 
 export interface RunSummary extends Pick<PlannedRun, 'id' | 'name' | 'method' | 'data' | 'seed' | 'levels'> {
+  /** G steps of all stages, and per stage ('400', or '3000/6000/6000'). */
   steps: number;
+  stepsPerStage: string;
   dir: string;
   figures: string[];
   /** 'trained', 'resumed' or 'reused' (complete already). */
@@ -45,6 +48,8 @@ export interface FigureSummary extends Omit<FigureOutput, 'charts'> {
 
 export interface ReproduceSummary {
   scale: Scale;
+  /** The scale's seeds (runs that no claim is judged on may use only the first). */
+  seeds: number[];
   created: string;
   backend: string;
   tfjs: string;

@@ -11,7 +11,7 @@ import type { AnalysisFile, AnalysisName, ReportTypes } from '../analysis/valida
 import type { ChartSpec } from './render.js';
 
 /** Figure drawings (figures.ts), one per figure of docs/theory.md section 4. */
-export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery'] as const;
+export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery', 'budget'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** What a drawing reads of its figure experiment (a FigureSpec of src/experiments/plan.ts has these and more). */
@@ -29,6 +29,7 @@ export interface FigureRunConfig {
   generator: { resolutions: number[]; patch: number };
   discriminator: { crop: number };
   analysis: { every: number; samples: number };
+  train: { steps: number; stepsByLevel: number[] };
 }
 
 /** The run a result belongs to (a PlannedRun of src/experiments/plan.ts has these and more). */
@@ -98,6 +99,13 @@ export interface FigureDrawing {
 export const f3 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)) : x);
 export const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 export const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+
+/** Steps per stage of a run's config, as text ('400' when equal at every stage, else '3000/6000/6000'). */
+export function stepsPerStage(c: Pick<FigureRunConfig, 'generator' | 'train'>): string {
+  const t = c.train;
+  const per = c.generator.resolutions.map((_r, l) => (t.stepsByLevel.length ? t.stepsByLevel[l] : t.steps));
+  return new Set(per).size === 1 ? String(per[0]) : per.join('/');
+}
 
 /** One subject's report of one analysis of a run, or null when it was not measured. */
 export function result<W extends AnalysisName>(r: RunResult, what: W, subject: string): ReportTypes[W] | null {

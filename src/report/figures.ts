@@ -9,6 +9,7 @@ import type { LocalityReport } from '../analysis/locality.js';
 import type { RecoveryReport } from '../analysis/recovery.js';
 import type { SparsityReport } from '../analysis/sparsity.js';
 import { countHistogram, decayCurve, groupedBars, metricCurves, type BarRow, type MetricPoint, type NoiseFloor } from './charts.js';
+import { budgetFigure, type BudgetPoint } from './budget.js';
 import type { ChartSpec } from './render.js';
 import {
   byMethod,
@@ -32,7 +33,8 @@ import {
   type Table,
 } from './figure-data.js';
 
-type Drawing = (spec: FigureHead, runs: RunResult[]) => FigureDrawing;
+/** A drawing; F-budget's also takes the claims judged per budget (src/experiments/claims.ts). */
+type Drawing = (spec: FigureHead, runs: RunResult[], budget: BudgetPoint[]) => FigureDrawing;
 
 /** Plot width for grouped bars: room for every group's label (labels are horizontal). */
 function barWidth(rows: BarRow[]): number {
@@ -335,9 +337,10 @@ export const DRAWINGS: Record<FigureKind, Drawing> = {
   locality: localityFigure,
   layerwise: layerwiseFigure,
   recovery: recoveryFigure,
+  budget: (spec, _runs, points) => budgetFigure(spec, points),
 };
 
-/** Draws one figure from its runs' results (charts, images, tables; no verdicts). */
-export function drawFigure(spec: FigureHead, runs: RunResult[]): FigureDrawing {
-  return DRAWINGS[spec.builder](spec, runs);
+/** Draws one figure from its runs' results (charts, images, tables; no verdicts of its own; F-budget draws the verdicts it is given). */
+export function drawFigure(spec: FigureHead, runs: RunResult[], budget: BudgetPoint[] = []): FigureDrawing {
+  return DRAWINGS[spec.builder](spec, runs, budget);
 }

@@ -7,13 +7,31 @@
 import { writeFile } from 'node:fs/promises';
 import type { Table } from './figure-data.js';
 
+/** One test of a claim: a statistic over seeds with its interval (src/experiments/verdict.ts). */
+export interface PageTest {
+  key: string;
+  statistic: string;
+  threshold: number;
+  holdsWhen: 'below' | 'above';
+  seeds: number[];
+  mean: number;
+  lo: number | null;
+  hi: number | null;
+  converged: boolean | null;
+  verdict: string;
+  reason: string;
+}
+
 /** A claim and its verdict. */
 export interface PageClaim {
   figure: string;
   statement: string;
-  /** null: not checked. */
-  holds: boolean | null;
+  /** 'holds', 'does not hold' or 'inconclusive'. */
+  verdict: string;
   detail: string;
+  tests: PageTest[];
+  interval: string;
+  budget: { seeds: number[]; steps: Record<string, string>; samples: Record<string, number> };
 }
 
 /** A figure with its files relative to the page. */
@@ -36,6 +54,8 @@ export interface PageRun {
   seed: number;
   levels: number;
   steps: number;
+  /** Steps per stage ('400' or '3000/6000/6000'). */
+  stepsPerStage: string;
   status: string;
   /** Training wall time recorded by the run, or null. */
   wallTime: number | null;
@@ -44,6 +64,7 @@ export interface PageRun {
 
 export interface Page {
   scale: string;
+  seeds: number[];
   created: string;
   backend: string;
   tfjs: string;
@@ -63,8 +84,25 @@ function table(t: Table): string {
   return `<details${t.rows.length > 12 ? '' : ' open'}><summary>${esc(t.title)}</summary><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></details>`;
 }
 
-function verdict(holds: boolean | null): string {
-  return holds === null ? '<span class="na">not checked</span>' : holds ? '<span class="ok">holds</span>' : '<span class="bad">does not hold</span>';
+function verdict(v: string): string {
+  return `<span class="${v === 'holds' ? 'ok' : v === 'does not hold' ? 'bad' : 'na'}">${esc(v)}</span>`;
+}
+
+const g3 = (x: number | null) => (x === null ? '&ndash;' : esc(Number.isFinite(x) ? Number(x.toPrecision(3)) : x));
+
+/** What a claim's numbers rest on, in one line. */
+function budget(c: PageClaim): string {
+  const steps = Object.entries(c.budget.steps).map(([k, v]) => `${k} ${v}`).join(', ');
+  const samples = Object.entries(c.budget.samples).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `seeds ${esc(c.budget.seeds.join(', ') || 'none')}; steps per stage: ${esc(steps || 'none')}${samples ? `; samples: ${esc(samples)}` : ''}; ${esc(c.interval)}`;
+}
+
+/** A claim's tests: statistic, seeds, mean and interval, threshold, convergence, verdict. */
+function testTable(c: PageClaim): string {
+  const rows = c.tests
+    .map((t) => `<tr><td>${esc(t.key)}</td><td>${esc(t.statistic)}</td><td class="num">${t.seeds.length}</td><td class="num">${g3(t.mean)}</td><td class="num">[${g3(t.lo)}, ${g3(t.hi)}]</td><td>${esc(t.holdsWhen)} ${g3(t.threshold)}</td><td>${t.converged === null ? 'unknown' : t.converged ? 'yes' : 'moving'}</td><td>${verdict(t.verdict)}</td></tr>`)
+    .join('\n');
+  return `<details${c.tests.length > 8 ? '' : ' open'}><summary>Tests (${c.tests.length})</summary><table><thead><tr><th>test</th><th>statistic</th><th>seeds</th><th>mean</th><th>95% interval</th><th>holds when</th><th>converged</th><th>verdict</th></tr></thead><tbody>\n${rows}\n</tbody></table></details>`;
 }
 
 function figure(f: PageFigure, s: Page): string {
@@ -72,7 +110,7 @@ function figure(f: PageFigure, s: Page): string {
     .map((c) => `<figure><img src="${esc(c.svg)}" alt="${esc(c.title)}"><figcaption><a href="${esc(c.png)}">PNG</a> · <a href="${esc(c.svg)}">SVG</a> · <a href="${esc(c.spec)}">vega-lite</a></figcaption></figure>`)
     .join('\n');
   const images = f.images.map((im) => `<figure><img class="px" src="${esc(im.path)}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`).join('\n');
-  const claims = f.claims.map((c) => `<p class="claim"><b>Claim:</b> ${esc(c.statement)} <b>${verdict(c.holds)}</b>. ${esc(c.detail)}</p>`).join('\n');
+  const claims = f.claims.map((c) => `<div class="claim"><p><b>Claim:</b> ${esc(c.statement)} <b>${verdict(c.verdict)}</b>: ${esc(c.detail)}</p><p class="runs">${budget(c)}</p>${testTable(c)}</div>`).join('\n');
   const runs = s.runs.filter((r) => f.runs.includes(r.id));
   return `<section id="${esc(f.name)}">
 <h2>${esc(f.name)}: ${esc(f.title)}</h2>
@@ -89,10 +127,10 @@ ${f.tables.map(table).join('\n')}
 export function indexHtml(s: Page): string {
   const trained = s.runs.reduce((a, r) => a + (r.wallTime ?? 0), 0);
   const claimRows = s.claims
-    .map((c) => `<tr><td><a href="#${esc(c.figure)}">${esc(c.figure)}</a></td><td>${esc(c.statement)}</td><td>${verdict(c.holds)}</td><td>${esc(c.detail)}</td></tr>`)
+    .map((c) => `<tr><td><a href="#${esc(c.figure)}">${esc(c.figure)}</a></td><td>${esc(c.statement)}</td><td>${verdict(c.verdict)}</td><td>${esc(c.detail)}<br><span class="runs">${budget(c)}</span></td></tr>`)
     .join('\n');
   const runRows = s.runs
-    .map((r) => `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.method)}</td><td>${esc(r.data)}</td><td class="num">${r.seed}</td><td class="num">${r.levels}</td><td class="num">${r.steps}</td><td>${esc(r.status)}</td><td class="num">${r.wallTime === null ? '&ndash;' : r.wallTime.toFixed(0)}</td><td>${esc(r.figures.join(', '))}</td></tr>`)
+    .map((r) => `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.method)}</td><td>${esc(r.data)}</td><td class="num">${r.seed}</td><td class="num">${r.levels}</td><td class="num">${r.steps}</td><td class="num">${esc(r.stepsPerStage)}</td><td>${esc(r.status)}</td><td class="num">${r.wallTime === null ? '&ndash;' : r.wallTime.toFixed(0)}</td><td>${esc(r.figures.join(', '))}</td></tr>`)
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fsrgan figures (${esc(s.scale)})</title>
@@ -107,14 +145,14 @@ img{max-width:100%} img.px{image-rendering:pixelated;min-width:240px}
 .caption{color:#333} .runs{font-size:12px;color:#555} details summary{cursor:pointer;font-weight:600;margin-top:.4em}
 </style></head><body>
 <h1>fsrgan: the paper figures</h1>
-<p>Scale <b>${esc(s.scale)}</b>, backend ${esc(s.backend)} (tfjs ${esc(s.tfjs)}), created ${esc(s.created)}; ${s.runs.length} runs (training wall time recorded by the runs: ${trained.toFixed(0)} s); this call took ${s.seconds.total.toFixed(0)} s (training ${s.seconds.training.toFixed(0)} s, analysis ${s.seconds.analysis.toFixed(0)} s). Model and measurements: docs/theory.md; how this page is made: docs/figures.md. Numbers: <a href="summary.json">summary.json</a>.</p>
+<p>Scale <b>${esc(s.scale)}</b>, seeds ${esc(s.seeds.join(', '))}, backend ${esc(s.backend)} (tfjs ${esc(s.tfjs)}), created ${esc(s.created)}; ${s.runs.length} runs (training wall time recorded by the runs: ${trained.toFixed(0)} s); this call took ${s.seconds.total.toFixed(0)} s (training ${s.seconds.training.toFixed(0)} s, analysis ${s.seconds.analysis.toFixed(0)} s). Model and measurements: docs/theory.md; how this page is made: docs/figures.md. Numbers: <a href="summary.json">summary.json</a>.</p>
 <h2>Claims</h2>
 <table><thead><tr><th>figure</th><th>claim</th><th>verdict</th><th>numbers</th></tr></thead><tbody>
 ${claimRows}
 </tbody></table>
 ${s.figures.map((f) => figure(f, s)).join('\n')}
 <h2>Runs</h2>
-<table><thead><tr><th>run</th><th>method</th><th>data</th><th>seed</th><th>levels</th><th>G steps</th><th>status</th><th>train s</th><th>figures</th></tr></thead><tbody>
+<table><thead><tr><th>run</th><th>method</th><th>data</th><th>seed</th><th>levels</th><th>G steps</th><th>per stage</th><th>status</th><th>train s</th><th>figures</th></tr></thead><tbody>
 ${runRows}
 </tbody></table>
 </body></html>

@@ -3,7 +3,9 @@
  * the patch-moment relative errors of G's images against held-out real images per order and resolution
  * (docs/theory.md 3.2, with a noise floor logged once per resolution), and the alignment of the current
  * stage's D first layer with G's head at that resolution (docs/theory.md 3.3, with a random reference
- * logged once).
+ * logged once), and the exact active fraction of every hidden layer up to the stage's (docs/theory.md 3.1):
+ * the traces from which a claim's verdict tells a converged statistic from a moving one
+ * (src/experiments/verdict.ts).
  *
  * Logging must not change training: the real images come from a held-out set drawn once from its own
  * source (`heldOutSource`, src/data/open.ts: a dataset's held-out split, or teacher samples from the Rng
@@ -14,7 +16,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { heldOutSource, sourceSize } from '../data/index.js';
 import { discFirstLayer, type Discriminator } from '../models/discriminator.js';
-import type { GeneratorParams } from '../models/generator.js';
+import { generatorForward, type GeneratorParams } from '../models/generator.js';
+import { Rng } from '../util/rng.js';
 import { featureAlignment, matchBanks } from '../analysis/alignment.js';
 import { bankColumns, type ImageArray } from '../analysis/common.js';
 import { momentMetrics } from '../analysis/moments.js';
@@ -45,6 +48,7 @@ export class TrainingAnalysis {
     const out: Record<string, number> = {};
     if (a.moments) Object.assign(out, this.moments(ctx));
     if (a.alignment) Object.assign(out, this.alignment(ctx.disc, ctx.learner.params, ctx.stage.resolution));
+    Object.assign(out, this.sparsity(ctx));
     out['analysis/seconds'] = Math.round(performance.now() - t0) / 1000;
     return out;
   }
@@ -69,6 +73,29 @@ export class TrainingAnalysis {
       for (const r of ctx.stage.outputs) this.floored.add(r);
     }
     return m;
+  }
+
+  /** Active fraction (exactly non-zero channels) of hidden layers 1..stage at fixed latents: `sparsity/r<res>/active`. */
+  private sparsity(ctx: HookContext): Record<string, number> {
+    const params = ctx.learner.params;
+    const rs = params.shape.resolutions;
+    const upTo = Math.max(...ctx.stage.outputs.map((r) => rs.indexOf(r))) + 1;
+    const n = Math.min(this.config.analysis.samples, 256);
+    const z = tf.tensor4d(new Rng(this.config.seed, 'analysis/z').normals(n * params.shape.zDim), [n, 1, 1, params.shape.zDim]);
+    const out: Record<string, number> = {};
+    try {
+      const s = tf.tidy(() => generatorForward(params, z, upTo).s);
+      s.forEach((h, l) => {
+        const v = h.dataSync();
+        let active = 0;
+        for (let i = 0; i < v.length; i++) if (v[i] !== 0) active++;
+        out[`sparsity/r${rs[l]}/active`] = active / v.length;
+      });
+      tf.dispose(s);
+    } finally {
+      z.dispose();
+    }
+    return out;
   }
 
   private alignment(d: Discriminator, g: GeneratorParams, r: number): Record<string, number> {
