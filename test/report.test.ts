@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as charts from '../src/report/charts.js';
+import * as dist from '../src/report/charts-distributions.js';
 import { VEGALITE_MIME, compileSpec, renderSvg, svgToPng, writeFigure, type ChartSpec } from '../src/report/render.js';
 import { chartBundle, showChart } from '../src/report/notebook.js';
 import { UserError } from '../src/util/errors.js';
@@ -68,7 +69,7 @@ describe('chart builders render with the planted number of marks', () => {
       { name: 'learner', values: [2, 5, 5, 5] },
       { name: 'random init', values: [8, 8] },
     ];
-    const spec = charts.countHistogram({ title: 'Sparsity', caption: 'Active channels.', groups, xTitle: 'active channels per patch' });
+    const spec = dist.countHistogram({ title: 'Sparsity', caption: 'Active channels.', groups, xTitle: 'active channels per patch' });
     const { svg, t } = await rendered(spec);
     expect(t).toEqual(expect.arrayContaining(['Sparsity', 'active channels per patch', 'fraction of patches', 'random init']));
     expect(marks(svg, 'bar')).toBe(3 * 8); // bins 1..8, zeros included
@@ -81,7 +82,7 @@ describe('chart builders render with the planted number of marks', () => {
 
   it('heatmap: one rect per matrix entry with axis titles', async () => {
     const matrix = Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, (_, j) => (i * j) / 24));
-    const { svg, t } = await rendered(charts.heatmap({ title: 'Alignment', caption: 'c.', matrix, xTitle: 'G output atom', yTitle: 'D filter', valueTitle: '|cos|', domain: [0, 1] }));
+    const { svg, t } = await rendered(dist.heatmap({ title: 'Alignment', caption: 'c.', matrix, xTitle: 'G output atom', yTitle: 'D filter', valueTitle: '|cos|', domain: [0, 1] }));
     expect(t).toEqual(expect.arrayContaining(['Alignment', 'G output atom', 'D filter', '|cos|']));
     expect(marks(svg, 'rect mark')).toBe(35);
     // Distinct values get distinct colors: the planted matrix has 0 and 1 at the extremes of the domain.
@@ -91,7 +92,7 @@ describe('chart builders render with the planted number of marks', () => {
 
   it('decayCurve: one line per layer and one point per distance', async () => {
     const layers = [2, 3, 4].map((l) => ({ name: `layer ${l}`, points: [0, 1, 2, 3].map((d) => ({ distance: d, value: Math.exp(-l * d) })) }));
-    const { svg, t } = await rendered(charts.decayCurve({ title: 'Locality', caption: 'c.', layers, logY: true }));
+    const { svg, t } = await rendered(dist.decayCurve({ title: 'Locality', caption: 'c.', layers, logY: true }));
     expect(t).toEqual(expect.arrayContaining(['Locality', 'distance from the perturbed patch (patches)', 'mean |change|', 'layer 4']));
     expect(marks(svg, 'line mark')).toBe(3);
     expect(marks(svg, 'point')).toBe(12);
@@ -111,9 +112,9 @@ describe('chart builders render with the planted number of marks', () => {
   });
 
   it('builders reject a chart without title or caption, and non-finite data', () => {
-    expect(() => charts.heatmap({ title: '', caption: 'c', matrix: [[1]], xTitle: 'x', yTitle: 'y' })).toThrow(/heatmap: title/);
-    expect(() => charts.decayCurve({ title: 't', caption: '', layers: [{ name: 'a', points: [] }] })).toThrow(/decayCurve: caption/);
-    expect(() => charts.heatmap({ title: 't', caption: 'c', matrix: [[1, 2], [3]], xTitle: 'x', yTitle: 'y' })).toThrow(/row 1/);
+    expect(() => dist.heatmap({ title: '', caption: 'c', matrix: [[1]], xTitle: 'x', yTitle: 'y' })).toThrow(/heatmap: title/);
+    expect(() => dist.decayCurve({ title: 't', caption: '', layers: [{ name: 'a', points: [] }] })).toThrow(/decayCurve: caption/);
+    expect(() => dist.heatmap({ title: 't', caption: 'c', matrix: [[1, 2], [3]], xTitle: 'x', yTitle: 'y' })).toThrow(/row 1/);
     expect(() => charts.groupedBars({ title: 't', caption: 'c', rows: [{ group: 1, method: 'a', value: NaN }], xTitle: 'x', yTitle: 'y' })).toThrow(/finite/);
   });
 });
@@ -121,8 +122,8 @@ describe('chart builders render with the planted number of marks', () => {
 describe('histogramBins', () => {
   it('matches a direct count, zeros included', () => {
     const v = [0, 3, 3, 4, 7, 7, 7, 9];
-    expect(charts.histogramBins(v, 1).map((b) => b.count)).toEqual([1, 0, 0, 2, 1, 0, 0, 3, 0, 1]);
-    expect(charts.histogramBins(v, 4)).toEqual([
+    expect(dist.histogramBins(v, 1).map((b) => b.count)).toEqual([1, 0, 0, 2, 1, 0, 0, 3, 0, 1]);
+    expect(dist.histogramBins(v, 4)).toEqual([
       { lo: 0, count: 3 },
       { lo: 4, count: 4 },
       { lo: 8, count: 1 },
@@ -159,7 +160,7 @@ describe('metricsFromJsonl', () => {
 });
 
 describe('render to files and notebook bundles', () => {
-  const spec = charts.decayCurve({ title: 'Decay', caption: 'Mean change per distance.', layers: [{ name: 'l2', points: [{ distance: 0, value: 1 }, { distance: 1, value: 0.5 }] }] });
+  const spec = dist.decayCurve({ title: 'Decay', caption: 'Mean change per distance.', layers: [{ name: 'l2', points: [{ distance: 0, value: 1 }, { distance: 1, value: 0.5 }] }] });
 
   it('writeFigure writes an SVG and a PNG that decodes at scale x the SVG size', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fsrgan-report-'));

@@ -1,14 +1,15 @@
 /**
- * The drawings of the figures of docs/theory.md section 4: charts (vega-lite specs from charts.ts), images
- * and the tables of numbers behind them, built from the results of their runs (figure-data.ts). Pure
- * functions of plain data; the claims each figure tests are judged by src/experiments/claims.ts, and
- * src/experiments/ trains, measures and writes.
+ * The drawings of the figures of docs/theory.md section 4: charts (vega-lite specs from charts.ts and
+ * charts-distributions.ts), images and the tables of numbers behind them, built from the results of their
+ * runs (figure-data.ts). Pure functions of plain data; the claims each figure tests are judged by
+ * src/experiments/claims.ts, and src/experiments/ trains, measures and writes.
  */
 import type { AlignmentReport } from '../analysis/alignment.js';
 import type { LocalityReport } from '../analysis/locality.js';
 import type { RecoveryReport } from '../analysis/recovery.js';
 import type { SparsityReport } from '../analysis/sparsity.js';
-import { countHistogram, decayCurve, groupedBars, metricCurves, type BarRow, type MetricPoint, type NoiseFloor } from './charts.js';
+import { groupedBars, metricCurves, type BarRow, type MetricPoint, type NoiseFloor } from './charts.js';
+import { countHistogram, decayCurve } from './charts-distributions.js';
 import { budgetFigure, type BudgetPoint } from './budget.js';
 import type { ChartSpec } from './render.js';
 import {
