@@ -10,9 +10,15 @@ import { DEFAULT_ALIGNMENT } from './alignment.js';
 import { DEFAULT_RECOVERY } from './recovery.js';
 import { DEFAULT_LOCALITY } from './locality.js';
 import { DEFAULT_SWD } from './swd.js';
+import { checkMetricsConfig, DEFAULT_METRICS } from './metrics-config.js';
 
 /** The choice fields and their only values (mergeStrict checks them); their types below derive from this table. */
-const ALLOWED = { 'analysis.moments.sampling': ['grid', 'random'], 'analysis.moments.code': ['discriminator', 'teacher', 'none'] } as const;
+const ALLOWED = {
+  'analysis.moments.sampling': ['grid', 'random'],
+  'analysis.moments.code': ['discriminator', 'teacher', 'none'],
+  'analysis.metrics.split': ['train', 'heldout'],
+  'analysis.metrics.graph.inputRange': ['0,1', '-1,1'],
+} as const;
 const choice = choiceIn(ALLOWED);
 
 export const DEFAULT_ANALYSIS = {
@@ -41,6 +47,16 @@ export const DEFAULT_ANALYSIS = {
   recovery: { threshold: DEFAULT_RECOVERY.threshold },
   locality: { samples: 256, epsilon: DEFAULT_LOCALITY.epsilon, positions: 4 },
   swd: { patch: DEFAULT_SWD.patch, descriptorsPerImage: DEFAULT_SWD.descriptorsPerImage, maxDescriptors: DEFAULT_SWD.maxDescriptors, directions: DEFAULT_SWD.directions },
+  /** Sample-quality metrics fid, kid, is, pr, support (docs/metrics.md): extractor and real reference (metrics-config.ts). */
+  metrics: {
+    ...DEFAULT_METRICS.metrics,
+    split: choice('analysis.metrics.split', DEFAULT_METRICS.metrics.split),
+    graph: { ...DEFAULT_METRICS.metrics.graph, inputRange: choice('analysis.metrics.graph.inputRange', DEFAULT_METRICS.metrics.graph.inputRange) },
+  },
+  kid: { ...DEFAULT_METRICS.kid },
+  is: { ...DEFAULT_METRICS.is },
+  pr: { ...DEFAULT_METRICS.pr },
+  support: { ...DEFAULT_METRICS.support },
 };
 
 export type AnalysisConfig = typeof DEFAULT_ANALYSIS;
@@ -53,5 +69,6 @@ export function resolveAnalysisConfig(user: unknown = {}, sets: string[] = []): 
   if (!(Number.isInteger(c.moments.maxOrder) && c.moments.maxOrder >= 1 && c.moments.maxOrder <= 4)) throw new UserError('analysis.moments.maxOrder must be 1, 2, 3 or 4.');
   if (!(Number.isInteger(c.locality.samples) && c.locality.samples >= 1)) throw new UserError('analysis.locality.samples must be a positive integer.');
   if (c.locality.epsilon === 0) throw new UserError('analysis.locality.epsilon must be non-zero.');
+  checkMetricsConfig(c);
   return c;
 }

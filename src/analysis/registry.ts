@@ -11,6 +11,11 @@ import { moments } from './entries/moments.js';
 import { recovery } from './entries/recovery.js';
 import { sparsity } from './entries/sparsity.js';
 import { swd } from './entries/swd.js';
+import { fidEntry } from './entries/fid.js';
+import { kidEntry } from './entries/kid.js';
+import { isEntry } from './entries/is.js';
+import { prEntry } from './entries/pr.js';
+import { supportEntry } from './entries/support.js';
 import type { Measurement } from './measurement.js';
 
 /** The built-in measurements, in the order `--what` lists and runs them. */
@@ -21,6 +26,11 @@ export const BUILTIN = [
   recovery,
   locality,
   swd,
+  fidEntry,
+  kidEntry,
+  isEntry,
+  prEntry,
+  supportEntry,
 ] as const;
 
 type Builtin = (typeof BUILTIN)[number];

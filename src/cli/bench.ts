@@ -40,6 +40,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   ops: { summary: 'GFLOP/s of conv2d and deconv2d (forward, forward+backward) at GAN shapes vs matMul', run: runOps },
   train: { summary: 'images/s of a full GAN step (D + G, Adam) on 1 and N cores, optionally vs PyTorch', run: async (argv) => (await import('./bench-command.js')).runTrainBench(argv) },
   quality: { summary: 'FSR learner, DCGAN and PyTorch DCGAN on the same data: patch SWD and moments per level', run: async (argv) => (await import('./bench-command.js')).runQualityBench(argv) },
+  metrics: { summary: 'seconds of FID, KID, IS, precision/recall and support on 10,000 vs 10,000 128-d features', run: async (argv) => (await import('./bench-metrics.js')).runMetricsBench(argv) },
   // Each bench subcommand adds one line here: name: { summary, run }.
 };
 
