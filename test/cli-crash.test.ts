@@ -14,6 +14,20 @@ import { reportCrash } from '../src/cli/main.js';
 
 const fsrgan = (...args: string[]) => promisify(execFile)(process.execPath, ['bin/fsrgan.mjs', ...args], { env: { ...process.env, FSRGAN_BACKEND: 'wasm' }, maxBuffer: 1 << 24 });
 
+describe('the CLI exits when its command is done (issue 22 case 8)', () => {
+  it('a handle left open (here a 60 s timer) does not keep a finished command alive; output and exit code intact', async () => {
+    const t0 = Date.now();
+    // --import runs before fsrgan: a module that leaves a 60 s timer, as a forgotten worker or socket would.
+    const timer = 'data:text/javascript,setTimeout(()=>{},60000)';
+    const r = await promisify(execFile)(process.execPath, [`--import=${timer}`, 'bin/fsrgan.mjs', '--help'], { env: { ...process.env, FSRGAN_BACKEND: 'wasm' } });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(r.stdout).toMatch(/^Usage: fsrgan <command>/);
+    const bad = await promisify(execFile)(process.execPath, [`--import=${timer}`, 'bin/fsrgan.mjs', 'no-such-command']).catch((e: { code: number; stderr: string }) => e);
+    expect((bad as { code: number }).code).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+});
+
 describe('the CLI on an unexpected error', () => {
   it('prints one short message and the path of a report that holds the stack; exit code 1', async () => {
     const lines: string[] = [];

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { train, resumeTraining, type TrainHook } from '../src/train/trainer.js';
 import { findCheckpoint, listCheckpoints } from '../src/train/checkpoint.js';
-import { setWriteFault, writeFaultLeft } from '../src/util/atomic.js';
+import { diskError, setWriteFault, writeFaultLeft } from '../src/util/atomic.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { PlantedSource, tinyConfig } from './train-fixtures.js';
@@ -186,8 +186,10 @@ describe('full disk', () => {
       setWriteFault(null);
       expect(err, `budget ${budget}`).toBeInstanceOf(UserError);
       expect(err.message).toMatch(/: no space left on device \(ENOSPC\)\. /);
-      expect(err.message).toMatch(/resume/);
-      where.push(/checkpoint/.test(err.message) ? 'checkpoint' : /metrics/.test(err.message) ? 'metrics' : 'other');
+      // Advice that works (issue 22 case 8): a resume once the run exists, else the same command again.
+      if (await exists(join(dir, 'config.json'))) expect(err.message).toMatch(/Free some space, then resume with: fsrgan train --resume /);
+      else expect(err.message).toMatch(/Free some space, then start the run again with fsrgan train --config <file> --out .*nothing to resume\)\.$/);
+      where.push(/cannot save checkpoint/.test(err.message) ? 'checkpoint' : /metrics/.test(err.message) ? 'metrics' : 'other');
       // The newest checkpoint (if any was written) verifies, and the failed write left no temporary folder.
       const found = await findCheckpoint(dir);
       expect(found.skipped).toEqual([]);
@@ -235,6 +237,48 @@ describe('full disk', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/done: 40 steps/);
   }, 60_000);
+
+  it('permissions, a read-only disk: said as such, with the path, never "free some space" (issue 22 case 8)', () => {
+    const err = (code: string, path?: string) => Object.assign(new Error(`${code}: x`), { code, path });
+    const say = (e: Error) => (diskError(e, "cannot save checkpoint step-00000004 in 'D/checkpoints'", 'The run stopped.', 'resume with: fsrgan train --resume D') as Error).message;
+    expect(say(err('EACCES', join(work, 'ref', 'metrics.jsonl')))).toBe(
+      `cannot save checkpoint step-00000004 in 'D/checkpoints': permission denied (EACCES on '${join(work, 'ref', 'metrics.jsonl')}'). The run stopped. ` +
+        `This is a permission problem, not a full disk: make '${join(work, 'ref', 'metrics.jsonl')}' writable for this user (permissions, owner, or an immutable attribute), then resume with: fsrgan train --resume D.`,
+    );
+    // A path that does not exist yet (a temporary folder being made): its folder is what must be writable.
+    expect(say(err('EPERM', join(work, 'ref', 'checkpoints', '.tmp-step-00000004-1')))).toMatch(new RegExp(`operation not permitted \\(EPERM on '.*\\.tmp-step-00000004-1'\\)\\. .*make '${join(work, 'ref', 'checkpoints')}' writable`));
+    expect(say(err('EROFS', '/mnt/x'))).toMatch(/the file system is read-only \(EROFS on '\/mnt\/x'\)\. The run stopped\. This is not a full disk: remount the file system of '\/mnt\/x' writable/);
+    expect(say(err('ENOSPC'))).toMatch(/no space left on device \(ENOSPC\)\. The run stopped\. Free some space, then resume with/);
+    for (const code of ['EACCES', 'EPERM', 'EROFS', 'EIO']) expect(say(err(code, '/x'))).not.toMatch(/free some space/i);
+  });
+
+  it('a real permission error (chattr +i on checkpoints/; skipped where chattr is not allowed): one line naming the folder, and a resume once it is lifted', async (ctx) => {
+    const dir = join(work, 'immutable');
+    // Stopped after step 3 (a checkpoint at step 2): the next checkpoint needs a new folder in checkpoints/.
+    const ctl = new AbortController();
+    await train(cfg, dir, { source: planted(), hooks: [{ every: 3, fn: () => (ctl.abort(), {}) }], signal: ctl.signal, ...quiet });
+    const ckDir = join(dir, 'checkpoints');
+    try {
+      execFileSync('chattr', ['+i', ckDir], { stdio: 'ignore' });
+    } catch {
+      console.log('permission error: skipped, chattr +i is not allowed here');
+      ctx.skip();
+      return;
+    }
+    let err: Error;
+    try {
+      err = await resumeTraining(dir, { source: planted(), ...quiet }).catch((e) => e);
+    } finally {
+      execFileSync('chattr', ['-i', ckDir]);
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(new RegExp(`operation not permitted \\(EPERM on '.*'\\)\\. .*This is a permission problem, not a full disk: make '${ckDir}' writable for this user.*, then resume with: fsrgan train --resume `));
+    expect(err.message).not.toMatch(/free some space/i);
+    expect(err.message).not.toContain('\n');
+    console.log(`permission error (chattr +i): "${err.message.slice(0, 160)}..."`);
+    await finish(dir);
+    expect((await newestState(dir)).weightsSha256).toBe(ref.hash);
+  });
 
   it('a real full disk: a 1 MiB tmpfs (skipped when mounting is not allowed)', async (ctx) => {
     const mnt = join(work, 'tmpfs');

@@ -193,6 +193,8 @@ async function runConfigCases(work: string): Promise<void> {
         message = (e as Error).message;
         outcome = e instanceof UserError ? 'user-error' : 'bug';
         if (e instanceof UserError && (message.length > 2000 || /undefined|\[object Object\]|must be a function/.test(message))) outcome = 'bug';
+        // One line (issue 22), a usage line after a flag error aside.
+        if (e instanceof UserError && message.split('\nUsage: ')[0].includes('\n')) outcome = 'bug';
         if (!(e instanceof UserError)) message = (e as Error).stack ?? message;
       }
       const polluted = Object.keys(Object.prototype);

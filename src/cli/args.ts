@@ -18,7 +18,8 @@ export function parseFlags<O extends FlagSpec>(command: string, argv: string[], 
     });
     return { ...parsed, usage };
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional.*$/s, '');
+    // Node's message may run over several lines ("... is ambiguous.\nDid you forget ...?"): one line, then the usage.
+    const msg = (e as Error).message.replace(/\. To specify a positional.*$/s, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
     throw new UserError(`${msg}.\nUsage: ${usage}`);
   }
 }

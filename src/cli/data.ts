@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { initBackend } from '../backend/index.js';
 import { applySets, readJsonFile } from '../util/config.js';
-import { UserError } from '../util/errors.js';
+import { outputError, UserError } from '../util/errors.js';
 import { openSource, PyramidStats, type LevelStats, type PyramidSource } from '../data/index.js';
 import { writeGridPng } from '../util/png.js';
 import { intFlag, parseFlags } from './args.js';
@@ -97,7 +97,9 @@ async function preview(argv: string[]): Promise<number> {
     onProgress: (line) => console.error(line),
     onMessage: (p) => console.error(`${p.file}: ${p.action} (${p.reason})`),
   });
-  const { files, stats, describe } = await previewSource(source, values.out, { n, statsSamples });
+  const { files, stats, describe } = await previewSource(source, values.out, { n, statsSamples }).catch((e) => {
+    throw outputError(e, values.out!, 'the preview folder');
+  });
   const fmt = (v: number[]) => `[${v.map((x) => x.toFixed(3)).join(', ')}]`;
   const size =
     typeof describe.size === 'number'

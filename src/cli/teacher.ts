@@ -4,7 +4,7 @@
  */
 import { initBackend } from '../backend/index.js';
 import { applySets, readJsonFile } from '../util/config.js';
-import { UserError } from '../util/errors.js';
+import { outputError, UserError } from '../util/errors.js';
 import {
   buildTeacher,
   disposeTeacher,
@@ -67,12 +67,16 @@ export async function run(argv: string[]): Promise<number> {
   const teacher = await getTeacher(values.config, sub === 'build' ? undefined : values.teacher, values.set ?? [], !!values.json);
   try {
     if (sub === 'build') {
-      await saveTeacher(values.out, teacher);
+      await saveTeacher(values.out, teacher).catch((e) => {
+        throw outputError(e, values.out!, 'the teacher folder');
+      });
       console.log(`wrote ${values.out}/teacher.json and weights.bin`);
       return 0;
     }
     const seed = intFlag('seed', values.seed, teacher.config.seed, 0, 0xffffffff);
-    const report = await writeTeacherSamples(teacher, { n, seed, out: values.out, grid });
+    const report = await writeTeacherSamples(teacher, { n, seed, out: values.out, grid }).catch((e) => {
+      throw outputError(e, values.out!, 'the teacher samples folder');
+    });
     if (values.json) console.log(JSON.stringify(report));
     else console.log(`${formatTeacherStats(report)}\nwrote ${report.files.map((f) => `${values.out}/${f}`).join(', ')}`);
     return 0;

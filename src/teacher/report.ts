@@ -3,8 +3,9 @@
  * and stats.json, written to a directory.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mkdirs } from '../util/atomic.js';
 import { writeGridPng } from '../util/png.js';
 import { Rng } from '../util/rng.js';
 import { sampleTeacher, type Teacher } from './build.js';
@@ -31,7 +32,7 @@ export interface TeacherSampleReport extends TeacherStats {
 
 /** Writes samples_r<r>.png, atoms_r<r>.png and stats.json to `opts.out`; returns what stats.json holds. */
 export async function writeTeacherSamples(teacher: Teacher, opts: TeacherSampleOptions): Promise<TeacherSampleReport> {
-  await mkdir(opts.out, { recursive: true });
+  await mkdirs(opts.out);
   const files: string[] = [];
   const res = teacher.config.resolutions;
   const top = res[res.length - 1];

@@ -89,7 +89,7 @@ export async function acquireRunLock(dir: string, onMessage: (line: string) => v
   const text = JSON.stringify(info) + '\n';
   const tmp = join(dir, `${LOCK_FILE}.${process.pid}.${info.token}`);
   await writeFile(tmp, text).catch((e) => {
-    throw diskError(e, `cannot write the lock file in '${dir}'`, 'fsrgan train needs to write into the run directory.');
+    throw diskError(e, `cannot write the lock file in '${dir}'`, 'fsrgan train needs to write into the run directory.', 'run the command again');
   });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -6,7 +6,9 @@
  * than the disk holds.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { diskError, writeAll } from '../util/atomic.js';
+import { inTheWayError } from '../util/errors.js';
 
 export class MetricsLog {
   private constructor(
@@ -20,7 +22,9 @@ export class MetricsLog {
    * shorter file (lines lost outside fsrgan) is kept as it is, with a warning.
    */
   static async open(file: string, truncateTo?: number, warn: (line: string) => void = console.warn): Promise<MetricsLog> {
-    const fh = await open(file, 'a+');
+    const fh = await open(file, 'a+').catch((e) => {
+      throw inTheWayError(e, file, 'the metrics log', 'run the command again');
+    });
     try {
       let size = (await fh.stat()).size;
       if (truncateTo !== undefined && size > truncateTo) {
@@ -55,7 +59,7 @@ export class MetricsLog {
     try {
       await writeAll(this.fh, text);
     } catch (e) {
-      throw diskError(e, `cannot append to ${this.file}`, 'The run stopped; its checkpoints are intact (a resume drops the partial line). Free some space, then resume.');
+      throw diskError(e, `cannot append to ${this.file}`, 'The run stopped; its checkpoints are intact (a resume drops the partial line).', `resume with: fsrgan train --resume ${dirname(this.file)}`);
     }
     this.size += Buffer.byteLength(text);
   }

@@ -8,7 +8,8 @@
  * `setWriteFault`) makes every write through this module fail with ENOSPC once N bytes have been
  * written by the process, after writing the bytes that still fit, as a real full disk does.
  */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from './errors.js';
 
@@ -98,16 +99,66 @@ const DISK_PROBLEMS: Record<string, string> = {
   EFBIG: 'file too large for the file system',
 };
 
+/**
+ * What the user does about each of them. A full disk or quota is the common case; permissions, a
+ * read-only mount and a failing disk are not fixed by freeing space, so they say so and name the path.
+ */
+const DISK_FIXES: Record<string, (path: string | undefined) => string> = {
+  ENOSPC: () => 'Free some space',
+  EDQUOT: () => 'Free some space (or raise the quota)',
+  EFBIG: () => 'Raise the file-size limit (ulimit -f) or use another file system',
+  EROFS: (p) => `This is not a full disk: remount the file system${p ? ` of '${p}'` : ''} writable (or use another folder)`,
+  EIO: () => 'This is not a full disk: check the disk (dmesg; a failing disk or a lost network mount)',
+  EACCES: (p) => permissionFix(p),
+  EPERM: (p) => permissionFix(p),
+};
+
+/** Names what to make writable: the path when it exists, else its folder (a file being created, a temp name). */
+function permissionFix(path: string | undefined): string {
+  const what = path === undefined ? 'the run directory' : `'${existsSync(path) ? path : dirname(path)}'`;
+  return `This is a permission problem, not a full disk: make ${what} writable for this user (permissions, owner, or an immutable attribute)`;
+}
+
 /** True when `e` is a file-system error that the user has to fix (full disk, quota, permissions). */
 export function isDiskError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).code! in DISK_PROBLEMS;
 }
 
 /**
- * A UserError "<doing>: <what the disk said> (<code>). <then>" for a disk error; any other error is
+ * A UserError "<doing>: <what the disk said> (<code> on '<path>'). <intact> <the fix for that code>, then
+ * <next>." for a disk error (`next`: what to run once it is fixed, e.g. a resume); any other error is
  * returned unchanged (a bug keeps its stack trace).
  */
-export function diskError(e: unknown, doing: string, then: string): unknown {
+export function diskError(e: unknown, doing: string, intact: string, next: string): unknown {
   if (!isDiskError(e) || e instanceof UserError) return e;
-  return new UserError(`${doing}: ${DISK_PROBLEMS[e.code!]} (${e.code}). ${then}`);
+  const code = e.code!;
+  return new UserError(`${doing}: ${DISK_PROBLEMS[code]} (${code}${e.path ? ` on '${e.path}'` : ''}). ${intact ? `${intact} ` : ''}${DISK_FIXES[code](e.path)}, then ${next}.`);
+}
+
+const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+
+/**
+ * `mkdir -p` for folders the user names (--out): creates `dir` and its missing parents; a folder that
+ * exists is fine, a file in the way is EEXIST. Node's `mkdir(dir, { recursive: true })` never returns
+ * where mkdir fails with ENOENT under a folder that exists: `--out /proc/run` spun at full CPU forever
+ * (libuv creates the parent, gets EEXIST, tries the child again, gets ENOENT, ...). This one climbs to
+ * the nearest existing folder once and creates the rest top-down, so such a path ends in the ENOENT
+ * error, which `outputError` turns into one line naming the path.
+ */
+export async function mkdirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await isDir(dir))) return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
+  }
+  await mkdirs(dirname(dir));
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST' && (await isDir(dir))) return;
+    throw e;
+  }
 }

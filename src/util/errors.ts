@@ -35,3 +35,17 @@ export function outputError(e: unknown, path: string, what: string): unknown {
   const at = (e as NodeJS.ErrnoException).path;
   return new UserError(`cannot write ${what} '${path}': ${PATH_PROBLEMS[code]}${at && at !== path ? ` ('${at}')` : ''}; choose another path.`);
 }
+
+const IN_THE_WAY = ['EISDIR', 'EEXIST', 'ENOTDIR'];
+
+/**
+ * A folder where a file of a run directory must be, or a file where a folder must be (moved or made by
+ * hand), as a UserError naming the path: move what is in the way aside, then `then`. Any other error
+ * (a full disk, permissions) is returned unchanged for diskError.
+ */
+export function inTheWayError(e: unknown, path: string, what: string, then: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code || !IN_THE_WAY.includes(code)) return e;
+  const at = (e as NodeJS.ErrnoException).path;
+  return new UserError(`cannot write ${what} '${path}': ${PATH_PROBLEMS[code]}${at && at !== path ? ` ('${at}')` : ''}; move what is in the way aside, then ${then}.`);
+}

@@ -1,7 +1,8 @@
 /** Image grids as PNG bytes and files: samples, pyramids and filter banks (below every layer that writes images). */
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { mkdirs } from './atomic.js';
 import { dirname } from 'node:path';
 
 export interface GridOptions {
@@ -66,6 +67,6 @@ export function gridPng(images: tf.Tensor4D, opts: GridOptions = {}): Buffer {
 
 /** Writes `gridPng(images, opts)` to `file`, creating its folder. */
 export async function writeGridPng(file: string, images: tf.Tensor4D, opts: GridOptions = {}): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await mkdirs(dirname(file));
   await writeFile(file, gridPng(images, opts));
 }
