@@ -3,9 +3,10 @@
  * `import ... from '...'` and `export ... from '...'` (type-only ones too), side-effect `import '...'`, and
  * `import('...')` with a literal path.
  *
- * (a) The lower layers (ops, models, data, teacher, train, analysis, and util, backend, parallel) import
- *     nothing from report, experiments, cli or bench; report (pure renderers) imports nothing from
- *     experiments, train, cli or bench; experiments nothing from cli or bench.
+ * (a) The lower layers (ops, models, data, teacher, metrics, train, analysis, and util, backend, parallel) import
+ *     nothing from report, experiments, sweep, cli or bench; report (pure renderers) imports nothing from
+ *     experiments, sweep, train, cli or bench; experiments nothing from sweep, cli or bench; sweep nothing
+ *     from cli or bench.
  * (b) The graph of top-level folders of src/ has no cycle.
  * (c) No file is over MAX_LINES lines, except the few listed in BIG_FILES.
  * The helpers are tested on planted input first, so a rule that could never fail would show.
@@ -18,13 +19,15 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SRC = join(ROOT, 'src');
 
-const LOWER = ['util', 'backend', 'ops', 'models', 'teacher', 'data', 'analysis', 'train', 'parallel'];
-const UPPER = ['report', 'experiments', 'cli', 'bench'];
+const LOWER = ['util', 'backend', 'ops', 'models', 'teacher', 'data', 'metrics', 'analysis', 'train', 'parallel'];
+const UPPER = ['report', 'experiments', 'sweep', 'cli', 'bench'];
 /** What each folder must not import from (rule a). */
 const FORBIDDEN: Record<string, string[]> = {
   ...Object.fromEntries(LOWER.map((f) => [f, UPPER])),
-  report: ['experiments', 'train', 'cli', 'bench'],
-  experiments: ['cli', 'bench'],
+  report: ['experiments', 'sweep', 'train', 'cli', 'bench'],
+  experiments: ['sweep', 'cli', 'bench'],
+  // Sweeps (src/sweep) build on experiments, train, analysis and report; only the CLI sits above them.
+  sweep: ['cli', 'bench'],
 };
 
 /**

@@ -2,6 +2,7 @@
  * fsrgan's wasm Slice kernel (src/ops/slice.ts) against an independent reference: the element-by-element
  * definition out[i] = x[begin + i], on seeded random shapes of rank 1-5 and float32/int32/bool tensors.
  * Also checks that it no longer copies the whole input out of the heap (the stock kernel's readSync).
+ * The Concat and SplitV kernels (pure copies too) must equal the cpu backend's exactly.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -83,5 +84,44 @@ describe('Slice kernel [wasm]', () => {
     spy.mockRestore();
     expect(y.dataSync()[0]).toBe(x.dataSync()[5]);
     tf.dispose([x, y]);
+  });
+});
+
+describe('Concat and SplitV kernels [wasm] against the cpu backend', () => {
+  it('tf.concat and tf.split give exactly what cpu gives, on random shapes, axes and dtypes', async () => {
+    const rng = new Rng(9, 'concat');
+    const cases = Array.from({ length: 40 }, () => {
+      const rank = 1 + rng.int(5);
+      const shape = Array.from({ length: rank }, () => 1 + rng.int(5));
+      const axis = rng.int(rank);
+      // 1-4 inputs with their own sizes along the axis (0 included: empty inputs are skipped), and
+      // a long axis now and then so that runs of 32 floats and more take the other path.
+      const parts = Array.from({ length: 1 + rng.int(4) }, () => (rng.uniform() < 0.2 ? 40 : rng.int(4)));
+      const dtype = (['float32', 'int32', 'bool'] as const)[rng.int(3)];
+      return { shape, axis, parts, dtype, seed: rng.int(1e6) };
+    });
+    // The RGB pair (3 + 3 channels along the last axis) has a path of its own.
+    cases.push({ shape: [2, 3, 4, 3], axis: 3, parts: [3, 3], dtype: 'float32', seed: 5 }, { shape: [5, 3], axis: 1, parts: [3, 3], dtype: 'int32', seed: 6 });
+    const run = () =>
+      cases.map((c) =>
+        tf.tidy(() => {
+          const r = new Rng(c.seed, 'vals');
+          const xs = c.parts.map((p) => {
+            const shape = c.shape.map((d, i) => (i === c.axis ? p : d));
+            const n = shape.reduce((a, b) => a * b, 1);
+            return tf.tensor(Array.from({ length: n }, () => (c.dtype === 'bool' ? r.int(2) : r.int(1000) - 500 + (c.dtype === 'float32' ? 0.25 : 0))), shape, c.dtype);
+          });
+          const y = tf.concat(xs, c.axis);
+          const parts = c.parts.filter((p) => p > 0);
+          const back = parts.length ? tf.split(y, parts, c.axis) : [];
+          return [y, ...back].map((t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) }));
+        }),
+      );
+    await initBackend('wasm');
+    const onWasm = run();
+    await initBackend('cpu');
+    const onCpu = run();
+    await initBackend('wasm');
+    cases.forEach((c, i) => expect(onWasm[i], JSON.stringify(c)).toEqual(onCpu[i]));
   });
 });

@@ -81,6 +81,19 @@ const MODEL_CASES: Case[] = [
   { op: 'deconv2d', x: [2, 2, 2, 8], w: [4, 4, 3, 8], s: 4, pad: 'valid' },
 ];
 
+/**
+ * 'same' padding with 1 < kernel < stride where the last window ends before the input does: tfjs-wasm's
+ * own Conv2D returns zeros there (src/ops/shape.ts, explicitSamePad), and so does a deconv's input
+ * gradient, which is that Conv2D. Non-square and uneven sizes, so each axis is checked on its own.
+ */
+const SAME_SHORT_CASES: Case[] = [
+  { op: 'conv2d', x: [2, 12, 12, 2], w: [2, 2, 2, 3], s: 3, pad: 'same' },
+  { op: 'conv2d', x: [1, 12, 13, 3], w: [3, 3, 3, 8], s: 4, pad: 'same' },
+  { op: 'conv2d', x: [2, 13, 12, 2], w: [2, 2, 2, 4], s: 3, pad: 'same' },
+  { op: 'deconv2d', x: [2, 4, 4, 3], w: [2, 2, 2, 3], s: 3, pad: 'same' },
+  { op: 'deconv2d', x: [1, 3, 2, 2], w: [3, 3, 3, 2], s: 4, pad: 'same' },
+];
+
 const label = (c: Case) => `${c.op} x[${c.x}] w[${c.w}] s${c.s} ${c.pad}`;
 
 /** Gradients of L = sum(op(x, w) * dy) w.r.t. x and w, by tf autodiff and by float64 finite differences. */
@@ -128,6 +141,20 @@ describeEachBackend('ops: conv2d and deconv2d', (backend) => {
   it('gradients match at the model geometries', () => {
     const rng = new Rng(seed, 'model');
     for (const c of MODEL_CASES) {
+      const e = gradientErrors(c, rng);
+      expect(e.dx, `${label(c)} dx`).toBeLessThan(TOL);
+      expect(e.dw, `${label(c)} dw`).toBeLessThan(TOL);
+    }
+  });
+
+  it("'same' padding with 1 < kernel < stride: forward and both gradients match the reference", () => {
+    const rng = new Rng(seed, 'same-short');
+    for (const c of SAME_SHORT_CASES) {
+      const x = randArr(rng, c.x);
+      const w = randArr(rng, c.w);
+      const want = ref(c, x, w);
+      const got = tf.tidy(() => run(c, tensor(x), tensor(w)).dataSync());
+      expect(relErr(got, want.data), label(c)).toBeLessThan(TOL);
       const e = gradientErrors(c, rng);
       expect(e.dx, `${label(c)} dx`).toBeLessThan(TOL);
       expect(e.dw, `${label(c)} dw`).toBeLessThan(TOL);
@@ -314,5 +341,29 @@ describe('ops: kernel registration', () => {
     await initBackend('cpu');
     const onCpu = grad();
     expect(relErr(onWasm, onCpu)).toBeLessThan(TOL);
+  });
+
+  it("wasm agrees with cpu where tfjs-wasm's own 'same' conv returns zeros (1 < kernel < stride)", async () => {
+    // Forward, and a deconv's input gradient (a Conv2D of the same geometry), both as the cpu backend has them.
+    const run = () =>
+      SAME_SHORT_CASES.map((c) =>
+        tf.tidy(() => {
+          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => (c.op === 'conv2d' ? conv2d : deconv2d)(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad));
+          const x = tensor(randArr(new Rng(7, label(c)), c.x));
+          const w = tensor(randArr(new Rng(8, label(c)), c.w));
+          const y = (c.op === 'conv2d' ? conv2d : deconv2d)(x, w, c.s, c.pad);
+          return [y, ...g([x, w])].map((t) => t.dataSync());
+        }),
+      );
+    await initBackend('wasm');
+    const onWasm = run();
+    await initBackend('cpu');
+    const onCpu = run();
+    SAME_SHORT_CASES.forEach((c, i) => {
+      for (let j = 0; j < 3; j++) {
+        expect(Math.max(...onCpu[i][j].map(Math.abs)), `${label(c)} output ${j} is not all zeros on cpu`).toBeGreaterThan(0);
+        expect(relErr(onWasm[i][j], onCpu[i][j]), `${label(c)} output ${j}`).toBeLessThan(TOL);
+      }
+    });
   });
 });

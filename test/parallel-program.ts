@@ -2,8 +2,6 @@
  * Replica programs for test/parallel.test.ts (worker threads import this file by path).
  */
 import { Rng } from '../src/util/rng.js';
-import { GanTrainer, type GanInit, type GanShard } from '../src/bench/gan.js';
-import { readFlat } from '../src/parallel/flat.js';
 import type { Replica, ReplicaContext } from '../src/parallel/replica.js';
 
 export interface SumInit {
@@ -39,27 +37,4 @@ export function createSumReplica(init: SumInit, ctx: ReplicaContext): Replica<{ 
     },
     dispose: () => {},
   };
-}
-
-export interface GanProbe {
-  lossD: number;
-  lossG: number;
-  /** Gradients the optimiser consumed (after the all-reduce). */
-  gradG: Float32Array;
-  gradD: Float32Array;
-  /** Every parameter after the step, as the backend holds it. */
-  paramsG: Float32Array;
-  paramsD: Float32Array;
-}
-
-export function probeStep(t: GanTrainer, s: GanShard): GanProbe {
-  const losses = t.step(s.zD, s.zG);
-  const { G, D } = t.lastGradients();
-  return { ...losses, gradG: G, gradD: D, paramsG: readFlat(t.G.net.all), paramsD: readFlat(t.D.net.all) };
-}
-
-/** A GanTrainer replica that reports gradients and parameters after each step. */
-export function createGanProbeReplica(init: GanInit, ctx: ReplicaContext): Replica<GanShard, GanProbe> {
-  const t = new GanTrainer(init.arch, init.seed, ctx.rank, ctx.world, ctx);
-  return { reduceFloats: t.reduceFloats, step: (s) => probeStep(t, s), dispose: () => t.dispose() };
 }

@@ -24,6 +24,11 @@ describe('fsrgan train / sample (smoke)', () => {
 
   it('leaves the run directory: config, teacher, metrics, stages, checkpoints, samples', async () => {
     expect(stdout).toMatch(/stage 3\/3 \(r32\) done at step/);
+    // One replica by default (src/train/replicas.ts defaultWorkers: exact resume first); the checkpoints
+    // record the replicas only when there are several.
+    expect(stdout).toMatch(/, 1 worker\n/);
+    const ck = (await readdir(join(dir, 'checkpoints'))).sort().at(-1)!;
+    expect(JSON.parse(await readFile(join(dir, 'checkpoints', ck, 'state.json'), 'utf8')).workers).toBeUndefined();
     const names = (await readdir(dir)).sort();
     expect(names).toEqual(expect.arrayContaining(['checkpoints', 'config.json', 'metrics.jsonl', 'run.json', 'samples', 'stages', 'teacher']));
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
@@ -48,6 +53,14 @@ describe('fsrgan train / sample (smoke)', () => {
       expect(r.trainedLayers).toEqual(['deconv', 'bias', 'out'].map((p) => `g.r${r.resolution}.${p}`));
       expect(r.trainedLayers.filter((n) => r.trainedHashesEnd![n] !== r.trainedHashesStart[n])).toEqual(r.trainedLayers);
     }
+  });
+
+  it('--workers beyond the images of a step is refused before anything is written', async () => {
+    const out = join(dir, '..', 'too-many');
+    const err = await fsrgan('train', '--config', 'experiments/smoke.json', '--out', out, '--workers', '33').then(() => null, (e: { stderr: string; code: number }) => e);
+    expect(err?.code).toBe(2);
+    expect(err?.stderr).toMatch(/--workers 33 is more than train\.batch = 32/);
+    await expect(stat(out)).rejects.toThrow();
   });
 
   it('fsrgan sample is deterministic: same run and seed -> same bytes', async () => {

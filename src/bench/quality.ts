@@ -3,7 +3,8 @@
  * against (issue 14, docs/findings.md). On the same data and the same number of training images it trains
  *
  *   fsr    fsrgan's layerwise FSR learner (the experiment config of the dataset, as `fsrgan train` runs it)
- *   dcgan  a standard DCGAN in fsrgan (bench/dcgan.arch.json through GanTrainer, DCGAN's recipe)
+ *   dcgan  a standard DCGAN in fsrgan (the dcgan model family, src/models/dcgan.ts, trained by `fsrgan train`'s
+ *          trainer with DCGAN's recipe)
  *   torch  the same DCGAN in PyTorch (bench/torch_quality.py; Debian's python3-torch)
  *
  * and measures each against held-out real images, per pyramid level: patch SWD (src/analysis/swd.ts) and
@@ -23,14 +24,15 @@ import { heldOutSource, HeldOutTeacherSource, isTeacherSpec, openSource, poolPyr
 import type { Teacher } from '../teacher/index.js';
 import { loadConfigFile, stepsForLevel, type TrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
-import { loadRun } from '../train/run.js';
+import { loadRun, sampleRun } from '../train/run.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
 import { patchSwd } from '../analysis/swd.js';
 import { momentMatching } from '../analysis/moments.js';
 import { toImageArray, type ImageArray } from '../analysis/common.js';
 import { writeGridPng } from '../util/png.js';
-import { loadArch } from './train.js';
-import { GanTrainer } from './gan.js';
+import { dcganConfig } from './train.js';
+import { stageArch } from './layers.js';
+import { benchSession } from './replica.js';
 import { ensureTorch, TORCH_PYTHON } from './torch.js';
 
 export const CONTENDERS = ['fsr', 'dcgan', 'torch'] as const;
@@ -165,45 +167,50 @@ async function runFsr(o: QualityOptions, name: string, data: Data, dir: string, 
 }
 
 async function runDcgan(o: QualityOptions, data: Data, images: number, dir: string, held: ImageArray[]): Promise<Omit<QualityRow, 'dataset'>> {
-  const arch = loadArch('dcgan', o.root);
-  const steps = Math.max(1, Math.round(images / arch.batch));
-  const trainer = new GanTrainer(arch, o.seed);
-  const rng = new Rng(o.seed, 'bench-quality/z');
-  const nz = arch.batch * arch.zDim;
+  // The DCGAN model family trained by fsrgan's trainer on the same images, as `fsrgan train` would.
+  const probe = dcganConfig('bench-quality', data.resolutions);
+  const steps = Math.max(1, Math.round(images / probe.train.batch));
+  const config = dcganConfig('bench-quality', data.resolutions, { seed: o.seed, train: { steps }, log: { every: 100, progressEvery: 500, checkpointEvery: 100000, sampleEvery: 100000 } });
+  const run = join(dir, 'run');
+  await rm(run, { recursive: true, force: true });
   const t0 = performance.now();
+  await train(config, run, {
+    source: data.train,
+    teacher: data.teacher ?? undefined,
+    onProgress: (e) => {
+      if (e.kind === 'step' && (e.stageStep % 500 === 0 || e.stageStep === e.stageSteps)) o.log(`  dcgan: step ${e.stageStep}/${e.stageSteps} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const loaded = await loadRun(run, { source: false, teacher: false });
   try {
-    for (let i = 1; i <= steps; i++) {
-      const xs = data.train.batch(arch.batch);
-      trainer.step(rng.normals(nz), rng.normals(nz), xs[xs.length - 1]);
-      tf.dispose(xs);
-      if (i % 500 === 0 || i === steps) o.log(`  dcgan: step ${i}/${steps} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const [r, , c] = arch.image;
+    const r = data.resolutions[data.resolutions.length - 1];
+    const b = config.train.batch;
+    // In batches of the training batch: BatchNorm normalises with the batch's own statistics, as in training.
     const chunks: Float32Array[] = [];
-    for (let k = 0; k < o.samples; k += arch.batch) {
-      const x = trainer.sample(rng.normals(nz), arch.batch);
-      chunks.push(Float32Array.from(x.dataSync()));
+    let c = 3;
+    for (let k = 0; k * b < o.samples; k++) {
+      const x = sampleRun(loaded, { n: b, seed: o.seed + 1 + k });
+      chunks.push(Float32Array.from(x.dataSync() as Float32Array));
+      c = x.shape[3];
       x.dispose();
     }
     const top = new Float32Array(o.samples * r * r * c);
-    let off = 0;
-    for (const ch of chunks) {
-      const take = Math.min(ch.length, top.length - off);
-      top.set(ch.subarray(0, take), off);
-      off += take;
-    }
+    chunks.forEach((ch, k) => top.set(ch.subarray(0, Math.min(ch.length, top.length - k * ch.length)), k * ch.length));
     const fake = pyramidOf(top, o.samples, r, c, data.resolutions.length);
     const png = await grid(join(dir, 'grid.png'), fake[fake.length - 1]);
-    return { contender: 'dcgan', images: steps * arch.batch, seconds, levels: measure(held, fake, o.seed), grid: png, note: `bench/dcgan.arch.json, ${steps} steps of ${arch.batch}` };
+    return { contender: 'dcgan', images: steps * config.train.batch, seconds, levels: measure(held, fake, o.seed), grid: png, note: `generator.family dcgan through fsrgan train, ${steps} steps of ${config.train.batch}` };
   } finally {
-    trainer.dispose();
+    loaded.dispose();
   }
 }
 
 async function runTorch(o: QualityOptions, data: Data, images: number, dir: string, held: ImageArray[]): Promise<Omit<QualityRow, 'dataset'>> {
   ensureTorch(o.root, o.log);
-  const arch = loadArch('dcgan', o.root);
+  // The twin of the DCGAN contender: the layer list of the same model family (src/bench/layers.ts).
+  const probe = benchSession(dcganConfig('bench-quality', data.resolutions), o.seed);
+  const arch = stageArch(probe.s, 'dcgan');
+  probe.dispose();
   const steps = Math.max(1, Math.round(images / arch.batch));
   const [r, , c] = arch.image;
   // The training images as one float32 file: every image of a dataset's train split, or a fixed draw of

@@ -4,10 +4,12 @@ import { describeChoice, initBackend } from '../backend/index.js';
 import { findRepoRoot } from '../data/cache.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from '../util/errors.js';
-import { benchTrain, BUILTIN_ARCHS, formatTrainTable, loadArch } from '../bench/train.js';
+import { maxWorkers } from '../train/replicas.js';
+import { benchTrain, BUILTIN_ARCHS, formatTrainTable, loadArchConfig } from '../bench/train.js';
+import { sourceRoot } from '../parallel/pool.js';
 
 export const TRAIN_USAGE =
-  'fsrgan bench train [--json] [--vs torch] [--arch dcgan,stage|FILE.json] [--workers N] [--steps N] [--rounds N] [--warmup N] [--warmup-seconds S] ' +
+  'fsrgan bench train [--json] [--vs torch] [--arch stage,dcgan|CONFIG.json] [--workers N] [--steps N] [--rounds N] [--warmup N] [--warmup-seconds S] ' +
   '[--backend auto|node-gpu|node|wasm|cpu] [--torch-threads N] [--seed N] [--profile]';
 
 export async function runTrainBench(argv: string[]): Promise<number> {
@@ -22,14 +24,15 @@ export async function runTrainBench(argv: string[]): Promise<number> {
   );
   if (values.help) return console.log(TRAIN_USAGE), 0;
   if (values.vs !== undefined && values.vs !== 'torch') throw new UserError(`--vs must be 'torch', got '${values.vs}'.`);
-  const root = findRepoRoot();
-  const archs = (values.arch ?? Object.keys(BUILTIN_ARCHS).join(',')).split(',').filter(Boolean).map((a) => loadArch(a, root));
+  // The checkout whose sources the worker threads load (the trainer's replicas and the independent ones).
+  const root = sourceRoot();
+  const archs = [];
+  for (const a of (values.arch ?? Object.keys(BUILTIN_ARCHS).join(',')).split(',').filter(Boolean)) archs.push(await loadArchConfig(a, root));
   const choice = await initBackend(values.backend);
-  // Native TensorFlow already computes on every core; data-parallel replicas pay off on wasm and cpu.
-  const defaultWorkers = choice.backend === 'tensorflow' ? 1 : Math.min(2, cpus().length);
-  const workers = intFlag('workers', values.workers, defaultWorkers, 1, 64);
+  // One replica per core on wasm and cpu (maxWorkers); native TensorFlow already computes on every core.
+  const workers = intFlag('workers', values.workers, maxWorkers(Infinity, choice.backend), 1, 64);
   for (const a of archs) {
-    if (a.batch % workers !== 0) throw new UserError(`--workers ${workers} must divide the batch (${a.batch}) of architecture '${a.name}'.`);
+    if (a.config.train.batch < workers) throw new UserError(`--workers ${workers} is more than the batch (${a.config.train.batch}) of '${a.name}'.`);
   }
   const log = (line: string) => console.error(line);
   log(`${describeChoice(choice)}; ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

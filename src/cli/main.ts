@@ -17,11 +17,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   teacher: { summary: 'synthetic teacher G*: sample grids and stats, or build and save it', load: () => import('./teacher.js') },
   // Each command adds one line here: name: { summary, load: () => import('./<name>.js') }.
   analyze: { summary: 'measurements of docs/theory.md 3: sparsity, moments, alignment, recovery, locality, swd', load: () => import('./analyze.js') },
+  metrics: { summary: 'sample quality offline: FID, KID, IS, precision/recall, support (and train-extractor)', load: () => import('./metrics.js') },
   bench: { summary: 'speed benchmarks (ops: convolutions vs matMul)', load: () => import('./bench.js') },
   train: { summary: 'train a generator layer by layer (or resume a run)', load: () => import('./train.js') },
   sample: { summary: 'PNG grid of samples from a trained run at a seed', load: () => import('./sample.js') },
   data: { summary: 'dataset preview: PNG grid per resolution, statistics, license', load: () => import('./data.js') },
   reproduce: { summary: 'the paper figures end to end: train, measure, SVG/PNG, index.html', load: () => import('./reproduce.js') },
+  sweep: { summary: 'seeds x configs x budgets: run locally or queue on Redis, then one report with intervals', load: () => import('./sweep.js') },
+  worker: { summary: 'take sweep jobs from a Redis queue (fsrgan sweep --queue) and run them', load: () => import('./worker.js') },
 };
 
 function help(): string {

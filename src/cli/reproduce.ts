@@ -6,10 +6,10 @@ import { describeChoice, initBackend } from '../backend/index.js';
 import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Scale } from '../experiments/plan.js';
 import { reproduce } from '../experiments/reproduce.js';
-import { parseFlags } from './args.js';
+import { intFlag, parseFlags } from './args.js';
 
 const USAGE =
-  'fsrgan reproduce --out <dir> [--scale test|quick|full] [--seeds N] [--only F-name[,F-name]] [--backend auto|node-gpu|node|wasm|cpu] [--figures experiments/figures] [--no-train] [--dry-run]';
+  'fsrgan reproduce --out <dir> [--scale test|quick|full] [--seeds N] [--only F-name[,F-name]] [--backend auto|node-gpu|node|wasm|cpu] [--workers N] [--figures experiments/figures] [--no-train] [--dry-run]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -23,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
       backend: { type: 'string' },
       figures: { type: 'string' },
       'no-train': { type: 'boolean' },
+      workers: { type: 'string' },
       'dry-run': { type: 'boolean' },
     },
     USAGE,
@@ -44,7 +45,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.out) throw new UserError(`--out <dir> is required.\nUsage: ${USAGE}`);
   const choice = await initBackend(values.backend);
   console.log(`backend: ${describeChoice(choice)}`);
-  const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'], seeds });
+  // Replicas per training run (fsrgan train --workers; default 1, src/train/replicas.ts defaultWorkers).
+  const workers = values.workers === undefined ? undefined : intFlag('workers', values.workers, 1, 1, 1024);
+  const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'], seeds, workers });
   for (const c of res.summary.claims) {
     console.log(`claim ${c.id} (${c.figure}): ${c.verdict.toUpperCase()} - ${c.detail}`);
     console.log(`  seeds ${c.budget.seeds.join(', ')}; steps per stage ${Object.entries(c.budget.steps).map(([k, v]) => `${k} ${v}`).join(', ')}; ${c.interval}`);

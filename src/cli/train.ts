@@ -10,11 +10,13 @@ import { UserError } from '../util/errors.js';
 import { loadConfigFile } from '../train/config.js';
 import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
 import { readRunConfig } from '../train/rundir.js';
+import { defaultWorkers } from '../train/replicas.js';
 import { intFlag, parseFlags } from './args.js';
 
 const USAGE =
-  'fsrgan train --config <file> [--out <dir>] [--backend auto|node-gpu|node|wasm|cpu] [--seed N] [--set key=value ...] [--dry-run]\n' +
-  '       fsrgan train --resume <dir> [--backend ...]';
+  'fsrgan train --config <file> [--out <dir>] [--backend auto|node-gpu|node|wasm|cpu] [--workers N] [--seed N] [--set key=value ...] [--dry-run]\n' +
+  '       fsrgan train --resume <dir> [--backend ...] [--workers N]';
+
 
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
@@ -62,10 +64,12 @@ export async function run(argv: string[]): Promise<number> {
       set: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean' },
       resume: { type: 'string' },
+      workers: { type: 'string' },
     },
     USAGE,
   );
   if (values.help) return console.log(USAGE), 0;
+  const workers = values.workers === undefined ? undefined : intFlag('workers', values.workers, 1, 1, 1024);
   if (values.resume && values.config) throw new UserError(`use either --config (new run) or --resume (existing run), not both.\nUsage: ${USAGE}`);
 
   const controller = new AbortController();
@@ -90,7 +94,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`resuming ${dir} on ${describeChoice(choice)}`);
     listen();
     try {
-      const res = await resumeTraining(dir, { signal: controller.signal, onProgress: progressPrinter(cfg.log.progressEvery), onMessage: (m) => console.log(m) });
+      // Without --workers a run goes on with the replicas it was trained with (recorded in its checkpoints).
+      const res = await resumeTraining(dir, { signal: controller.signal, workers, onProgress: progressPrinter(cfg.log.progressEvery), onMessage: (m) => console.log(m) });
       return report(res.interrupted, res.step, dir);
     } finally {
       unlisten();
@@ -106,10 +111,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const choice = await initBackend(values.backend ?? config.backend);
   const out = values.out ?? join('runs', `${config.name}-${timestamp()}`);
-  console.log(`training ${config.name} (${config.train.mode}, ${config.objective.name}) into ${out} on ${describeChoice(choice)}`);
+  const n = workers ?? defaultWorkers(config.train.batch, choice.backend);
+  // Before anything is written: each replica needs at least one image of a step.
+  if (n > config.train.batch) throw new UserError(`--workers ${n} is more than train.batch = ${config.train.batch} images per step: use at most ${config.train.batch}.`);
+  console.log(`training ${config.name} (${config.train.mode}, ${config.objective.name}) into ${out} on ${describeChoice(choice)}, ${n} worker${n > 1 ? 's' : ''}`);
   listen();
   try {
-    const res = await train(config, out, { signal: controller.signal, onProgress: progressPrinter(config.log.progressEvery), onMessage: (m) => console.log(m) });
+    const res = await train(config, out, { signal: controller.signal, workers: n, onProgress: progressPrinter(config.log.progressEvery), onMessage: (m) => console.log(m) });
     return report(res.interrupted, res.step, out);
   } finally {
     unlisten();

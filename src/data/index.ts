@@ -10,7 +10,9 @@ export { loadFolder, type FolderProblem, type FolderOptions } from './folder.js'
 export { poolPyramid, pyramidResolutions, areaResize } from './pyramid.js';
 export { PyramidStats, type LevelStats } from './stats.js';
 export { findRepoRoot } from './cache.js';
-export { sourceSize, type PyramidSource } from './source.js';
+export { sourceSize, type PyramidSource, type SourceRecipe } from './source.js';
+export { openRecipe } from './recipe.js';
+export { StandInSource } from './standin.js';
 export { TeacherSource, HeldOutTeacherSource, teacherOf, type TeacherSourceState } from './teacher.js';
 export { LevelsSource } from './levels.js';
 export { openSource, heldOutSource, isTeacherSpec, loadImageSet, DATASET_NAMES, type OpenOptions } from './open.js';

@@ -1,7 +1,7 @@
 /** A source cut to its lowest levels: LevelsSource. */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
-import { sourceSize, type PyramidSource } from './source.js';
+import { sourceSize, type PyramidSource, type SourceRecipe } from './source.js';
 
 /**
  * The lowest `levels` levels of another source: trains a generator with fewer layers on the same data
@@ -27,6 +27,23 @@ export class LevelsSource implements PyramidSource {
     const xs = this.inner.batch(n);
     tf.dispose(xs.slice(this.levels));
     return xs.slice(0, this.levels);
+  }
+
+  /** Present when the inner source has it (see PyramidSource.batchRows). */
+  get batchRows(): ((n: number, from: number, to: number) => tf.Tensor4D[]) | undefined {
+    const inner = this.inner;
+    if (!inner.batchRows || !inner.recipe) return undefined;
+    return (n, from, to) => {
+      const xs = inner.batchRows!(n, from, to);
+      tf.dispose(xs.slice(this.levels));
+      return xs.slice(0, this.levels);
+    };
+  }
+
+  get recipe(): (() => SourceRecipe) | undefined {
+    const inner = this.inner;
+    if (!inner.batchRows || !inner.recipe) return undefined;
+    return () => ({ kind: 'levels', levels: this.levels, inner: inner.recipe!() });
   }
 
   getState(): unknown {

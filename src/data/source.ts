@@ -28,7 +28,26 @@ export interface PyramidSource {
   readonly size?: number | null;
   /** The other side of its train / held-out split, as a fresh source (ImageDataset; LevelsSource over one). */
   heldOut?(): PyramidSource;
+  /**
+   * Rows [from, to) of the batch `batch(n)` would serve, advancing the state exactly as it does: each
+   * data-parallel replica draws its own rows (src/train/replicas.ts). Sources with it also have `recipe`.
+   */
+  batchRows?(n: number, from: number, to: number): tf.Tensor4D[];
+  /** Plain data (structured-cloneable) from which `openRecipe` (recipe.ts) rebuilds this source elsewhere. */
+  recipe?(): SourceRecipe;
 }
+
+/** A tensor as plain data. */
+export interface TensorData {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** How to rebuild a source in a replica's thread (recipe.ts): a teacher's tensors, levels of another, N(0,1) stand-ins. */
+export type SourceRecipe =
+  | { kind: 'teacher'; seed: number; config: unknown; blocks: Record<number, { deconv: TensorData; bias: TensorData; out: TensorData }> }
+  | { kind: 'levels'; levels: number; inner: SourceRecipe }
+  | { kind: 'stand-in'; resolutions: number[]; channels: number; batch: number; seed: number };
 
 /** Images a finite source serves before repeating (`size`), or null for an endless one. */
 export function sourceSize(s: PyramidSource): number | null {

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { sampleTeacher, type Teacher } from '../teacher/build.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import type { PyramidSource } from './source.js';
+import { generatorForward } from '../models/generator.js';
+import type { PyramidSource, SourceRecipe } from './source.js';
 
 export interface TeacherSourceState {
   rng: RngState;
@@ -37,6 +38,24 @@ export class TeacherSource implements PyramidSource {
     tf.dispose([z, ...s]);
     this.batches++;
     return x;
+  }
+
+  /** Rows [from, to) of batch(n): every latent drawn as there, the teacher run on the rows' latents only. */
+  batchRows(n: number, from: number, to: number): tf.Tensor4D[] {
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n)) throw new Error(`TeacherSource.batchRows: rows [${from}, ${to}) do not fit a batch of ${n}`);
+    const zDim = this.teacher.params.shape.zDim;
+    const all = this.rng.normals(n * zDim);
+    this.batches++;
+    const z = tf.tensor4d(all.subarray(from * zDim, to * zDim), [to - from, 1, 1, zDim]);
+    const x = tf.tidy(() => generatorForward(this.teacher.params, z).x);
+    z.dispose();
+    return x;
+  }
+
+  recipe(): SourceRecipe {
+    const plain = (t: tf.Tensor) => ({ shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) });
+    const blocks = Object.fromEntries(Object.entries(this.teacher.params.blocks).map(([r, b]) => [r, { deconv: plain(b.deconv), bias: plain(b.bias), out: plain(b.out) }]));
+    return { kind: 'teacher', seed: this.seed, config: this.teacher.config, blocks };
   }
 
   getState(): TeacherSourceState {

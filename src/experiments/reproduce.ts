@@ -31,6 +31,8 @@ export interface ReproduceOptions {
   pages?: boolean;
   /** Seeds per run (1..n; default: the catalogue's count for the scale). */
   seeds?: number;
+  /** Data-parallel replicas per training run (default 1: defaultWorkers; `fsrgan train --workers`). */
+  workers?: number;
 }
 
 export interface ReproduceResult {
@@ -60,7 +62,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       const rdir = join(o.out, 'runs', run.id);
       const tag = `[${i + 1}/${plan.runs.length} ${run.name} s${run.seed}]`;
       const t = performance.now();
-      const how = await ensureRun(run, rdir, data, o.train !== false, tag, log);
+      const how = await ensureRun(run, rdir, data, o.train !== false, tag, log, o.workers);
       secs.training += (performance.now() - t) / 1000;
       if (how.status === 'reused') log(`${tag} complete already: ${rdir}`);
       else log(`${tag} ${how.status} in ${how.seconds.toFixed(0)} s`);
@@ -119,6 +121,8 @@ export interface NotebookFigureOptions {
   /** Where that experiment is cached (default .cache/figures/<scale>): later notebooks reuse its runs. */
   cache?: string;
   log?: (line: string) => void;
+  /** Replicas when runs are trained (default 1). */
+  workers?: number;
 }
 
 /**
@@ -133,13 +137,13 @@ export async function notebookFigure(name: string, o: NotebookFigureOptions = {}
       const specs = await Promise.all(figure.charts.map(async (c) => JSON.parse(await readFile(join(o.runDir!, c.spec), 'utf8')) as ChartSpec));
       return { out: o.runDir, scale: summary.scale, figure, specs };
     }
-    return fromReproduce(name, o.runDir, summary.scale, o.log);
+    return fromReproduce(name, o.runDir, summary.scale, o.log, o.workers);
   }
   const scale = o.scale ?? 'quick';
-  return fromReproduce(name, o.cache ?? join('.cache', 'figures', scale), scale, o.log);
+  return fromReproduce(name, o.cache ?? join('.cache', 'figures', scale), scale, o.log, o.workers);
 }
 
-async function fromReproduce(name: string, out: string, scale: Scale, log?: (line: string) => void): Promise<NotebookFigure> {
-  const res = await reproduce({ out, scale, only: [name], pages: false, log });
+async function fromReproduce(name: string, out: string, scale: Scale, log?: (line: string) => void, workers?: number): Promise<NotebookFigure> {
+  const res = await reproduce({ out, scale, only: [name], pages: false, log, workers });
   return { out, scale, figure: res.summary.figures[0], specs: res.figures[0].charts.map((c) => c.spec) };
 }

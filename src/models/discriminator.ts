@@ -68,6 +68,8 @@ export interface Discriminator {
   vars: Map<string, tf.Variable>;
   /** Non-trainable state by name (`d.r16.l1.u`): checkpointed with the weights. */
   state: Map<string, tf.Variable>;
+  /** Another model family's forward pass (dcgan.ts; its convs are empty and its head a placeholder). */
+  forward?: (input: tf.Tensor4D) => tf.Tensor1D;
 }
 
 /** Spatial size of the features before the head, and the stride of each conv layer. */
@@ -227,6 +229,7 @@ export function discForward(d: Discriminator, input: tf.Tensor4D): tf.Tensor1D {
   if (input.rank !== 4 || input.shape[1] !== s || input.shape[2] !== s || input.shape[3] !== cin) {
     throw new Error(`discForward: D_r${d.resolution} expects [N,${s},${s},${cin}], got [${input.shape}]`);
   }
+  if (d.forward) return d.forward(input);
   return tf.tidy(() => {
     let h: tf.Tensor4D = input;
     for (const l of d.convs) {

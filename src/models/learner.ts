@@ -29,6 +29,8 @@ export interface Learner {
   params: GeneratorParams;
   /** Every variable of G by name, in creation order (resolution ascending, then deconv, bias, out). */
   vars: Map<string, tf.Variable>;
+  /** Another model family's forward pass (dcgan.ts), instead of the FSR generator's; its params have no blocks. */
+  forward?: (z: tf.Tensor4D, upTo?: number) => GeneratorOutput;
 }
 
 /** The variable name of one part of the block at resolution r. */
@@ -106,7 +108,7 @@ export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string
 
 /** Images of G at every level up to `upTo` for latents z [N,1,1,zDim]; see generatorForward. */
 export function learnerForward(learner: Learner, z: tf.Tensor4D, upTo?: number): GeneratorOutput {
-  return generatorForward(learner.params, z, upTo);
+  return learner.forward ? learner.forward(z, upTo) : generatorForward(learner.params, z, upTo);
 }
 
 /** Latents z [n,1,1,zDim] drawn from `rng`. */

@@ -40,4 +40,8 @@ export function deconv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Pa
 }
 
 export { leakyRelu, sigmoid, tanh } from './activations.js';
-export { upsample2x } from './upsample.js';
+export { batchNorm } from './batch_norm.js';
+export { biasAct, type Activation } from './bias_act.js';
+export { dense } from './dense.js';
+export { upsampleConcat } from './upsample_concat.js';
+export { downsample2xSum, upsample2x } from './upsample.js';

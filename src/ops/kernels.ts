@@ -1,5 +1,7 @@
 /**
- * Per-backend kernel replacements (docs/ops.md, docs/engine.md). On wasm the missing Conv2DBackpropFilter,
+ * The one place fsrgan registers kernels (docs/ops.md): its own ops with hand-written gradients (dense,
+ * bias + activation, batch norm, upsample + concat; registry.ts) on every backend, and per-backend
+ * replacements of tfjs's kernels (docs/engine.md). On wasm the missing Conv2DBackpropFilter,
  * the slow Conv2DBackpropInput and the slow transposed-operand BatchMatMul are rebuilt from XNNPACK's
  * conv2d and matMul. Registering kernels (rather than wrapping ops) makes tf.conv2d's gradient,
  * tf.conv2dTranspose, dense-layer gradients and every higher derivative use them, through tfjs's own
@@ -9,10 +11,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, type FilterGradAttrs } from './filter_grad.js';
 import { conv2dBackpropInput, type InputGradAttrs } from './input_grad.js';
-import { convShape, type ConvAttrs } from './shape.js';
+import { convShape, explicitSamePad, type ConvAttrs } from './shape.js';
 import { patchForward, patchForwardPreferred } from './simd/conv.js';
-import { sliceInto } from './slice.js';
+import { concatInto, sliceInto, splitFrom, type Typed } from './slice.js';
 import { asTensor, type KernelArgs } from './tensor_info.js';
+import { BATCH_NORM } from './batch_norm.js';
+import { BIAS_ACT } from './bias_act.js';
+import { DENSE } from './dense.js';
+import type { OpDef } from './registry.js';
+import { DOWNSAMPLE_2X_SUM, UPSAMPLE_2X } from './upsample.js';
+import { UPSAMPLE_CONCAT } from './upsample_concat.js';
+
+/** fsrgan's own ops, one per file (upsample.ts: the op and its adjoint). */
+export const FSRGAN_OPS: OpDef[] = [DENSE, BIAS_ACT, BATCH_NORM, UPSAMPLE_CONCAT, UPSAMPLE_2X, DOWNSAMPLE_2X_SUM];
 
 const registered = new Set<string>();
 
@@ -24,6 +35,7 @@ export function kernelPlan(backend: string): Record<string, string> {
       deconv2d: '(= conv2d input gradient) <= 8 output channels: SIMD patch kernel scattering into the heap; else sub-pixel: one stride-1 XNNPACK conv2d with the s*s phase filters, then depth-to-space; where that grid wastes > 15% of the FLOPs: one exact conv2d per phase, interleaved by concat; kernel = stride: matMul + depth-to-space',
       'conv2d filter gradient': 'Cout divisible by 8: SIMD patch kernel reading x and dy in place; else one stride-1 XNNPACK conv2d with batch as channels and the smaller activation as filter (kernel = stride: one matMul)',
       'matMul gradients': 'explicit transpose, then XNNPACK matMul',
+      'bias + activation': 'one SIMD pass each way on the heap (C % 4 = 0), the bias gradient in the backward pass',
     };
   }
   if (backend === 'cpu') {
@@ -43,6 +55,11 @@ function install(name: string, backendName: string, make: (fallback: Kernel | nu
   tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc: old?.setupFunc });
 }
 
+/** The wasm backend's allocation and heap views, for the kernels that copy between tensors. */
+function heapBackend(b: tf.KernelBackend): { makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Typed } {
+  return b as unknown as { makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Typed };
+}
+
 const isNchw = (attrs?: tf.NamedAttrMap) => (attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCHW';
 
 function unsupported(name: string): Kernel {
@@ -55,6 +72,10 @@ function unsupported(name: string): Kernel {
 export function registerFastKernels(backend: string): void {
   if (registered.has(backend)) return;
   registered.add(backend);
+  for (const op of FSRGAN_OPS) {
+    if (!tf.getKernel(op.name, backend)) tf.registerKernel({ kernelName: op.name, backendName: backend, kernelFunc: op.kernelFunc });
+    if (!tf.getGradient(op.name)) tf.registerGradient({ kernelName: op.name, ...op.gradient });
+  }
   if (backend !== 'wasm') return;
 
   // XNNPACK's conv needs no help, except for kernel = stride over few channels (RGB, the stage pair),
@@ -66,6 +87,10 @@ export function registerFastKernels(backend: string): void {
       const dil = a.dilations ?? 1;
       const { x, filter } = args.inputs;
       if (isNchw(args.attrs) || !x || !filter || (Array.isArray(dil) ? dil[0] * dil[1] : dil) !== 1) return fallback(args);
+      // 'same' with 1 < kernel < stride can need negative padding, and then wasm returns zeros (shape.ts).
+      // This also covers a deconv's input gradient, which tfjs computes as this Conv2D.
+      const explicit = a.pad === 'same' ? explicitSamePad(x.shape, filter.shape, a.strides) : null;
+      if (explicit) return fallback({ ...args, attrs: { ...args.attrs, pad: explicit } as unknown as tf.NamedAttrMap });
       const c = convShape(x.shape, filter.shape as [number, number, number, number], a);
       if (!patchForwardPreferred(c)) return fallback(args);
       return tf.tidy(() => patchForward(asTensor<tf.Rank.R4>(x, args.backend), asTensor<tf.Rank.R4>(filter, args.backend), c));
@@ -93,11 +118,41 @@ export function registerFastKernels(backend: string): void {
     if (!x || x.dtype === 'string') return fallback(args);
     const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
     const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
-    const be = args.backend as unknown as { makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array };
+    const be = heapBackend(args.backend);
     const out = be.makeOutput(s, x.dtype);
     // Views only after makeOutput: an allocation may grow the heap and detach earlier views.
     sliceInto(be.typedArrayFromHeap(x), x.shape, b, s, be.typedArrayFromHeap(out));
     return out;
+  });
+
+  // wasm's Concat makes a typed-array view per row and input (one per pixel along a channel axis), and
+  // its SplitV slices through the Slice that copies the whole input first: copies between heap views.
+  install('Concat', 'wasm', (fallback) => (args) => {
+    const xs = (args.inputs as unknown as tf.TensorInfo[]).filter((t) => t.shape.every((d) => d > 0));
+    const first = (args.inputs as unknown as tf.TensorInfo[])[0];
+    if (!fallback) throw new Error('registerFastKernels: wasm has no Concat kernel to wrap');
+    if (!first || first.dtype === 'string' || xs.length < 2) return fallback(args);
+    const axis = tf.util.parseAxisParam((args.attrs as unknown as { axis: number }).axis, first.shape)[0];
+    const outShape = tf.backend_util.computeOutShape(xs.map((t) => t.shape), axis);
+    const be = heapBackend(args.backend);
+    const out = be.makeOutput(outShape, first.dtype);
+    const outer = tf.util.sizeFromShape(outShape.slice(0, axis));
+    // Views only after makeOutput: an allocation may grow the heap and detach earlier views.
+    concatInto(xs.map((t) => be.typedArrayFromHeap(t)), xs.map((t) => tf.util.sizeFromShape(t.shape.slice(axis))), outer, be.typedArrayFromHeap(out));
+    return out;
+  });
+
+  install('SplitV', 'wasm', (fallback) => (args) => {
+    const x = args.inputs.x;
+    if (!x || x.dtype === 'string') return (fallback ?? unsupported('SplitV'))(args);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo as tf.Tensor, numOrSizeSplits, ax);
+    const be = heapBackend(args.backend);
+    const outs = sizes.map((s) => be.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), x.dtype));
+    const after = tf.util.sizeFromShape(x.shape.slice(ax + 1));
+    splitFrom(be.typedArrayFromHeap(x), sizes.map((s) => s * after), tf.util.sizeFromShape(x.shape.slice(0, ax)), outs.map((o) => be.typedArrayFromHeap(o)));
+    return outs;
   });
 
   // wasm's Identity copies its input. tfjs clones every tensor a recorded op saves for its gradient, so a

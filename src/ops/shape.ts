@@ -28,3 +28,22 @@ export function convShape(xShape: number[], filterShape: [number, number, number
     top: info.padInfo.top, left: info.padInfo.left, ho: info.outHeight, wo: info.outWidth,
   };
 }
+
+/**
+ * tfjs-wasm 4.22's Conv2D returns all zeros for 'same' padding when the padding that rule asks for is
+ * negative on an axis: kernel > 1 and the last window ends before the input does, (ceil(H/s)-1) s + k < H,
+ * which needs 1 < k < s (12x12, kernel 2, stride 3; tfjs-wasm's own kernel, without fsrgan's code). Such
+ * an axis needs no padding at all, so the same convolution with explicit padding (0 there, the 'same'
+ * amounts on the other axis) is exact. Returns that explicit padding, or null where 'same' is safe.
+ */
+export function explicitSamePad(xShape: number[], filterShape: number[], strides: [number, number] | number): tf.backend_util.ExplicitPadding | null {
+  const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+  const axis = (len: number, k: number, s: number) => {
+    const need = (Math.ceil(len / s) - 1) * s + k - len;
+    return { bad: k > 1 && need < 0, before: Math.floor(Math.max(need, 0) / 2), after: Math.max(need, 0) - Math.floor(Math.max(need, 0) / 2) };
+  };
+  const y = axis(xShape[1], filterShape[0], sh);
+  const x = axis(xShape[2], filterShape[1], sw);
+  if (!y.bad && !x.bad) return null;
+  return [[0, 0], [y.before, y.after], [x.before, x.after], [0, 0]];
+}

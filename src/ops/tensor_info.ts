@@ -1,6 +1,6 @@
 /**
  * Kernel arguments and TensorInfo -> Tensor wrapping, for kernels built from tf ops (kernels.ts,
- * derived.ts, src/bench/fastops.ts). A module of its own so that those can import it without an import
+ * derived.ts, the ops of registry.ts). A module of its own so that those can import it without an import
  * cycle (tslab's CommonJS loader does not survive one).
  */
 import * as tf from '@tensorflow/tfjs';

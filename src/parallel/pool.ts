@@ -44,6 +44,14 @@ export interface PoolOptions<Init> {
   rank0?: 'caller' | 'worker';
 }
 
+/**
+ * The checkout whose src/ the workers load: $FSRGAN_ROOT (bin/fsrgan.mjs sets it to its own, so that
+ * fsrgan run from any folder finds itself), else the fsrgan package above the working directory.
+ */
+export function sourceRoot(): string {
+  return process.env.FSRGAN_ROOT || findRepoRoot();
+}
+
 /** Cores this machine offers (the default world size). */
 export function coreCount(): number {
   return Math.max(1, cpus().length);
@@ -124,7 +132,7 @@ export class ReplicaPool<Msg, Res> {
     if (!Number.isInteger(world) || world < 1) throw new Error(`ReplicaPool.start: world must be a positive integer, got ${world}`);
     const backend = opts.backend ?? tf.getBackend();
     const inCaller = (opts.rank0 ?? 'caller') === 'caller';
-    const code = world > 1 || !inCaller ? bootCode(opts.root ?? findRepoRoot()) : '';
+    const code = world > 1 || !inCaller ? bootCode(opts.root ?? sourceRoot()) : '';
     const remotes: Remote[] = [];
     const ready: Promise<Extract<FromWorker, { type: 'ready' }>>[] = [];
     for (let rank = inCaller ? 1 : 0; rank < world; rank++) {

@@ -17,7 +17,7 @@ import { basename, join } from 'node:path';
 import type { RngState } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { diskError, syncDir, writeFileSynced } from '../util/atomic.js';
-import { runPaths } from './rundir.js';
+import { nextAfterStop, runPaths } from './rundir.js';
 
 export const CHECKPOINT_VERSION = 2;
 
@@ -50,6 +50,8 @@ export interface CheckpointState {
   guard: GuardState;
   /** Size of metrics.jsonl at the checkpoint: a resume truncates the file back to it. */
   metricsBytes: number;
+  /** Data-parallel replicas that trained the run (src/train/replicas.ts); absent: 1. */
+  workers?: number;
 }
 
 interface StoredState extends CheckpointState {
@@ -150,7 +152,7 @@ export async function saveCheckpoint(runDir: string, tensors: Record<string, tf.
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     const kept = previous ? `the previous checkpoint ${basename(previous)} is intact` : 'no earlier checkpoint exists';
-    throw diskError(e, `cannot save checkpoint ${name} in '${root}'`, `The run stopped; ${kept}. Free some space, then resume with: fsrgan train --resume ${runDir}`);
+    throw diskError(e, `cannot save checkpoint ${name} in '${root}'`, `The run stopped; ${kept}.`, await nextAfterStop(runDir));
   }
   // Read back before pruning: an older checkpoint goes only once a newer one is known good.
   await verifyCheckpoint(final);
@@ -200,12 +202,13 @@ export async function verifyCheckpoint(path: string): Promise<void> {
 
 /** What is wrong with a parsed state.json (hand-edited, or written by a bug), or null. */
 function stateProblem(st: StoredState): string | null {
-  if (!st || typeof st !== 'object') return 'state.json is not an object';
+  if (!st || typeof st !== 'object' || Array.isArray(st)) return 'state.json is not an object';
   for (const k of ['step', 'stageIndex', 'stageStep'] as const) {
-    if (!Number.isInteger(st[k]) || st[k] < 0) return `state.json's ${k} must be a non-negative integer, got ${JSON.stringify(st[k])}`;
+    if (!Number.isInteger(st[k]) || st[k] < 0) return `state.json's ${k} must be a non-negative integer, got ${st[k] === undefined ? 'nothing' : JSON.stringify(st[k])}`;
   }
-  if (typeof st.wallTime !== 'number' || !Number.isFinite(st.wallTime)) return `state.json's wallTime must be a number, got ${JSON.stringify(st.wallTime)}`;
+  if (typeof st.wallTime !== 'number' || !Number.isFinite(st.wallTime)) return `state.json's wallTime must be a number, got ${st.wallTime === undefined ? 'nothing' : JSON.stringify(st.wallTime)}`;
   if (!st.rng || typeof st.rng !== 'object') return "state.json's rng must be an object of stream states";
+  if (st.workers !== undefined && !(Number.isInteger(st.workers) && st.workers >= 1)) return `state.json's workers must be a positive integer, got ${JSON.stringify(st.workers)}`;
   if (!Array.isArray(st.weights) || typeof st.weightsSha256 !== 'string') return "state.json's weights and weightsSha256 are missing";
   return null;
 }

@@ -6,6 +6,7 @@
  */
 import { basename } from 'node:path';
 import { shapeProblems } from '../models/generator.js';
+import { dcganProblems, type DcganShape } from '../models/dcgan.js';
 import { OBJECTIVES } from './objectives.js';
 import { GUARD_ACTIONS } from './guard.js';
 import { applySets, choiceIn, mergeStrict, readJsonWithBases } from '../util/config.js';
@@ -16,6 +17,8 @@ import { DATASET_DEFAULTS } from '../data/config.js';
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
+/** Model families: the FSR learner, or a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network). */
+export const FAMILIES = ['fsr', 'dcgan'] as const;
 export type TrainMode = (typeof MODES)[number];
 
 /**
@@ -25,6 +28,7 @@ export type TrainMode = (typeof MODES)[number];
 const CHOICES = {
   'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
   'config.generator.head': HEADS,
+  'config.generator.family': FAMILIES,
   'config.objective.name': OBJECTIVES,
   'config.train.mode': MODES,
   'config.guard.onNonFinite': GUARD_ACTIONS,
@@ -57,6 +61,12 @@ export const DEFAULT_CONFIG = {
     cacheDir: DATASET_DEFAULTS.cacheDir,
   },
   generator: {
+    /**
+     * 'fsr' (the learner of docs/theory.md) or 'dcgan' (src/models/dcgan.ts: train.mode end-to-end on the
+     * top resolution, generator.channels its widths, discriminator.widths D's; no R1, WGAN-GP, spectral
+     * norm, crops, EMA or training-time analysis).
+     */
+    family: choice('config.generator.family', 'fsr'),
     /** r_1 < ... < r_L, doubling; must equal the data's resolutions. */
     resolutions: [4, 8, 16],
     /** Hidden channels C_l (>= the teacher's when the data is synthetic). */
@@ -227,7 +237,8 @@ export function resolveConfig(user: unknown, opts: ResolveOptions = {}): TrainCo
   if (problems.length === 1) throw new UserError(problems[0]);
   if (problems.length) {
     const more = problems.length > 8 ? [`... and ${problems.length - 8} more`] : [];
-    throw new UserError(`the config has problems:\n  - ${[...problems.slice(0, 8), ...more].join('\n  - ')}`);
+    // One line, as every UserError (issue 22): the problems numbered, separated by semicolons.
+    throw new UserError(`the config has ${problems.length} problems: ${[...problems.slice(0, 8), ...more].map((s, i) => `(${i + 1}) ${s.replace(/\.$/, '')}`).join('; ')}.`);
   }
   return cfg;
 }
@@ -272,9 +283,12 @@ export function configProblems(c: TrainConfig): string[] {
     p.push("config.data is required: name a teacher config (e.g. experiments/teacher-small.json), 'emoji', or an image folder.");
   }
   int(c.seed, 'seed', 0);
+  // The dataset section is read only for image data, but a value out of range is wrong for any data.
+  inRange(c.dataset.heldOutFraction, 'dataset.heldOutFraction', 0, 1);
   if (c.seed > 0xffffffff) p.push(`config.seed must be at most 4294967295 (2^32 - 1; the Rng takes 32 bits), got ${show(c.seed)}.`);
   const g = c.generator;
-  p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
+  if (g.family === 'dcgan') p.push(...dcganConfigProblems(c));
+  else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
   g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));
   int(g.zDim, 'generator.zDim', 1);
@@ -325,11 +339,29 @@ export function configProblems(c: TrainConfig): string[] {
   if (!(c.guard.lrFactor > 0 && c.guard.lrFactor <= 1)) p.push(`config.guard.lrFactor must be in (0, 1], got ${c.guard.lrFactor}.`);
   int(c.guard.maxRollbacks, 'guard.maxRollbacks', 0);
   int(c.guard.maxSkips, 'guard.maxSkips', 1);
-  // Only a config whose fields are valid can be sized (src/train/memory.ts).
-  if (!p.length) {
+  // Only a config whose fields are valid can be sized (src/train/memory.ts; its terms are the FSR learner's).
+  if (!p.length && g.family === 'fsr') {
     const m = memoryProblem(c);
     if (m) p.push(m);
   }
+  return p;
+}
+
+/** The DCGAN of a config with generator.family 'dcgan' (the top resolution; src/models/dcgan.ts). */
+export function dcganShape(c: TrainConfig, imageChannels = 3): DcganShape {
+  const g = c.generator;
+  return { resolution: g.resolutions[g.resolutions.length - 1], resolutions: [...g.resolutions], imageChannels, zDim: g.zDim, gWidths: [...g.channels], dWidths: [...c.discriminator.widths], leak: c.discriminator.leak };
+}
+
+/** What a dcgan config may not use: second derivatives (its fused ops have first ones), and FSR-only parts. */
+function dcganConfigProblems(c: TrainConfig): string[] {
+  const p = dcganProblems(dcganShape(c)).map((s) => `config: ${s}.`);
+  const no = (bad: boolean, what: string) => bad && p.push(`config.generator.family 'dcgan' ${what}.`);
+  no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
+  no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp', 'has no second derivatives: objective.r1 must be 0 and the objective not wgan-gp');
+  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0, 'has no spectral norm, crops or patch stride (discriminator.spectralNorm, crop, patchStride)');
+  no(c.train.emaBeta > 0, 'keeps no EMA: train.emaBeta must be 0');
+  no(c.analysis.every > 0, "has none of the FSR measurements: analysis.every must be 0");
   return p;
 }
 

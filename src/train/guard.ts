@@ -1,15 +1,14 @@
 /**
  * The divergence guard (docs/reliability.md): every D and G update is checked before it is applied. The
- * update is computed (Adam.propose), then its loss, new moments and new weights are tested for NaN and
- * Inf in one reduction (sum of x * 0 over everything: 0 when all are finite, NaN otherwise) and one
- * read back; a non-finite update is discarded, so no variable changes. What happens next is
+ * update is computed (Adam.propose, which tests its new moments and weights for NaN and Inf as it
+ * computes them), then its loss is read back and tested; a non-finite update is discarded, so no variable changes. What happens next is
  * `config.guard.onNonFinite`: `rollback` (restore the newest checkpoint, scale both learning rates by
  * `lrFactor`, at most `maxRollbacks` times), `stop` (a DivergenceError with the report), `skip` (drop that
  * update, go on; `maxSkips` steps in a row with a dropped update stop the run), `off` (no checks).
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
-import type { Adam, AdamUpdate } from './adam.js';
+import type { AdamUpdate } from './adam.js';
 
 export const GUARD_ACTIONS = ['rollback', 'stop', 'skip', 'off'] as const;
 export type GuardAction = (typeof GUARD_ACTIONS)[number];
@@ -43,20 +42,14 @@ export class StepGuard {
     return this.abandonOnFailure && this.failures.length > 0;
   }
 
-  /** Whether `pending` (with its loss) may be applied; records the failure otherwise. */
-  admit(update: string, loss: tf.Scalar, opt: Adam, pending: AdamUpdate): boolean {
-    const all = [loss, ...pending.w.values(), ...pending.m.values(), ...pending.v.values()];
-    if (allFinite(all)) return true;
-    let tensor = 'loss';
-    if (allFinite([loss])) {
-      const bad = [...opt.vars.keys()].flatMap((n) => [
-        [n, pending.w.get(n)!],
-        [`${n} (Adam m)`, pending.m.get(n)!],
-        [`${n} (Adam v)`, pending.v.get(n)!],
-      ] as [string, tf.Tensor][]);
-      tensor = bad.find(([, t]) => !allFinite([t]))?.[0] ?? 'unknown';
-    }
-    this.failures.push({ update, tensor });
+  /**
+   * Whether `pending` (with its loss) may be applied; records the failure otherwise. Adam.propose has
+   * already checked the new weights and moments (its `nonFinite`); `loss` is a scalar tensor or its value.
+   */
+  admit(update: string, loss: tf.Scalar | number, pending: AdamUpdate): boolean {
+    const value = typeof loss === 'number' ? loss : loss.dataSync()[0];
+    if (Number.isFinite(value) && pending.nonFinite === null) return true;
+    this.failures.push({ update, tensor: Number.isFinite(value) ? pending.nonFinite! : 'loss' });
     return false;
   }
 }

@@ -61,7 +61,8 @@ export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<L
   const config = await readRunConfig(dir);
   const ck = await requireCheckpoint(dir);
   const checkpoint = { name: basename(ck.path), step: ck.state.step, weightsSha256: ck.weightsSha256 };
-  const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`];
+  // An FSR generator's first head, or a DCGAN's output layer (both [k,k,imageChannels,C]).
+  const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`] ?? ck.tensors['g.out.w'];
   if (!out) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);
   const wantSource = opts.source !== false;
   const teacher = opts.teacher === false && !wantSource ? null : await loadRunTeacher(dir);

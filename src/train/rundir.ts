@@ -19,7 +19,7 @@ import type { AnalysisConfig } from '../analysis/config.js';
 import { measurement } from '../analysis/registry.js';
 import { analysisFileProblems, parseJson, toJson, type AnyAnalysisFile } from '../analysis/validate.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { outputError, UserError } from '../util/errors.js';
+import { inTheWayError, outputError, UserError } from '../util/errors.js';
 import { parseMetricsLines, type MetricsLine } from '../util/metrics-lines.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { LOCK_FILE } from './lock.js';
@@ -76,6 +76,17 @@ const isFile = (p: string) => stat(p).then((st) => st.isFile(), () => false);
 /** Whether the folder holds a run (its config.json exists). */
 export const hasRunConfig = (dir: string) => isFile(runPaths(dir).config);
 
+/**
+ * What to run once a disk problem that stopped training is fixed: a resume when the folder is a run
+ * (config.json exists); before that, while the run was being created, there is nothing to resume, so the
+ * same train command again (it starts over, overwriting the leftovers).
+ */
+export async function nextAfterStop(dir: string): Promise<string> {
+  return (await hasRunConfig(dir))
+    ? `resume with: fsrgan train --resume ${dir}`
+    : `start the run again with fsrgan train --config <file> --out ${dir} (it stopped before its first checkpoint, so there is nothing to resume)`;
+}
+
 /** Reads and resolves a run's config.json; a folder whose creation was interrupted gets its own message. */
 export async function readRunConfig(dir: string): Promise<TrainConfig> {
   const p = runPaths(dir);
@@ -91,7 +102,12 @@ export async function readRunConfig(dir: string): Promise<TrainConfig> {
   } catch (e) {
     throw new UserError(`${dir}/config.json is damaged (${(e as Error).message}): restore it, or start the run again.`);
   }
-  return resolveConfig(json);
+  try {
+    return resolveConfig(json);
+  } catch (e) {
+    // Name the file: the same message for a config given with --config names that file instead.
+    throw e instanceof UserError ? new UserError(`${p.config}: ${e.message}`) : e;
+  }
 }
 
 /** Writes config.json (the step that makes a folder a run). */
@@ -119,15 +135,22 @@ export async function readMetrics(dir: string): Promise<MetricsLine[]> {
 
 export async function writeStageRecord(dir: string, rec: StageRecord): Promise<void> {
   const file = stageRecordPath(dir, rec.level);
-  await mkdir(join(file, '..'), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(rec, null, 2) + '\n');
+  try {
+    await mkdir(join(file, '..'), { recursive: true });
+    await writeFileAtomic(file, JSON.stringify(rec, null, 2) + '\n');
+  } catch (e) {
+    throw inTheWayError(e, file, 'the stage record', `resume with: fsrgan train --resume ${dir}`);
+  }
 }
+
+/** Tensor name -> hash, as hashVars writes it (a hand-edited record may hold anything). */
+const isHashMap = (m: unknown) => !!m && typeof m === 'object' && !Array.isArray(m) && Object.values(m).every((h) => typeof h === 'string');
 
 /** The record of stage `level`, or why it cannot be used ('it is missing', 'it is damaged (...)', ...). */
 export async function readStageRecord(dir: string, level: number): Promise<{ record: StageRecord } | { problem: string }> {
   try {
     const rec = JSON.parse(await readFile(stageRecordPath(dir, level), 'utf8')) as StageRecord;
-    if (rec && typeof rec === 'object' && rec.level === level && rec.frozenHashesStart && rec.trainedHashesStart) return { record: rec };
+    if (rec && typeof rec === 'object' && rec.level === level && isHashMap(rec.frozenHashesStart) && isHashMap(rec.trainedHashesStart)) return { record: rec };
     return { problem: "it does not hold this stage's hashes" };
   } catch (e) {
     return { problem: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : `it is damaged (${(e as Error).message})` };

@@ -13,7 +13,8 @@ import { createDiscriminator, disposeDiscriminator, type Discriminator } from '.
 import type { PyramidSource } from '../data/source.js';
 import { Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
-import { stepsForLevel, type TrainConfig } from './config.js';
+import { dcganShape, stepsForLevel, type TrainConfig } from './config.js';
+import { createDcganDiscriminator, createDcganGenerator, dcganGeneratorNames } from '../models/dcgan.js';
 import { buildSchedule, type Stage } from './stages.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
@@ -40,6 +41,8 @@ export interface Session {
   wallTime: number;
   /** Divergence-guard state (learning-rate scale after rollbacks; src/train/guard.ts). */
   guard: GuardState;
+  /** Data-parallel replicas training the session (replicas.ts; checkpoints record it). */
+  workers: number;
 }
 
 /** The learner's shape from the config and the data's channel count. */
@@ -48,27 +51,35 @@ export function configShape(config: TrainConfig, imageChannels: number): Generat
   return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip };
 }
 
-/** The run's schedule of stages. */
+/** The run's schedule of stages (a dcgan: one stage at the top resolution that trains all of G). */
 export function configSchedule(config: TrainConfig): Stage[] {
   const steps = config.generator.resolutions.map((_, l) => stepsForLevel(config, l));
+  if (config.generator.family === 'dcgan') {
+    const L = config.generator.resolutions.length;
+    const r = config.generator.resolutions[L - 1];
+    const trained = dcganGeneratorNames(dcganShape(config));
+    return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
+  }
   return buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
 export function buildSession(config: TrainConfig, imageChannels: number, source: PyramidSource | null): Session {
-  const shape = configShape(config, imageChannels);
   const stages = configSchedule(config);
-  const learner = createLearner(shape, new Rng(config.seed, 'init-g'), config.generator.init);
+  const dcgan = config.generator.family === 'dcgan' ? dcganShape(config, imageChannels) : null;
+  const learner = dcgan ? createDcganGenerator(dcgan, new Rng(config.seed, 'init-g')) : createLearner(configShape(config, imageChannels), new Rng(config.seed, 'init-g'), config.generator.init);
+  const shape = learner.params.shape;
   const ema = config.train.emaBeta > 0 ? cloneLearner(learner) : null;
   const discs = new Map<number, Discriminator>();
   const dc = config.discriminator;
-  for (const st of stages) {
+  if (dcgan) discs.set(dcgan.resolution, createDcganDiscriminator(dcgan, new Rng(config.seed, `init-d.r${dcgan.resolution}`)));
+  else for (const st of stages) {
     const size = dc.crop > 0 && dc.crop < st.resolution ? dc.crop : st.resolution;
     discs.set(st.resolution, createDiscriminator(st.resolution, st.discInput, imageChannels, shape.patch, dc, new Rng(config.seed, `init-d.r${st.resolution}`), size));
   }
   const rngs = Object.fromEntries(RNG_STREAMS.map((s) => [s, new Rng(config.seed, s)])) as Session['rngs'];
   const sampleZ = sampleLatents(new Rng(config.seed, 'samples'), config.log.samples, shape.zDim);
-  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0, guard: { lrScale: 1, rollbacks: 0, skipsInRow: 0 } };
+  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0, guard: { lrScale: 1, rollbacks: 0, skipsInRow: 0 }, workers: 1 };
 }
 
 /** A non-trainable copy of a learner. */
@@ -143,7 +154,7 @@ const emaName = (n: string) => `ema${n.slice(1)}`;
 /**
  * Every tensor a checkpoint holds, by name: G (`g.*`), EMA (`ema.*`), D weights and spectral-norm
  * vectors (`d.*`), optimiser state (`optG/*`, `optD/*`). Returns the map and the tensors the caller
- * must dispose after saving (the optimisers' iteration counters).
+ * must dispose after saving (the optimisers' state, made for the occasion).
  */
 export function sessionTensors(s: Session): { tensors: Record<string, tf.Tensor>; temporaries: tf.Tensor[] } {
   const tensors: Record<string, tf.Tensor> = {};
@@ -155,7 +166,7 @@ export function sessionTensors(s: Session): { tensors: Record<string, tf.Tensor>
     for (const [prefix, opt] of [['optG', s.opt.g], ['optD', s.opt.d]] as const) {
       for (const w of opt.getWeights()) {
         tensors[`${prefix}/${w.name}`] = w.tensor;
-        if (w.name === 'iter') temporaries.push(w.tensor);
+        temporaries.push(w.tensor);
       }
     }
   }
@@ -175,6 +186,7 @@ export function sessionState(s: Session, backend: string, metricsBytes: number):
     backend,
     guard: { ...s.guard },
     metricsBytes,
+    ...(s.workers > 1 ? { workers: s.workers } : {}),
   };
 }
 

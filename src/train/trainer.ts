@@ -12,27 +12,27 @@
  * intact.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Learner } from '../models/learner.js';
-import { learnerForward } from '../models/learner.js';
 import type { Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
-import { writeGridPng } from '../util/png.js';
 import { UserError } from '../util/errors.js';
-import { diskError, writeFileAtomic } from '../util/atomic.js';
+import { diskError, mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { findCheckpoint, listCheckpoints, saveCheckpoint, tidyCheckpoints } from './checkpoint.js';
 import { allFinite, DivergenceError, guardEventLine, StepGuard, type NonFiniteUpdate } from './guard.js';
 import { withRunLock } from './lock.js';
-import { hasRunConfig, readRunConfig, runPaths, samplesPath, writeRunConfig, writeStageRecord } from './rundir.js';
+import { hasRunConfig, nextAfterStop, readRunConfig, runPaths, writeRunConfig, writeStageRecord } from './rundir.js';
 import { openStageRecord, resumeStageRecord } from './stage-records.js';
 import { MetricsLog } from './metrics.js';
 import { disposeTeacher, type Teacher } from '../teacher/index.js';
 import { checkSourceMatches, loadRunTeacher, openTrainData, saveRunTeacher, teacherData, type TrainData } from './data.js';
 import { buildSession, closeStageOptimizers, copyLearner, disposeSession, openStageOptimizers, prepareStage, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
 import { changedNames, hashVars, type Stage, type StageRecord } from './stages.js';
-import { trainStep } from './step.js';
+export { writeSamples } from './samples.js';
+import { startSteps, type StepRunner } from './replicas.js';
+import { writeSamples } from './samples.js';
 import { analysisHooks } from './analysis-hooks.js';
 
 export interface HookContext {
@@ -83,6 +83,8 @@ export interface TrainOptions {
   source?: PyramidSource;
   /** The teacher behind `source`, if synthetic (saved into the run's teacher/). */
   teacher?: Teacher;
+  /** Data-parallel replicas, one per core (replicas.ts); default 1: this thread alone. */
+  workers?: number;
 }
 
 export interface TrainResult {
@@ -108,7 +110,7 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
   const { source } = data;
   try {
     if (opts.source) checkSourceMatches(config, source, opts.teacher?.config.channels);
-    await mkdir(runDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    await mkdirs(runDir).catch((e: NodeJS.ErrnoException) => {
       throw e.code ? new UserError(`cannot create the run directory '${runDir}': ${e.message}. Choose another --out.`) : e;
     });
     return await withRunLock(
@@ -134,7 +136,7 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
           await writeRunConfig(runDir, config);
           return await runLoop(session, runDir, opts, data.teacher, metrics);
         } catch (e) {
-          throw diskError(e, `training stopped: cannot write into '${runDir}'`, `Checkpoints already written are intact. Free some space, then resume with: fsrgan train --resume ${runDir}`);
+          throw diskError(e, `training stopped: cannot write into '${runDir}'`, (await hasRunConfig(runDir)) ? 'Checkpoints already written are intact.' : '', await nextAfterStop(runDir));
         } finally {
           await metrics?.close();
           disposeSession(session);
@@ -166,10 +168,14 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
       if (ck.state.backend !== tf.getBackend()) {
         say(`warning: the checkpoint was written on backend ${ck.state.backend}, resuming on ${tf.getBackend()}: not bit-identical.`);
       }
+      // Unless told otherwise, a run goes on with the replicas it was trained with (its bits depend on them).
+      const workers = opts.workers ?? ck.state.workers ?? 1;
+      if (workers !== (ck.state.workers ?? 1)) say(`warning: the checkpoint was written by ${ck.state.workers ?? 1} worker(s), resuming with ${workers}: not bit-identical.`);
       // A synthetic run serves the teacher saved in the run (the same tensors, no rebuild).
       let data: TrainData;
       try {
         const saved = opts.source ? null : await loadRunTeacher(runDir);
+        if (!opts.source && !saved && /\.json$/i.test(config.data)) say(`warning: ${runPaths(runDir).teacher} is missing: the teacher is rebuilt from ${config.data}, the same one only if that file is unchanged.`);
         data = opts.source ? { source: opts.source, teacher: opts.teacher ?? null } : saved ? teacherData(config, saved) : await openTrainData(config, opts.onMessage ?? ((m) => console.warn(m)));
       } catch (e) {
         tf.dispose(Object.values(ck.tensors));
@@ -180,9 +186,9 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
       try {
         restoreSession(session, ck);
         metrics = await MetricsLog.open(runPaths(runDir).metrics, ck.state.metricsBytes, say);
-        return await runLoop(session, runDir, opts, data.teacher, metrics);
+        return await runLoop(session, runDir, { ...opts, workers }, data.teacher, metrics);
       } catch (e) {
-        throw diskError(e, `training stopped: cannot write into '${runDir}'`, `The last checkpoint is intact. Free some space, then resume with: fsrgan train --resume ${runDir}`);
+        throw diskError(e, `training stopped: cannot write into '${runDir}'`, 'The last checkpoint is intact.', `resume with: fsrgan train --resume ${runDir}`);
       } finally {
         await metrics?.close();
         disposeSession(session);
@@ -191,18 +197,6 @@ export async function resumeTraining(runDir: string, opts: TrainOptions = {}): P
     },
     opts.onMessage,
   );
-}
-
-/** Sample grids of G (and its EMA) at the fixed latents, one PNG per meaningful resolution. */
-export async function writeSamples(s: Session, runDir: string, stage: Stage): Promise<void> {
-  const dir = samplesPath(runDir, s.step);
-  const upTo = s.shape.resolutions.indexOf(Math.max(...stage.outputs)) + 1;
-  for (const [tag, g] of [['', s.learner], ['ema-', s.ema]] as const) {
-    if (!g) continue;
-    const xs = tf.tidy(() => learnerForward(g, s.sampleZ, upTo).x);
-    for (const r of stage.outputs) await writeGridPng(join(dir, `${tag}r${r}.png`), xs[s.shape.resolutions.indexOf(r)], { scale: Math.max(1, Math.round(64 / r)) });
-    tf.dispose(xs);
-  }
 }
 
 /** Checkpoints the session; the metrics log is fsynced first, so the size recorded is on disk. */
@@ -263,6 +257,11 @@ async function recover(s: Session, runDir: string, metrics: MetricsLog, stage: S
 }
 
 async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: Teacher | null, metrics: MetricsLog): Promise<TrainResult> {
+  const steps = await startSteps(s, opts.workers ?? 1);
+  return stageLoop(s, runDir, opts, teacher, metrics, steps).finally(() => steps.close());
+}
+
+async function stageLoop(s: Session, runDir: string, opts: TrainOptions, teacher: Teacher | null, metrics: MetricsLog, steps: StepRunner): Promise<TrainResult> {
   const { config } = s;
   const hooks = [...(opts.hooks ?? []), ...analysisHooks(config)];
   const action = config.guard.onNonFinite;
@@ -306,7 +305,7 @@ async function runLoop(s: Session, runDir: string, opts: TrainOptions, teacher: 
       const firing = hooks.filter((h) => next % h.every === 0);
       const logNow = next % config.log.every === 0 || firing.length > 0 || s.stageStep + 1 === stage.steps;
       const guard = action === 'off' ? undefined : new StepGuard(action !== 'skip');
-      const losses = trainStep(
+      const losses = await steps.step(
         { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d, guard, stageStep: s.stageStep },
         logNow,
       );
