@@ -17,10 +17,11 @@ import * as tf from '@tensorflow/tfjs';
 import { heldOutSource, sourceSize } from '../data/index.js';
 import { discFirstLayer, type Discriminator } from '../models/discriminator.js';
 import { generatorForward, type GeneratorParams } from '../models/generator.js';
-import { Rng } from '../util/rng.js';
 import { featureAlignment, matchBanks } from '../analysis/alignment.js';
 import { bankColumns, type ImageArray } from '../analysis/common.js';
+import { latents } from '../analysis/context.js';
 import { momentMetrics } from '../analysis/moments.js';
+import { sparsity } from '../analysis/sparsity.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
 import type { TrainConfig } from './config.js';
 import type { HookContext, TrainHook } from './trainer.js';
@@ -80,17 +81,11 @@ export class TrainingAnalysis {
     const params = ctx.learner.params;
     const rs = params.shape.resolutions;
     const upTo = Math.max(...ctx.stage.outputs.map((r) => rs.indexOf(r))) + 1;
-    const n = Math.min(this.config.analysis.samples, 256);
-    const z = tf.tensor4d(new Rng(this.config.seed, 'analysis/z').normals(n * params.shape.zDim), [n, 1, 1, params.shape.zDim]);
+    const z = latents(Math.min(this.config.analysis.samples, 256), params.shape.zDim, this.config.seed);
     const out: Record<string, number> = {};
     try {
       const s = tf.tidy(() => generatorForward(params, z, upTo).s);
-      s.forEach((h, l) => {
-        const v = h.dataSync();
-        let active = 0;
-        for (let i = 0; i < v.length; i++) if (v[i] !== 0) active++;
-        out[`sparsity/r${rs[l]}/active`] = active / v.length;
-      });
+      for (const l of sparsity(s, {}, rs).layers) out[`sparsity/r${l.resolution}/active`] = l.exact.activeFraction;
       tf.dispose(s);
     } finally {
       z.dispose();
