@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch side of `fsrgan bench quality`: trains the DCGAN of an architecture file (bench/*.arch.json, the
-layer list bench/torch_twin.py builds) on real images and writes generated samples, so that fsrgan can
+"""PyTorch side of `fsrgan bench quality`: trains the DCGAN of an architecture file (the layer list
+bench/torch_twin.py builds, written by fsrgan from its dcgan model family: src/bench/layers.ts) on real images and writes generated samples, so that fsrgan can
 measure them with its own patch SWD next to its own generators trained on the same images.
 
-Recipe (the DCGAN paper's, Radford et al. 2016, as fsrgan's GanTrainer runs it): non-saturating loss, one D
+Recipe (the DCGAN paper's, Radford et al. 2016, as fsrgan's trainer runs its dcgan family): non-saturating loss, one D
 step then one G step per iteration, Adam lr from the arch file (default 2e-4) with betas (0.5, 0.999),
 batch from the arch file, weights N(0, 1/fan_in) (fsrgan's init; the paper's N(0, 0.02) is the same scale
 for 4x4x64 filters), BatchNorm with batch statistics, also when sampling (as fsrgan does).

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""PyTorch twin of `fsrgan bench train`: the identical architecture, read from the same JSON layer list the
-TypeScript side builds (bench/*.arch.json), one full GAN step = D step + G step, Adam, non-saturating loss.
+"""PyTorch twin of `fsrgan bench train`: the identical architecture, read from the JSON layer list fsrgan
+writes from the networks its trainer trains (src/bench/layers.ts); one full GAN step = D step + G step,
+Adam, non-saturating loss.
 fsrgan computes in NHWC, PyTorch in NCHW: shapes map one to one, only `flatten` orders features
 differently (channel-major here, channel-minor there), which changes no FLOP count and no timing.
 

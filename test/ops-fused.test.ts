@@ -30,7 +30,7 @@ function gradsOf(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], r: t
 }
 
 describeEachBackend('fsrgan ops against float64 references', () => {
-  const rng = new Rng(11, 'fastops');
+  const rng = new Rng(11, 'fastops'); // the stream of the tests these came from (src/bench/fastops.ts)
   const rand = (shape: number[]) => tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
 
   it('dense: forward and both gradients, for both ways of computing dx', () => {

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,11 +24,13 @@ describe('fsrgan train / sample (smoke)', () => {
 
   it('leaves the run directory: config, teacher, metrics, stages, checkpoints, samples', async () => {
     expect(stdout).toMatch(/stage 3\/3 \(r32\) done at step/);
-    // One replica by default (src/train/replicas.ts defaultWorkers: exact resume first); the checkpoints
-    // record the replicas only when there are several.
-    expect(stdout).toMatch(/, 1 worker\n/);
-    const ck = (await readdir(join(dir, 'checkpoints'))).sort().at(-1)!;
-    expect(JSON.parse(await readFile(join(dir, 'checkpoints', ck, 'state.json'), 'utf8')).workers).toBeUndefined();
+    // Every core by default (src/train/replicas.ts defaultWorkers); the checkpoints record the replicas when
+    // there are several, from the step-0 checkpoint on (a run killed before the next resumes with them).
+    const cores = availableParallelism();
+    expect(stdout).toMatch(new RegExp(`, ${cores} workers?\\n`));
+    for (const ck of await readdir(join(dir, 'checkpoints'))) {
+      expect(JSON.parse(await readFile(join(dir, 'checkpoints', ck, 'state.json'), 'utf8')).workers).toBe(cores > 1 ? cores : undefined);
+    }
     const names = (await readdir(dir)).sort();
     expect(names).toEqual(expect.arrayContaining(['checkpoints', 'config.json', 'metrics.jsonl', 'run.json', 'samples', 'stages', 'teacher']));
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));

@@ -116,6 +116,20 @@ describe('trainer with data-parallel replicas [wasm]', () => {
     });
   }
 
+  it('a 2-worker run that dies before its first periodic checkpoint resumes from step 0 with 2 workers, exactly', async () => {
+    const cfg = tinyConfig({ train: { steps: 4 }, log: { checkpointEvery: 1000 } });
+    const a = await tmp();
+    await train(cfg, a, { source: planted(), workers: 2 });
+    const b = await tmp();
+    // A crash (not Ctrl-C: no checkpoint on the way out) at step 2 leaves only the step-0 checkpoint.
+    const crash: TrainHook = { every: 2, fn: () => { throw new Error('crash'); } };
+    await expect(train(cfg, b, { source: planted(), workers: 2, hooks: [crash] })).rejects.toThrow('crash');
+    expect((await state(b)).step).toBe(0);
+    expect((await state(b)).workers).toBe(2);
+    await resumeTraining(b, { source: planted() });
+    expect((await state(b)).weightsSha256).toBe((await state(a)).weightsSha256);
+  });
+
   it('a rollback re-synchronises the workers: the run is the same with and without an interruption after it', async () => {
     const cfg = tinyConfig({ train: { steps: 5 }, log: { checkpointEvery: 3 } });
     const a = await tmp();

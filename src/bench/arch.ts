@@ -1,7 +1,8 @@
 /**
- * GAN architectures as plain JSON layer lists (bench/*.arch.json), read by both fsrgan (net.ts) and its
- * PyTorch twin (bench/torch_twin.py), so that both sides time the identical network. This module parses
- * and checks a list, infers every activation shape, and counts a training step's FLOPs from the shapes.
+ * GAN architectures as plain JSON layer lists: what the PyTorch twin (bench/torch_twin.py,
+ * bench/torch_quality.py) builds its networks from. fsrgan writes them from the networks its trainer trains
+ * (layers.ts), so that both sides time the identical network. This module parses and checks a list,
+ * infers every activation shape, and counts a training step's FLOPs from the shapes.
  *
  * Ops: dense {cin,cout,bias?}, reshape {shape:[h,w,c]}, bn {c}, relu, lrelu {alpha?}, tanh,
  * deconv/conv {cin,cout,k,s,pad,bias?}, biasrelu {c} = ReLU(x - b), flatten, tap {layers} (a side branch

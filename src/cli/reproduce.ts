@@ -45,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.out) throw new UserError(`--out <dir> is required.\nUsage: ${USAGE}`);
   const choice = await initBackend(values.backend);
   console.log(`backend: ${describeChoice(choice)}`);
-  // Replicas per training run (fsrgan train --workers; default 1, src/train/replicas.ts defaultWorkers).
+  // Replicas per training run (fsrgan train --workers; default one per core, src/train/replicas.ts defaultWorkers).
   const workers = values.workers === undefined ? undefined : intFlag('workers', values.workers, 1, 1, 1024);
   const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'], seeds, workers });
   for (const c of res.summary.claims) {

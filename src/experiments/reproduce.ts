@@ -31,7 +31,7 @@ export interface ReproduceOptions {
   pages?: boolean;
   /** Seeds per run (1..n; default: the catalogue's count for the scale). */
   seeds?: number;
-  /** Data-parallel replicas per training run (default 1: defaultWorkers; `fsrgan train --workers`). */
+  /** Data-parallel replicas per training run (default one per core: defaultWorkers; `fsrgan train --workers`). */
   workers?: number;
 }
 

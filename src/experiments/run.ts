@@ -76,7 +76,7 @@ function progressLine(tag: string, every: number, log: (l: string) => void): (e:
 
 /**
  * Trains (or resumes, or reuses) one run; returns how, and the training seconds of this call. `workers`:
- * data-parallel replicas (`fsrgan train --workers`; default 1, defaultWorkers).
+ * data-parallel replicas (`fsrgan train --workers`; default one per core, defaultWorkers).
  */
 export async function ensureRun(run: PlannedRun, dir: string, data: DataCache, allowTrain: boolean, tag: string, log: (l: string) => void, workers?: number): Promise<{ status: RunStatus; seconds: number }> {
   if (await exists(join(dir, MARKER))) return { status: 'reused', seconds: 0 };

@@ -33,14 +33,13 @@ import type { StepShard } from './shard.js';
 import { trainStep, type StepContext, type StepLosses } from './step.js';
 
 /**
- * Replicas by default: ONE, for now. Several replicas (`--workers N`, up to one per core on wasm and cpu,
- * at most one per image of a step) train faster, but a run with several replicas killed at a random moment
- * does not always resume bit-identically yet (test/reliability-kill.test.ts failed 1 run in 3 with 2
- * workers, 2026-12-07), and exact resume is the default a user must be able to rely on. `maxWorkers` is
- * what `--workers` may go up to on this machine.
+ * Replicas by default: one per core on wasm and cpu, which compute on one thread each (at most one per
+ * image of a step); native TensorFlow already uses every core. (Until 2026-12-07 the default was 1: a
+ * 2-worker run killed before its first periodic checkpoint resumed on 1 worker, because the step-0
+ * checkpoint did not record the replicas; train() now records them from the start.)
  */
-export function defaultWorkers(_batch = Infinity, _backend = tf.getBackend()): number {
-  return 1;
+export function defaultWorkers(batch = Infinity, backend = tf.getBackend()): number {
+  return maxWorkers(batch, backend);
 }
 
 /** The most replicas worth running here: one per core on wasm and cpu (at most one per image); 1 on native TensorFlow. */

@@ -119,7 +119,8 @@ export async function train(config: TrainConfig, runDir: string, opts: TrainOpti
         if (await hasRunConfig(runDir)) throw taken();
         // A start killed before config.json existed may have left temp folders and files: start clean.
         await tidyCheckpoints(runDir, []);
-        const session = buildSession(config, source.channels, source);
+        // The replicas are recorded from the step-0 checkpoint on: a run killed before the next resumes with them.
+        const session: Session = { ...buildSession(config, source.channels, source), workers: opts.workers ?? 1 };
         const paths = runPaths(runDir);
         let metrics: MetricsLog | null = null;
         try {
