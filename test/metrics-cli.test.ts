@@ -125,7 +125,7 @@ describe('fsrgan metrics', () => {
     await expect(run([join(dir, 'not-a-run')])).rejects.toThrow(/is not a run directory \(no config.json\)/);
     await expect(run([dir, '--what', 'fid,swd'])).rejects.toThrow(/'swd' is not a sample-quality metric/);
     await expect(run([dir, '--what', 'fid,nope'])).rejects.toThrow(/--what: unknown measurement 'nope'/);
-    await expect(run([])).rejects.toThrow(/give one run directory/);
+    await expect(run([])).rejects.toThrow(/give a run directory/);
     await expect(run(['train-extractor'])).rejects.toThrow(/needs --dataset/);
     await expect(run(['train-extractor', '--dataset', 'cifar-10'])).rejects.toThrow(/unknown dataset 'cifar-10'/);
     await expect(run(['train-extractor', '--dataset', 'experiments/teacher-small.json'])).rejects.toThrow(/no extractor for the synthetic teacher/);

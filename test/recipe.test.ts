@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect, it, describe } from 'vitest';
 import { generatorForward, type GeneratorParams, type GeneratorShape } from '../src/models/generator.js';
-import { calibrateLayer } from '../src/models/calibrate.js';
+import { calibrateLayer, retargetBias } from '../src/models/calibrate.js';
 import { createLearner, disposeLearner, sampleLatents } from '../src/models/learner.js';
 import { emaDecay } from '../src/train/step.js';
 import { expandSets } from '../src/cli/args.js';
@@ -53,6 +53,35 @@ describeEachBackend('calibrateLayer', () => {
       const s = generatorForward(learner.params, fresh).s;
       for (const t of s) expect(Math.abs(tf.tidy(() => t.greater(0).cast('float32').mean().dataSync()[0]) - 0.25)).toBeLessThan(0.06);
       tf.dispose([fresh, ...s]);
+    } finally {
+      z.dispose();
+      disposeLearner(learner);
+    }
+  });
+});
+
+describeEachBackend('retargetBias (bias homeostasis)', () => {
+  it('sets each bias at the (1 - active) quantile of the float64 pre-activations, weights untouched', () => {
+    const learner = createLearner(SHAPE, new Rng(5, 'init'));
+    const z = sampleLatents(new Rng(7, 'z'), 150, SHAPE.zDim);
+    try {
+      for (const l of [0, 1]) {
+        const block = learner.params.blocks[SHAPE.resolutions[l]];
+        const before = Array.from(block.deconv.dataSync());
+        const oldBias = Array.from(block.bias.dataSync());
+        const moved = retargetBias(learner.params, l, z, 0.15);
+        expect(Array.from(block.deconv.dataSync())).toEqual(before);
+        const bias = block.bias.dataSync();
+        const cols = preActivations(learner.params, l, z);
+        let change = 0;
+        cols.forEach((col, c) => {
+          const above = col.filter((v) => v > bias[c]).length / col.length;
+          expect(Math.abs(above - 0.15)).toBeLessThanOrEqual(1.5 / col.length + 1e-9);
+          change += Math.abs(bias[c] - oldBias[c]) / cols.length;
+        });
+        expect(moved).toBeCloseTo(change, 5);
+      }
+      expect(() => retargetBias(learner.params, 0, z, 1)).toThrow(/active/);
     } finally {
       z.dispose();
       disposeLearner(learner);

@@ -142,4 +142,28 @@ describe('the recipe learns [wasm]', () => {
       run.dispose();
     }
   }, 120_000);
+
+  it('recovers a planted level-2 dictionary on the teacher\'s own level 1, with bias homeostasis at the teacher\'s sparsity', async () => {
+    const t = teacher({ resolutions: [8, 16], channels: [8, 8], zDim: 8, targetActive: [1.5, 1.5], coherenceBound: 0.3 });
+    const cfg = resolveConfig({
+      data: 'planted-teacher.json',
+      seed: 1,
+      generator: { resolutions: [8, 16], channels: [8, 8], zDim: 8, kernel: 4, patch: 4, homeostasis: { active: 1.5 / 8, every: 25 } },
+      discriminator: { widths: [32, 64] },
+      objective: { r1: 1 },
+      train: { mode: 'oracle-lower', level: 2, batch: 32, steps: 1500, lrG: 0.005, lrD: 0.005, beta1: 0, beta2: 0.9, emaBeta: 0.99 },
+      log: { every: 500, checkpointEvery: 100000, sampleEvery: 100000, samples: 4 },
+    });
+    const dir = await tmp();
+    await train(cfg, dir, { source: new TeacherSource(t, 1), teacher: t });
+    const run = await loadRun(dir, { source: false });
+    try {
+      const rec = dictionaryRecovery(run.ema!.blocks[16].out, t.params.blocks[16].out);
+      console.log(`planted level 2: recovered ${rec.recovered}, matched ${rec.meanMatched}`);
+      expect(rec.recovered).toBeGreaterThanOrEqual(7 / 8);
+      expect(rec.meanMatched).toBeGreaterThan(0.9);
+    } finally {
+      run.dispose();
+    }
+  }, 120_000);
 });

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { generatorForward, type GeneratorParams } from '../models/generator.js';
-import { createLearner, disposeLearner, type LearnerInit } from '../models/learner.js';
+import { createLearner, disposeLearner, learnerForward, type Learner, type LearnerInit } from '../models/learner.js';
 import { calibrateLayer } from '../models/calibrate.js';
 import type { Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
@@ -27,6 +27,8 @@ export interface RunPieces {
   config: { seed: number; generator: { init: LearnerInit & Partial<CalibrationInit> } };
   /** The trained learner. */
   generator: GeneratorParams;
+  /** The same generator as a Learner: a model family's forward pass (src/train/families.ts) is used when it has one. */
+  learner?: Learner | null;
   /** D per resolution it judges. */
   discriminators: Map<number, Discriminator>;
   /** Real data (null: moments and SWD are unavailable). */
@@ -83,12 +85,15 @@ function toArrays(xs: tf.Tensor4D[]): ImageArray[] {
 }
 
 /** Images of a generator at levels 1..upTo, n samples at latents from `seed`, in chunks. */
-export function generatorImages(params: GeneratorParams, n: number, seed: number, upTo: number, chunk = 256): ImageArray[] {
+export function generatorImages(g: GeneratorParams | Learner, n: number, seed: number, upTo: number, chunk = 256): ImageArray[] {
+  const params = 'params' in g ? g.params : g;
+  // A model family's generator runs its own forward pass (learnerForward); the FSR learner the shared one.
+  const forward = (z: tf.Tensor4D) => ('params' in g ? learnerForward(g, z, upTo).x : generatorForward(params, z, upTo).x);
   const z = latents(n, params.shape.zDim, seed);
   const chunks: ImageArray[][] = [];
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
-    const xs = tf.tidy(() => generatorForward(params, tf.slice(z, [s, 0, 0, 0], [m, -1, -1, -1]), upTo).x);
+    const xs = tf.tidy(() => forward(tf.slice(z, [s, 0, 0, 0], [m, -1, -1, -1])));
     chunks.push(toArrays(xs));
     tf.dispose(xs);
   }

@@ -47,7 +47,7 @@ export function analyzeRun(run: RunPieces, what: readonly string[], config: Anal
       if (!run.source) throw new UserError(`moments and swd need the run's data, which could not be opened for '${run.dir}'.`);
       if (upTo === 0) throw new UserError(`the run in '${run.dir}' has no trained stage yet: nothing to compare.`);
       // Real images first, then generated: the real ones are the source's first draw whatever else runs.
-      images ??= { real: sourceImages(run.source, c.samples, c.chunk).slice(0, upTo), fake: generatorImages(run.generator, c.samples, c.seed, upTo, c.chunk) };
+      images ??= { real: sourceImages(run.source, c.samples, c.chunk).slice(0, upTo), fake: generatorImages(run.learner?.forward ? run.learner : run.generator, c.samples, c.seed, upTo, c.chunk) };
       return images;
     },
   };

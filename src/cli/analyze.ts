@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!generator) throw new UserError(`the run in '${dir}' kept no EMA generator (train.emaBeta = 0): drop --ema.`);
       // Real images are the training stream at the checkpoint (reproduce uses held-out ones): part of the cache key.
       const subject = { generator: values.ema ? 'ema' : 'learner', real: 'train' } as const;
-      files = await cachedAnalyses(loaded, what, config, subject, (missing) => analyzeRun({ ...loaded, generator }, missing, config, log), log);
+      files = await cachedAnalyses(loaded, what, config, subject, (missing) => analyzeRun({ ...loaded, generator, learner: values.ema ? loaded.emaLearner : loaded.learner }, missing, config, log), log);
     } finally {
       loaded.dispose();
     }

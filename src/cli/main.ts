@@ -25,6 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   reproduce: { summary: 'the paper figures end to end: train, measure, SVG/PNG, index.html', load: () => import('./reproduce.js') },
   sweep: { summary: 'seeds x configs x budgets: run locally or queue on Redis, then one report with intervals', load: () => import('./sweep.js') },
   worker: { summary: 'take sweep jobs from a Redis queue (fsrgan sweep --queue) and run them', load: () => import('./worker.js') },
+  toy: { summary: '2-D mode-collapse lab: a GAN recipe on a ring or grid of Gaussians over seeds (modes, high quality)', load: () => import('./toy.js') },
 };
 
 function help(): string {

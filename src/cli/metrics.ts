@@ -4,48 +4,31 @@
  * train-extractor`, which trains the small per-dataset classifier whose features they use. Offline: the
  * extractor is trained from the data on disk (once, then cached) or given as a model.json (docs/metrics.md).
  */
-import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../backend/index.js';
-import { findRepoRoot } from '../data/cache.js';
-import { datasetConfig } from '../data/config.js';
-import { loadImageSet } from '../data/open.js';
-import { analyzeRun, formatAnalysis, parseWhat, resolveAnalysisConfig, toJson, writeAnalysisFiles } from '../analysis/index.js';
-import { datasetOf, extractorPath, NO_TEACHER } from '../analysis/metrics-context.js';
-import { defaultExtractorDir } from '../metrics/extractor.js';
-import { DEFAULT_TRAINING, trainExtractor, writeExtractor } from '../metrics/train-extractor.js';
-import { loadRun } from '../train/run.js';
-import { cachedAnalyses } from '../train/rundir.js';
+import { formatAnalysis, parseWhat, resolveAnalysisConfig, toJson, writeAnalysisFiles } from '../analysis/index.js';
+import { fmt, table } from '../analysis/table.js';
+import { DEFAULT_TRAINING } from '../metrics/train-extractor.js';
+import { buildExtractor as buildDefault } from '../metrics/build-extractor.js';
+import { METRICS, metricsOverSeeds, runMetrics, type RunMetrics, type SeedSummary } from '../experiments/quality.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { intFlag, parseFlags } from './args.js';
-import * as tf from '@tensorflow/tfjs';
 
 /** The measurements this command runs (all registry entries; `fsrgan analyze --what` reaches them too). */
-export const METRICS = ['fid', 'kid', 'is', 'pr', 'support'] as const;
+export { METRICS };
 
 const USAGE =
-  `fsrgan metrics <runDir> [--what ${METRICS.join(',')}] [--extractor model.json] [--ema] [--samples N] [--seed N] [--out DIR] [--json]\n` +
+  `fsrgan metrics <runDir> [<runDir> ...] [--what ${METRICS.join(',')}] [--extractor model.json] [--ema] [--samples N] [--seed N] [--out DIR] [--json]\n` +
   '                        [--config analysis.json] [--set key=value ...] [--backend B]\n' +
   `       fsrgan metrics train-extractor --dataset emoji|fashion-mnist|<folder> [--out DIR] [--steps N] [--batch N] [--seed N] [--backend B]`;
 
 const log = (line: string) => console.error(line);
 
-/** Trains a dataset's extractor and writes it; returns the model.json path. */
-async function buildExtractor(spec: string, out: string | null, opts: { steps: number; batch: number; seed: number }): Promise<string> {
-  const cfg = datasetConfig({});
-  const set = await loadImageSet(spec, cfg, { onProgress: log });
-  const dir = out ?? defaultExtractorDir(findRepoRoot(), set.name);
-  log(`train-extractor: ${set.name}, ${set.count} images, ${set.classNames.length} classes; ${opts.steps} steps of ${opts.batch} on ${tf.getBackend()}`);
-  const trained = trainExtractor(set, { ...DEFAULT_TRAINING, ...opts, dataset: set.name, splitSeed: cfg.seed, heldOutFraction: cfg.heldOutFraction, log });
-  try {
-    const sha = await writeExtractor(dir, trained);
-    log(`train-extractor: wrote ${join(dir, 'model.json')} (sha256 ${sha.slice(0, 16)}, held-out accuracy ${(100 * (trained.info.heldOutAccuracy as number)).toFixed(1)}%)`);
-  } finally {
-    tf.dispose([...trained.params.values()]);
-  }
-  return join(dir, 'model.json');
-}
+/** Trains a dataset's extractor and writes it (src/metrics/build-extractor.ts); returns the model.json path. */
+const buildExtractor = (spec: string, out: string | null, opts: { steps: number; batch: number; seed: number }) => buildDefault(spec, out, opts, log);
 
 async function runTrainExtractor(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -88,11 +71,10 @@ export async function run(argv: string[]): Promise<number> {
     USAGE,
   );
   if (values.help) return console.log(USAGE), 0;
-  if (positionals.length !== 1) throw new UserError(`give one run directory (the --out folder of fsrgan train).\nUsage: ${USAGE}`);
+  if (positionals.length < 1) throw new UserError(`give a run directory (the --out folder of fsrgan train), or several runs of one config (seeds) for the mean and its 95% interval.\nUsage: ${USAGE}`);
   const what = parseWhat(values.what, METRICS);
   const bad = what.find((w) => !(METRICS as readonly string[]).includes(w));
   if (bad) throw new UserError(`--what: '${bad}' is not a sample-quality metric; use a comma-separated list of ${METRICS.join(', ')} (fsrgan analyze runs the others).`);
-  const dir = positionals[0];
   const user = values.config ? await readJsonFile(values.config, 'analysis config') : {};
   const sets = [...(values.set ?? [])];
   if (values.samples !== undefined) sets.push(`samples=${intFlag('samples', values.samples, 0, 4)}`);
@@ -100,28 +82,48 @@ export async function run(argv: string[]): Promise<number> {
   if (values.extractor !== undefined) sets.push(`metrics.extractor=${JSON.stringify(values.extractor)}`);
   const config = resolveAnalysisConfig(user, sets);
   await initBackend(values.backend);
-  const loaded = await loadRun(dir, { source: true });
-  let files;
-  try {
-    const ds = datasetOf(loaded.source);
-    if (!ds) throw new UserError(`${NO_TEACHER} ('${dir}' trains on ${loaded.config.data}.)`);
-    const path = extractorPath(config, ds.set.name);
-    if (!config.metrics.extractor && !existsSync(path)) {
-      log(`metrics: no default feature extractor for ${ds.set.name} yet; training it once (about a minute), cached in ${join(path, '..')}`);
-      await buildExtractor(loaded.config.data, null, DEFAULT_TRAINING);
+  const several = positionals.length > 1;
+  const measured: RunMetrics[] = [];
+  for (const dir of positionals) {
+    if (several) log(`metrics: ${dir}`);
+    const m = await runMetrics(dir, { what, config, ema: values.ema, build: true, log });
+    measured.push(m);
+    // One run: --out holds its files; several: each run's files go to RUN/analysis and --out gets the summary.
+    const paths = await writeAnalysisFiles(several || values.out === undefined ? join(dir, 'analysis') : values.out, m.files);
+    if (!values.json) {
+      for (const f of m.files) console.log([...formatAnalysis(f), ''].join('\n'));
+      for (const p of paths) console.log(`wrote ${p}`);
     }
-    const generator = values.ema ? loaded.ema : loaded.generator;
-    if (!generator) throw new UserError(`the run in '${dir}' kept no EMA generator (train.emaBeta = 0): drop --ema.`);
-    const subject = { generator: values.ema ? 'ema' : 'learner', real: 'train' } as const;
-    files = await cachedAnalyses(loaded, what, config, subject, (missing) => analyzeRun({ ...loaded, generator }, missing, config, log), log);
-  } finally {
-    loaded.dispose();
   }
-  const paths = await writeAnalysisFiles(values.out ?? join(dir, 'analysis'), files);
-  if (values.json) console.log(toJson(files.length === 1 ? files[0] : files));
+  if (!several) {
+    const files = measured[0].files;
+    if (values.json) console.log(toJson(files.length === 1 ? files[0] : files));
+    return 0;
+  }
+  const summary = metricsOverSeeds(measured);
+  if (values.out !== undefined) {
+    await mkdir(values.out, { recursive: true });
+    await writeFileAtomic(join(values.out, 'metrics-summary.json'), JSON.stringify({ runs: measured.map((m) => ({ dir: m.dir, seed: m.seed, name: m.name })), ...summary }, null, 1) + '\n');
+  }
+  if (values.json) console.log(toJson({ runs: measured.map((m) => ({ dir: m.dir, seed: m.seed, name: m.name, files: m.files })), ...summary }));
   else {
-    for (const f of files) console.log([...formatAnalysis(f), ''].join('\n'));
-    for (const p of paths) console.log(`wrote ${p}`);
+    console.log(summaryText(measured, summary));
+    if (values.out !== undefined) console.log(`wrote ${join(values.out, 'metrics-summary.json')}`);
   }
   return 0;
+}
+
+/** The summary over runs as text: one line per metric and statistic with the interval, then the shared provenance. */
+function summaryText(runs: RunMetrics[], s: SeedSummary): string {
+  const names = [...new Set(runs.map((r) => r.name))];
+  const head = [
+    `over ${runs.length} runs (seeds ${runs.map((r) => r.seed).join(', ')}${names.length > 1 ? `; configs ${names.join(', ')}` : ''}); interval: ${s.interval}`,
+    ...(s.repeatedSeeds.length ? [`warning: seed(s) ${s.repeatedSeeds.join(', ')} occur more than once: those runs are not independent draws.`] : []),
+  ];
+  const body = table(
+    ['metric', 'statistic', 'n', 'mean', 'sd', '95% interval', 'values'],
+    s.rows.map((r) => [r.what, r.statistic, r.n, fmt(r.mean), fmt(r.sd), r.lo === null ? '-' : `[${fmt(r.lo)}, ${fmt(r.hi!)}]`, r.values.map(fmt).join(' ')]),
+  );
+  const prov = Object.entries(s.provenance).map(([w, p]) => `${w}: ${Object.entries(p).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
+  return [...head, '', ...body, '', ...prov, ''].join('\n');
 }

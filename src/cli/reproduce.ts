@@ -40,6 +40,11 @@ export async function run(argv: string[]): Promise<number> {
     const plan = await planFigures(await loadFigureSpecs(figuresDir, only), await loadCatalogue(figuresDir), scale, seeds);
     for (const r of plan.runs) console.log(`${r.id}  ${r.config.train.mode}  ${r.config.data}  levels ${r.levels}  ${runSteps(r.config)} steps  for ${r.figures.join(', ')}`);
     console.log(`${plan.runs.length} runs, ${plan.runs.reduce((a, r) => a + runSteps(r.config), 0)} G steps`);
+    // A 'modes' figure trains the 2-D lab instead of catalogue runs (src/experiments/modes.ts).
+    for (const f of plan.figures) {
+      const t = f.spec.scales[scale].toy;
+      if (t) console.log(`${f.spec.name}: the 2-D lab, ${t.targets.join(' and ')} x ${t.recipes.join(', ')} x ${t.seeds} seeds, ${t.steps} G steps of batch ${t.batch} each`);
+    }
     return 0;
   }
   if (!values.out) throw new UserError(`--out <dir> is required.\nUsage: ${USAGE}`);

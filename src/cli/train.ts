@@ -111,7 +111,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const choice = await initBackend(values.backend ?? config.backend);
   const out = values.out ?? join('runs', `${config.name}-${timestamp()}`);
-  const n = workers ?? defaultWorkers(config.train.batch, choice.backend);
+  // PacGAN's packing and the unrolled GAN read the whole batch (src/train/step.ts): one process by default.
+  const wholeBatch = config.discriminator.pack > 1 || config.train.unroll > 0;
+  const n = workers ?? (wholeBatch ? 1 : defaultWorkers(config.train.batch, choice.backend));
   // Before anything is written: each replica needs at least one image of a step.
   if (n > config.train.batch) throw new UserError(`--workers ${n} is more than train.batch = ${config.train.batch} images per step: use at most ${config.train.batch}.`);
   console.log(`training ${config.name} (${config.train.mode}, ${config.objective.name}) into ${out} on ${describeChoice(choice)}, ${n} worker${n > 1 ? 's' : ''}`);

@@ -37,7 +37,7 @@ export interface RunEntry {
 
 // `set: null` accepts any object (its keys are checked when the training config is resolved).
 const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown, maxSeeds: 0 };
-const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-crop', 'random-lower', 'end-to-end'] };
+const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan'] };
 
 export interface Catalogue {
   /** Seeds per scale: every run is trained with seeds 1..n (capped by its maxSeeds); `--seeds` overrides. */
@@ -56,7 +56,26 @@ export interface FigureScale {
    * about BUDGET_POINTS analysis points per stage, so that its convergence can be judged at every budget.
    */
   budgets: number[];
+  /** F-modes (builder 'modes'): the 2-D lab's experiment at this scale instead of training runs; null otherwise. */
+  toy?: ToyScale | null;
 }
+
+/** The 2-D lab's experiment of a 'modes' figure at one scale (src/toy/experiment.ts, docs/recipes.md). */
+export interface ToyScale {
+  seeds: number;
+  steps: number;
+  batch: number;
+  /** Recipe names of src/toy/recipes.ts, or ['all']. */
+  recipes: string[];
+  targets: string[];
+  /** Recipes whose density and D landscape over training are drawn (seed 1). */
+  density: string[];
+  /** Hidden widths of G and D ([] = the lab's defaults). */
+  gHidden: number[];
+  dHidden: number[];
+}
+
+const TOY_SCALE_DEFAULTS: ToyScale = { seeds: 1, steps: 1, batch: 1, recipes: [''], targets: [''], density: [''], gHidden: [0], dHidden: [0] };
 
 /** Analysis points logged per stage by a budget run (analysis.every = budget / BUDGET_POINTS). */
 export const BUDGET_POINTS = 20;
@@ -134,10 +153,15 @@ export function parseFigureSpec(v: unknown, file: string): FigureSpec {
   if (!(FIGURE_KINDS as readonly string[]).includes(raw.builder)) throw new UserError(`${file}: builder must be one of ${FIGURE_KINDS.join(', ')}, got '${raw.builder}'.`);
   for (const a of raw.analyses) if (!(ANALYSES as readonly string[]).includes(a)) throw new UserError(`${file}: analyses: unknown '${a}'; use ${ANALYSES.join(', ')}.`);
   const scales = perScale(raw.scales, `${file}: scales`, (x, s) => {
-    const f = mergeStrict({ runs: [''], budgets: [0] }, isObject(x) ? { budgets: [], ...x } : x, `${file}: scales.${s}`);
+    const f = mergeStrict({ runs: [''], budgets: [0], toy: null as unknown }, isObject(x) ? { budgets: [], toy: null, ...x } : x, `${file}: scales.${s}`);
+    if (raw.builder === 'modes') {
+      const toy = mergeStrict(TOY_SCALE_DEFAULTS, isObject(f.toy) ? { density: [], gHidden: [], dHidden: [], ...f.toy } : f.toy, `${file}: scales.${s}.toy`);
+      for (const k of ['seeds', 'steps', 'batch'] as const) if (!Number.isInteger(toy[k]) || toy[k] < 1) throw new UserError(`${file}: scales.${s}.toy.${k} must be a whole number >= 1, got ${JSON.stringify(toy[k])}.`);
+      return { runs: f.runs, budgets: [], toy };
+    }
     if (f.runs.length === 0) throw new UserError(`${file}: scales.${s}.runs must name at least one run of the catalogue.`);
     for (const b of f.budgets) if (!Number.isInteger(b) || b < 1) throw new UserError(`${file}: scales.${s}.budgets must be whole numbers of steps per stage >= 1, got ${JSON.stringify(b)}.`);
-    return f;
+    return { runs: f.runs, budgets: f.budgets, toy: null };
   });
   return { ...raw, builder: raw.builder as FigureKind, analyses: raw.analyses as AnalysisName[], scales };
 }

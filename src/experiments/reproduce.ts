@@ -13,6 +13,7 @@ import type { ChartSpec } from '../report/render.js';
 import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
 import { DataCache, ensureRun, measureRun } from './run.js';
+import { modesFigureOutput } from './modes.js';
 import { buildFigure, readSummary, writeFigureFiles, writeSummaryPages, type FigureOutput, type FigureSummary, type ReproduceSummary, type RunSummary } from './summary.js';
 
 export interface ReproduceOptions {
@@ -80,7 +81,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const figures: FigureOutput[] = [];
   const figSummaries: FigureSummary[] = [];
   for (const pf of plan.figures) {
-    const fig = buildFigure(pf.spec, pf.runs.map((id) => results.get(id)!));
+    // F-modes: the 2-D lab's experiment (trained here, or read back from <out>/toy), not training runs.
+    const fig = pf.spec.builder === 'modes' ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log) : buildFigure(pf.spec, pf.runs.map((id) => results.get(id)!));
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);
     figSummaries.push({ ...fig, ...w, runs: pf.runs });

@@ -118,7 +118,7 @@ export async function measureRun(run: PlannedRun, dir: string, analysis: Analysi
   const loaded = await loadRun(dir, { source: false });
   const result: RunResult = { run, dir, analyses: {}, metrics: [], samples: {}, tiles: null, recoveryRandom: null };
   try {
-    const pieces: RunPieces = { dir, config: loaded.config, generator: loaded.generator, discriminators: loaded.discriminators, source: null, teacher: loaded.teacher, outputs: loaded.outputs };
+    const pieces: RunPieces = { dir, config: loaded.config, generator: loaded.generator, learner: loaded.learner, discriminators: loaded.discriminators, source: null, teacher: loaded.teacher, outputs: loaded.outputs };
     let c = analysis;
     if (run.analyses.some((w) => measurement(w).realData)) {
       pieces.source = await heldOutOf(run, loaded, data, log);

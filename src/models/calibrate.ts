@@ -38,6 +38,51 @@ function quantile(xs: Float32Array, q: number): number {
 }
 
 /**
+ * Pre-activations Deconv_l(s_{l-1}) of hidden layer index l (0-based) for latents z [N,1,1,zDim], channel
+ * major: channel c's values (every latent and position) are [c * n, (c + 1) * n).
+ */
+export function preActivations(params: GeneratorParams, l: number, z: tf.Tensor4D): Float32Array {
+  const { shape } = params;
+  const deconv = params.blocks[shape.resolutions[l]].deconv as tf.Tensor4D;
+  const C = shape.channels[l];
+  const pre = tf.tidy(() => {
+    const input = l === 0 ? z : generatorForward(params, z, l).s[l - 1];
+    // Layer 1 is 'valid' with kernel = stride = g_1; the others stride 2 'same' (generator.ts).
+    const p = l === 0 ? deconv2d(input, deconv, hiddenGrids(shape)[0], 'valid') : deconv2d(input, deconv, 2, 'same');
+    return p.reshape([-1, C]).transpose() as tf.Tensor2D;
+  });
+  const values = pre.dataSync() as Float32Array;
+  pre.dispose();
+  return values;
+}
+
+/**
+ * Bias homeostasis (generator.homeostasis; docs/findings.md): sets b_l of hidden layer index l (a
+ * tf.Variable) to the (1 - active) quantile of each channel's pre-activations over latents z, weights
+ * untouched, so that every channel is non-zero on a fraction `active` of positions. Returns the mean
+ * |change| of b_l. Called every few G steps of the stage that trains layer l, it replaces the bias's slow
+ * gradient path to the right sparsity: the dictionary-learning view of the paper (each patch a sparse
+ * combination of atoms) identifies the atoms only at the right sparsity; a learner with twice the
+ * teacher's active channels can mix co-active atoms (docs/findings.md, "co-active atoms").
+ */
+export function retargetBias(params: GeneratorParams, l: number, z: tf.Tensor4D, active: number): number {
+  if (!(active > 0 && active < 1)) throw new Error(`retargetBias: active must be in (0, 1), got ${active}`);
+  const bias = params.blocks[params.shape.resolutions[l]].bias as tf.Variable;
+  const C = params.shape.channels[l];
+  const values = preActivations(params, l, z);
+  const n = values.length / C;
+  const old = bias.dataSync() as Float32Array;
+  const b = new Float32Array(C);
+  let moved = 0;
+  for (let c = 0; c < C; c++) {
+    b[c] = quantile(values.subarray(c * n, (c + 1) * n), 1 - active);
+    moved += Math.abs(b[c] - old[c]) / C;
+  }
+  tf.tidy(() => bias.assign(tf.tensor1d(b)));
+  return moved;
+}
+
+/**
  * Calibrates hidden layer index l (0-based) of `params` in place: its deconvolution and bias must be
  * tf.Variables (a learner's). `z` [N,1,1,zDim] drives the layers below; `active` in (0, 1) is the target
  * fraction of non-zero activations.
@@ -49,14 +94,7 @@ export function calibrateLayer(params: GeneratorParams, l: number, z: tf.Tensor4
   const deconv = block.deconv as tf.Variable;
   const bias = block.bias as tf.Variable;
   const C = shape.channels[l];
-  const pre = tf.tidy(() => {
-    const input = l === 0 ? z : generatorForward(params, z, l).s[l - 1];
-    // Layer 1 is 'valid' with kernel = stride = g_1; the others stride 2 'same' (generator.ts).
-    const p = l === 0 ? deconv2d(input, deconv as tf.Tensor4D, hiddenGrids(shape)[0], 'valid') : deconv2d(input, deconv as tf.Tensor4D, 2, 'same');
-    return p.reshape([-1, C]).transpose() as tf.Tensor2D;
-  });
-  const values = pre.dataSync() as Float32Array;
-  pre.dispose();
+  const values = preActivations(params, l, z);
   const n = values.length / C;
   const scale = new Float32Array(C).fill(1);
   const b = new Float32Array(C);

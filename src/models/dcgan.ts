@@ -17,13 +17,15 @@ import type { Rng } from '../util/rng.js';
 import type { Discriminator } from './discriminator.js';
 import type { GeneratorOutput, GeneratorShape } from './generator.js';
 import { ownVariable, type Learner } from './learner.js';
+import { pooledLevels } from './family-layers.js';
 
 export interface DcganShape {
   /** Image side r (a multiple of 2^gWidths.length) and channels. */
   resolution: number;
   /**
-   * The data's pyramid (ending at `resolution`): G's output stands at every level's index, so that code
-   * indexing images by level (the step, sample grids) finds it; only the top one is meaningful.
+   * The data's pyramid (ending at `resolution`): G's output is the top level and its 2x2 average pools the
+   * levels below, so that code indexing images by level (the step, sample grids, measurements) finds an
+   * image of the right size at every level; only the top one is trained.
    */
   resolutions: number[];
   imageChannels: number;
@@ -81,8 +83,8 @@ export function createDcganGenerator(s: DcganShape, rng: Rng): Learner {
       }
       return tf.tanh(deconv2d(h, v('g.out.w') as tf.Tensor4D, 2, 'same')) as tf.Tensor4D;
     });
-    // The same tensor at every level index (disposing it twice is harmless).
-    return { s: [], x: s.resolutions.map(() => x) };
+    // Below the top: its 2x2 average pools, as the data's pyramid has (the measurements compare level by level).
+    return { s: [], x: tf.tidy(() => pooledLevels(x, s.resolutions.length)) };
   };
   return { params: { shape, blocks: {} }, vars, forward };
 }

@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2d, leakyRelu, upsample2x } from '../ops/index.js';
 import { Rng } from '../util/rng.js';
 import { ownVariable } from './learner.js';
+import { minibatchStddev as stddevFeature } from './layers/minibatch-stddev.js';
+import { minibatchDiscrimination } from './layers/minibatch-discrimination.js';
 
 /** Re-exported for the callers that took it from here before it became an op (src/ops/upsample.ts). */
 export { upsample2x };
@@ -36,6 +38,15 @@ export interface DiscriminatorConfig {
    * the windows overlap, so D also sees the seams between G's patches (docs/findings.md).
    */
   patchStride?: number;
+  /**
+   * Recipes against mode collapse (docs/recipes.md), all off when absent: PacGAN's packing degree m (D's
+   * input has m times the channels), ProGAN's minibatch-stddev group size (one more feature channel before
+   * the head), and minibatch discrimination's kernels B of dimension C on the flattened features.
+   */
+  pack?: number;
+  minibatchStddev?: number;
+  minibatchKernels?: number;
+  minibatchKernelDims?: number;
 }
 
 export interface DiscLayer {
@@ -68,8 +79,16 @@ export interface Discriminator {
   vars: Map<string, tf.Variable>;
   /** Non-trainable state by name (`d.r16.l1.u`): checkpointed with the weights. */
   state: Map<string, tf.Variable>;
-  /** Another model family's forward pass (dcgan.ts; its convs are empty and its head a placeholder). */
-  forward?: (input: tf.Tensor4D) => tf.Tensor1D;
+  /** Another model family's forward pass (dcgan.ts; its convs are empty and its head a placeholder); `alpha`: ProGAN's fade-in. */
+  forward?: (input: tf.Tensor4D, opts?: { alpha?: number }) => tf.Tensor1D;
+  /** Another family's D input from a pyramid (the stacked GAN's (x_1, x_L) pair), instead of discInput's. */
+  makeInput?: (xs: tf.Tensor4D[], l: number) => tf.Tensor4D;
+  /** PacGAN: samples packed along channels per D input (absent = 1; docs/recipes.md). */
+  pack?: number;
+  /** Minibatch-stddev group size (absent or 0 = off). */
+  minibatchStddev?: number;
+  /** Minibatch discrimination: its tensor T [F, B*C] (also in vars), B and C; absent = off. */
+  mbd?: { t: tf.Variable; kernels: number; dims: number };
 }
 
 /** Spatial size of the features before the head, and the stride of each conv layer. */
@@ -117,7 +136,8 @@ export function createDiscriminator(
     return tf.div(wu, tf.add(tf.norm(wu), 1e-12));
   }), false);
   const convs: DiscLayer[] = [];
-  let cin = input === 'pair' ? 2 * imageChannels : imageChannels;
+  const pack = cfg.pack ?? 1;
+  let cin = (input === 'pair' ? 2 * imageChannels : imageChannels) * pack;
   cfg.widths.forEach((cout, i) => {
     const k = i === 0 ? patch : cfg.kernel;
     const name = `d.r${resolution}.l${i + 1}`;
@@ -130,14 +150,28 @@ export function createDiscriminator(
     convs.push({ w, b, u, v, stride: strides[i], pad: i === 0 ? 'valid' : 'same' });
     cin = cout;
   });
-  const f = finalGrid * finalGrid * cin;
+  // The head reads the flattened features, with the stddev channel and the B minibatch features when on.
+  const feats = finalGrid * finalGrid * (cin + (cfg.minibatchStddev ? 1 : 0));
+  const kernels = cfg.minibatchKernels ?? 0;
+  const f = feats + kernels;
   const hw = normal([f, 1], f);
   const hb = ownVariable(tf.zeros([1]));
   const hu = cfg.spectralNorm ? unitU(1) : null;
   const hv = hu ? leftV(hw, hu) : null;
   vars.set(`d.r${resolution}.head.w`, hw).set(`d.r${resolution}.head.b`, hb);
   if (hu && hv) state.set(`d.r${resolution}.head.u`, hu).set(`d.r${resolution}.head.v`, hv);
+  let mbd: Discriminator['mbd'];
+  if (kernels > 0) {
+    // Small, so that exp(-L1) starts away from 0 (Salimans et al.'s code initialises T with std 0.05).
+    const dims = cfg.minibatchKernelDims ?? 5;
+    const t = ownVariable(tf.tensor(rng.normals(feats * kernels * dims, 0.05), [feats, kernels * dims]));
+    vars.set(`d.r${resolution}.mbd.t`, t);
+    mbd = { t, kernels, dims };
+  }
   return {
+    pack,
+    minibatchStddev: cfg.minibatchStddev ?? 0,
+    mbd,
     resolution,
     inputSize,
     input,
@@ -206,6 +240,7 @@ function weightOf(layer: DiscLayer): tf.Tensor {
  * as is), or upsample2x(x_{l-1}) concatenated with x_l along channels -> [N,r_l,r_l,2C]. Use in tf.tidy.
  */
 export function discInput(d: Discriminator, xs: tf.Tensor4D[], l: number): tf.Tensor4D {
+  if (d.makeInput) return d.makeInput(xs, l);
   const x = xs[l];
   if (!x || x.shape[1] !== d.resolution) throw new Error(`discInput: level ${l} is [${x?.shape}], D judges resolution ${d.resolution}`);
   if (d.input === 'single') return x;
@@ -223,22 +258,58 @@ export function discCodes(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** D's logits [N] for its input [N,r,r,C or 2C] (see discInput). */
-export function discForward(d: Discriminator, input: tf.Tensor4D): tf.Tensor1D {
-  const cin = d.input === 'pair' ? 2 * d.imageChannels : d.imageChannels;
+export function discForward(d: Discriminator, input: tf.Tensor4D, opts?: { alpha?: number }): tf.Tensor1D {
+  const cin = (d.input === 'pair' ? 2 * d.imageChannels : d.imageChannels) * (d.pack ?? 1);
   const s = d.inputSize;
   if (input.rank !== 4 || input.shape[1] !== s || input.shape[2] !== s || input.shape[3] !== cin) {
     throw new Error(`discForward: D_r${d.resolution} expects [N,${s},${s},${cin}], got [${input.shape}]`);
   }
-  if (d.forward) return d.forward(input);
+  if (d.forward) return d.forward(input, opts);
   return tf.tidy(() => {
-    let h: tf.Tensor4D = input;
-    for (const l of d.convs) {
-      const a = tf.add(conv2d(h, weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
-      h = leaky(a, d.leak);
-    }
-    const flat = h.reshape([h.shape[0], -1]);
+    let h = convFeatures(d, input);
+    if (d.minibatchStddev) h = stddevFeature(h, d.minibatchStddev);
+    let flat = h.reshape([h.shape[0], -1]) as tf.Tensor2D;
+    if (d.mbd) flat = minibatchDiscrimination(flat, d.mbd.t as tf.Tensor2D, d.mbd.kernels, d.mbd.dims);
     return tf.add(tf.matMul(flat, weightOf(d.head) as tf.Tensor2D), d.head.b).reshape([-1]) as tf.Tensor1D;
   });
+}
+
+/** The last conv layer's activations [N,g,g,C] (the head's input before the minibatch features). */
+function convFeatures(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
+  let h: tf.Tensor4D = input;
+  for (const l of d.convs) {
+    const a = tf.add(conv2d(h, weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
+    h = leaky(a, d.leak);
+  }
+  return h;
+}
+
+/**
+ * D's last hidden features, flattened [N, F] (feature matching, Salimans et al. 2016; docs/recipes.md): the
+ * FSR discriminator's only; another family's D (`forward`) has none to offer.
+ */
+export function discFeatures(d: Discriminator, input: tf.Tensor4D): tf.Tensor2D {
+  if (d.forward) throw new Error(`discFeatures: D_r${d.resolution} is another family's discriminator; feature matching needs the FSR discriminator`);
+  return tf.tidy(() => {
+    const h = convFeatures(d, input);
+    return h.reshape([h.shape[0], -1]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * D with some of its parameters replaced by other tensors (by variable name; the rest and the spectral
+ * norm's u, v are shared): the unrolled GAN evaluates G against D's parameters after k gradient steps
+ * (Metz et al. 2017; src/train/recipes.ts unrollParams) without touching D's variables.
+ */
+export function discWithParams(d: Discriminator, p: Map<string, tf.Tensor>): Discriminator {
+  if (d.forward) throw new Error(`discWithParams: D_r${d.resolution} is another family's discriminator`);
+  const sub = new Map<tf.Tensor, tf.Tensor>();
+  for (const [name, v] of d.vars) {
+    const t = p.get(name);
+    if (t) sub.set(v, t);
+  }
+  const swap = (l: DiscLayer): DiscLayer => ({ ...l, w: (sub.get(l.w) ?? l.w) as tf.Variable, b: (sub.get(l.b) ?? l.b) as tf.Variable });
+  return { ...d, convs: d.convs.map(swap), head: swap(d.head), mbd: d.mbd ? { ...d.mbd, t: (sub.get(d.mbd.t) ?? d.mbd.t) as tf.Variable } : undefined };
 }
 
 /** D_1's first-layer filters [P,P,C,w_1] (spectrally normalised if D is), for alignment with G's atoms. */

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d, upsample2x } from '../ops/index.js';
+import { pixelNorm } from './layers/pixel-norm.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -40,6 +41,12 @@ export interface GeneratorShape {
    * as LAPGAN's residual levels do. Off (the theory's and the teacher's form): u_l = A_l y_p.
    */
   skip?: boolean;
+  /**
+   * ProGAN's pixelwise feature normalisation (Karras et al. 2018; docs/recipes.md) of every hidden layer,
+   * s_l = PN(ReLU(...)): a learner option (generator.pixelNorm), off for the teacher and by default. Zeros
+   * stay zeros, so the hidden layers stay as sparse as the ReLU makes them.
+   */
+  pixelNorm?: boolean;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -92,7 +99,8 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
     // tidy per layer so that callers outside tf.tidy leak no intermediates; s_l and x_l are kept.
     const below: tf.Tensor4D | null = lowU;
     const [h, u, img]: tf.Tensor4D[] = tf.tidy(() => {
-      const hid = tf.relu(tf.sub(deconv2d(input, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
+      const act = tf.relu(tf.sub(deconv2d(input, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
+      const hid = shape.pixelNorm ? pixelNorm(act) : act;
       const painted = deconv2d(hid, block.out, shape.patch, 'valid');
       const pre: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
       return [hid, pre, shape.head === 'tanh' ? tf.tanh(pre) : pre] as tf.Tensor4D[];

@@ -30,7 +30,17 @@ export interface Learner {
   /** Every variable of G by name, in creation order (resolution ascending, then deconv, bias, out). */
   vars: Map<string, tf.Variable>;
   /** Another model family's forward pass (dcgan.ts), instead of the FSR generator's; its params have no blocks. */
-  forward?: (z: tf.Tensor4D, upTo?: number) => GeneratorOutput;
+  forward?: (z: tf.Tensor4D, upTo?: number, opts?: ForwardOptions) => GeneratorOutput;
+}
+
+/**
+ * What a multi-resolution family's generator may take besides z (docs/families.md): `real`, the real
+ * pyramid x_1..x_k of the batch, when the level being trained is conditioned on the real level below
+ * (LAPGAN trained level by level, SRGAN); `alpha`, ProGAN's fade-in weight of the newest block (default 1).
+ */
+export interface ForwardOptions {
+  real?: tf.Tensor4D[];
+  alpha?: number;
 }
 
 /** The variable name of one part of the block at resolution r. */
@@ -107,8 +117,8 @@ export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string
 }
 
 /** Images of G at every level up to `upTo` for latents z [N,1,1,zDim]; see generatorForward. */
-export function learnerForward(learner: Learner, z: tf.Tensor4D, upTo?: number): GeneratorOutput {
-  return learner.forward ? learner.forward(z, upTo) : generatorForward(learner.params, z, upTo);
+export function learnerForward(learner: Learner, z: tf.Tensor4D, upTo?: number, opts?: ForwardOptions): GeneratorOutput {
+  return learner.forward ? learner.forward(z, upTo, opts) : generatorForward(learner.params, z, upTo);
 }
 
 /** Latents z [n,1,1,zDim] drawn from `rng`. */

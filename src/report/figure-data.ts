@@ -11,7 +11,7 @@ import type { AnalysisFile, AnalysisName, ReportTypes } from '../analysis/valida
 import type { ChartSpec } from './render.js';
 
 /** Figure drawings (figures.ts), one per figure of docs/theory.md section 4. */
-export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery', 'budget'] as const;
+export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery', 'budget', 'family', 'modes'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** What a drawing reads of its figure experiment (a FigureSpec of src/experiments/plan.ts has these and more). */
@@ -169,12 +169,25 @@ export const momentAt = (r: RunResult, res: number, order: number) =>
   (result(r, 'moments', 'learner') as MomentReport | null)?.levels.find((l) => l.resolution === res)?.orders.find((o) => o.order === order) ?? null;
 
 /** The methods F-layerwise compares, with their labels (in legend order). */
-export const METHOD_LABEL: Record<string, string> = { layerwise: 'layerwise', 'random-lower': 'random lower layers', 'end-to-end': 'end-to-end' };
+export const METHOD_LABEL: Record<string, string> = {
+  layerwise: 'layerwise',
+  'random-lower': 'random lower layers',
+  'end-to-end': 'end-to-end',
+  // The multi-resolution families of F-family (src/train/families.ts, docs/families.md).
+  lapgan: 'LAPGAN',
+  progan: 'ProGAN',
+  stacked: 'stacked',
+  srgan: 'SRGAN (supervised)',
+  dcgan: 'DCGAN',
+};
+
+/** Methods whose generator makes every level of the pyramid (the rest: only the top one is theirs). */
+const EVERY_LEVEL = ['layerwise', 'lapgan', 'progan', 'srgan'];
 
 /** The resolutions a run's generator is meant to produce: every level for layerwise, the top one otherwise. */
 export function qualityResolutions(r: RunResult): number[] {
   const rs = r.run.config.generator.resolutions;
-  return r.run.method === 'layerwise' ? rs : [rs[rs.length - 1]];
+  return EVERY_LEVEL.includes(r.run.method) ? rs : r.run.method === 'stacked' ? [rs[0], rs[rs.length - 1]] : [rs[rs.length - 1]];
 }
 
 /** Final quality numbers of one (data, method, resolution), one value per seed. */

@@ -337,8 +337,14 @@ export const DRAWINGS: Record<FigureKind, Drawing> = {
   alignment: alignmentFigure,
   locality: localityFigure,
   layerwise: layerwiseFigure,
+  // F-family: the same quality-per-resolution drawing over the multi-resolution families' runs.
+  family: layerwiseFigure,
   recovery: recoveryFigure,
   budget: (spec, _runs, points) => budgetFigure(spec, points),
+  // F-modes is drawn from the 2-D lab's results, not from training runs (modes.ts, via src/experiments/reproduce.ts).
+  modes: (spec) => {
+    throw new Error(`${spec.name}: a 'modes' figure is drawn by modesFigure from the 2-D lab's results`);
+  },
 };
 
 /** Draws one figure from its runs' results (charts, images, tables; no verdicts of its own; F-budget draws the verdicts it is given). */

@@ -5,7 +5,7 @@
  * stage's D first layer with G's head at that resolution (docs/theory.md 3.3, with a random reference
  * logged once), and the exact active fraction of every hidden layer up to the stage's (docs/theory.md 3.1):
  * the traces from which a claim's verdict tells a converged statistic from a moving one
- * (src/experiments/verdict.ts).
+ * (src/experiments/verdict.ts). With analysis.quality, also FID/KID per output resolution (quality-hooks.ts).
  *
  * Logging must not change training: the real images come from a held-out set drawn once from its own
  * source (`heldOutSource`, src/data/open.ts: a dataset's held-out split, or teacher samples from the Rng
@@ -25,6 +25,7 @@ import { sparsity } from '../analysis/sparsity.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
 import type { TrainConfig } from './config.js';
 import type { HookContext, TrainHook } from './trainer.js';
+import { TrainingQuality } from './quality-hooks.js';
 
 /** D's first-layer filters that see x_l: the whole bank for a single D, the x_l half of a pair D [P,P,C,F]. */
 export function discImageFilters(d: Discriminator): tf.Tensor4D {
@@ -119,7 +120,11 @@ export class TrainingAnalysis {
 /** The hooks config.analysis asks for (none when analysis.every = 0). */
 export function analysisHooks(config: TrainConfig): TrainHook[] {
   const a = config.analysis;
-  if (a.every === 0 || (!a.moments && !a.alignment)) return [];
+  const fsr = a.moments || a.alignment;
+  // FID/KID (analysis.quality, quality-hooks.ts): off unless asked for; the constructor checks the extractor before step 1.
+  const quality = a.every > 0 && a.quality.what.length ? new TrainingQuality(config) : null;
+  if (a.every === 0 || (!fsr && !quality)) return [];
   const state = new TrainingAnalysis(config);
-  return [{ every: a.every, fn: (ctx) => state.measure(ctx) }];
+  if (!quality) return [{ every: a.every, fn: (ctx) => state.measure(ctx) }];
+  return [{ every: a.every, fn: async (ctx) => ({ ...(fsr ? state.measure(ctx) : {}), ...(await quality.measure(ctx)) }) }];
 }

@@ -5,20 +5,26 @@
  * are documented in docs/training.md.
  */
 import { basename } from 'node:path';
-import { shapeProblems } from '../models/generator.js';
-import { dcganProblems, type DcganShape } from '../models/dcgan.js';
+import type { DcganShape } from '../models/dcgan.js';
 import { OBJECTIVES } from './objectives.js';
 import { GUARD_ACTIONS } from './guard.js';
 import { applySets, choiceIn, mergeStrict, readJsonWithBases } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { AUGMENTS, type Augment } from './augment.js';
-import { memoryProblem } from './memory.js';
 import { DATASET_DEFAULTS } from '../data/config.js';
+import { recipeProblems } from './recipe-checks.js';
+import { QUALITY_METRICS, type QualityMetric } from './quality-hooks.js';
+import { configProblems } from './config-problems.js';
+
+export { configProblems };
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
-/** Model families: the FSR learner, or a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network). */
-export const FAMILIES = ['fsr', 'dcgan'] as const;
+/**
+ * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network), or
+ * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md).
+ */
+export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan'] as const;
 export type TrainMode = (typeof MODES)[number];
 
 /**
@@ -91,6 +97,26 @@ export const DEFAULT_CONFIG = {
     head: choice('config.generator.head', 'linear'),
     /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = the x_l = A_l y of docs/theory.md section 1. */
     skip: false,
+    /**
+     * Bias homeostasis (src/models/calibrate.ts retargetBias; docs/findings.md): every `every` G steps of a
+     * stage, each hidden layer it trains gets b_l = the (1 - active) quantile of its pre-activations over
+     * `samples` latents, so each channel is non-zero on a fraction `active` of positions. 0 = off (b_l
+     * learned by gradient like every other weight). Departs from plain gradient descent-ascent on b_l only.
+     */
+    homeostasis: { active: 0, every: 25, samples: 256 },
+    /**
+     * Recipes on G (docs/recipes.md; issue 19), all off by default. spectralNorm: every weight of G divided
+     * by its top singular value (Miyato et al. 2018, as SAGAN does on G). pixelNorm: ProGAN's pixelwise
+     * feature normalisation after each hidden layer. equalizedLr: weights stored N(0, 1) and scaled by
+     * He's constant at run time (Karras et al. 2018). virtualBatchNorm: each hidden layer normalised with
+     * the statistics of a reference batch of latents fixed at the start (Salimans et al. 2016). In this
+     * version they act in the 2-D lab's MLP G (fsrgan toy), pixelNorm also in the FSR learner; the FSR
+     * learner refuses the others (configProblems).
+     */
+    spectralNorm: false,
+    pixelNorm: false,
+    equalizedLr: false,
+    virtualBatchNorm: false,
   },
   discriminator: {
     /** Channels per conv; layer 1 has the patch geometry of G's head (kernel = stride = patch). */
@@ -111,6 +137,21 @@ export const DEFAULT_CONFIG = {
     augment: listOf<Augment>(AUGMENTS),
     /** Augment only the stages whose resolution is at least this (0 = every stage): a shift of r/8 is one pixel at 8x8. */
     augmentFrom: 0,
+    /**
+     * Instance noise (Sonderby et al. 2017): N(0, sigma^2) added to every input D sees, real and generated,
+     * sigma annealed linearly from this value to 0 over each stage (0 = off). In the data's units.
+     */
+    instanceNoise: 0,
+    /** PacGAN (Lin et al. 2018): D judges this many samples concatenated along channels (1 = off); divides train.batch. */
+    pack: 1,
+    /** Minibatch standard deviation (Karras et al. 2018): group size of the extra stddev feature before D's head (0 = off). */
+    minibatchStddev: 0,
+    /** Minibatch discrimination (Salimans et al. 2016): kernels B of the cross-sample layer before D's head (0 = off). */
+    minibatchKernels: 0,
+    /** Dimension C of each minibatch-discrimination kernel (Salimans et al.'s code: 5). */
+    minibatchKernelDims: 5,
+    /** Equalised learning rate in D (Karras et al. 2018): weights stored N(0, 1), scaled at run time (2-D lab only). */
+    equalizedLr: false,
   },
   objective: {
     name: choice('config.objective.name', 'ns'),
@@ -125,6 +166,20 @@ export const DEFAULT_CONFIG = {
     gpLambda: 10,
     /** WGAN weight clipping bound c (objective wgan only). */
     clip: 0.01,
+    /** Drift penalty epsilon (0 = off; ProGAN, Karras et al. 2018: 0.001): epsilon E[D(real)^2] added to D's loss, keeps a WGAN critic's output near 0. */
+    drift: 0,
+    /** DRAGAN weight lambda (0 = off; Kodali et al. use 10): lambda E (||grad D(x + delta)|| - 1)^2 at perturbed real x. */
+    dragan: 0,
+    /** DRAGAN's perturbation scale c: delta ~ N(0, (c std(x))^2) per coordinate, std over the real batch. */
+    draganNoise: 0.5,
+    /** Feature matching weight (0 = off; Salimans et al. 2016): G's loss += w ||E f(real) - E f(G(z))||^2, f = D's last hidden features. */
+    featureMatching: 0,
+    /** One-sided label smoothing s (0 = off; Salimans et al. use 0.1): D's real targets 1 - s. Objectives ns, minimax, lsgan. */
+    labelSmoothing: 0,
+    /** Noisy labels w (0 = off): real targets ~ U[1 - s - w, 1 - s], fake ~ U[0, w]. Objectives ns, minimax, lsgan. */
+    labelNoise: 0,
+    /** Flipped labels: probability that a D target t becomes 1 - t (0 = off). Objectives ns, minimax, lsgan. */
+    labelFlip: 0,
   },
   train: {
     mode: choice('config.train.mode', 'layerwise'),
@@ -150,6 +205,27 @@ export const DEFAULT_CONFIG = {
     emaFreeze: true,
     /** oracle-lower mode: the level trained (1-based; 0 = the top level) on the teacher's own layers below it. */
     level: 0,
+    /**
+     * Unrolled GAN (Metz et al. 2017): G's loss is taken against D after this many SGD steps of step
+     * unrollLr on D's loss (0 = off); D's own update is unchanged. unrollSecondOrder: G's gradient also
+     * flows through those steps (the paper's full gradient; 2-D lab only), else only the first-order term.
+     */
+    unroll: 0,
+    unrollLr: 0.05,
+    unrollSecondOrder: false,
+    /** Historical averaging weight lambda (0 = off; Salimans et al. 2016): lambda ||theta - mean of past theta||^2 on G and D. */
+    historicalAveraging: 0,
+  },
+  /** Options of the multi-resolution model families (generator.family; src/train/families.ts, docs/families.md). */
+  families: {
+    /** LAPGAN: channels of the noise map each conditional level takes besides u(x_{l-1}) (the paper's 1). */
+    lapgan: { noiseChannels: 1 },
+    /** Stacked GAN: channels of the noise map stage 2 takes besides stage 1's image. */
+    stacked: { noiseChannels: 1 },
+    /** ProGAN: fraction of each stage above the first over which the new blocks fade in; minibatch-stddev group size. */
+    progan: { fade: 0.5, stddevGroup: 4 },
+    /** SRGAN: weights of G's adversarial loss, pixel MSE and feature MSE (in D's first-layer codes) against the real x_l. */
+    srgan: { adversarial: 0.001, pixel: 1, feature: 0.1 },
   },
   log: {
     /** Write a metrics.jsonl line every this many steps. */
@@ -171,6 +247,14 @@ export const DEFAULT_CONFIG = {
     moments: true,
     /** The stage's D first layer against G's head at its resolution, with a random reference (docs/theory.md 3.3). */
     alignment: true,
+    /**
+     * Sample-quality metrics logged at every output resolution of the stage as `fid/r<res>`, `kid/r<res>`
+     * (src/train/quality-hooks.ts, docs/metrics.md): `what` any of 'fid', 'kid' ([] = off, the default), on
+     * `samples` generated images against `realSamples` real ones of the dataset's train split (cached in
+     * `cacheDir`, '' = .cache/metrics). Real-image datasets only; the extractor (`extractor`, '' = the
+     * dataset's default) must exist: `fsrgan metrics train-extractor --dataset D` builds the default once.
+     */
+    quality: { what: listOf<QualityMetric>(QUALITY_METRICS), extractor: '', realSamples: 10000, cacheDir: '' },
   },
   /** The divergence guard (src/train/guard.ts, docs/reliability.md): every update is checked for NaN/Inf before it is applied. */
   guard: {
@@ -202,6 +286,8 @@ export const PRESETS: Record<string, DeepPartial<TrainConfig>> = {
   // Miyato et al. 2018.
   sngan: { objective: { name: 'hinge' }, discriminator: { spectralNorm: true }, train: { lrG: 0.0002, lrD: 0.0002, beta1: 0, beta2: 0.9 } },
   smoke: { train: { batch: 16, steps: 30 }, log: { every: 5, checkpointEvery: 30, sampleEvery: 30 } },
+  // Karras et al. 2018 (ProGAN): WGAN-GP with the drift term, Adam(0.001, 0, 0.99), one D step per G step, EMA of G.
+  progan: { objective: { name: 'wgan-gp', gpLambda: 10, drift: 0.001 }, train: { lrG: 0.001, lrD: 0.001, beta1: 0, beta2: 0.99, dSteps: 1, emaBeta: 0.999 } },
 };
 
 const ALLOWED = { ...CHOICES, 'config.preset': ['', ...Object.keys(PRESETS)] };
@@ -265,86 +351,19 @@ export async function loadConfigFile(file: string, opts: Omit<ResolveOptions, 'f
   return resolveConfig(await readConfigFile(file), { ...opts, file });
 }
 
-/** Everything wrong with a merged config, one sentence each naming the field (empty when valid). */
-export function configProblems(c: TrainConfig): string[] {
-  const p: string[] = [];
-  // Elements of a list whose default is empty (stepsByLevel) reach here unchecked by mergeStrict: show them as JSON, cut short.
-  const show = (v: unknown) => {
-    const s = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  };
-  const int = (v: number, field: string, min: number) => {
-    if (!Number.isInteger(v) || v < min) p.push(`config.${field} must be an integer >= ${min}, got ${show(v)}.`);
-  };
-  const inRange = (v: number, field: string, lo: number, hi: number, hiOpen = true) => {
-    if (!(v >= lo && (hiOpen ? v < hi : v <= hi))) p.push(`config.${field} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${show(v)}.`);
-  };
-  if (c.data.trim() === '') {
-    p.push("config.data is required: name a teacher config (e.g. experiments/teacher-small.json), 'emoji', or an image folder.");
-  }
-  int(c.seed, 'seed', 0);
-  // The dataset section is read only for image data, but a value out of range is wrong for any data.
-  inRange(c.dataset.heldOutFraction, 'dataset.heldOutFraction', 0, 1);
-  if (c.seed > 0xffffffff) p.push(`config.seed must be at most 4294967295 (2^32 - 1; the Rng takes 32 bits), got ${show(c.seed)}.`);
-  const g = c.generator;
-  if (g.family === 'dcgan') p.push(...dcganConfigProblems(c));
-  else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
-  g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
-  g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));
-  int(g.zDim, 'generator.zDim', 1);
-  int(g.patch, 'generator.patch', 1);
-  int(g.kernel, 'generator.kernel', 1);
-  if (!(g.init.active > 0 && g.init.active < 1)) p.push(`config.generator.init.active must be in (0, 1), got ${show(g.init.active)}.`);
-  int(g.init.calibrationSamples, 'generator.init.calibrationSamples', 1);
-  if (g.patch >= 1 && g.resolutions.some((r) => r % g.patch !== 0)) p.push(`config.generator.patch = ${g.patch} must divide every resolution.`);
-  const d = c.discriminator;
-  if (d.widths.length < 1) p.push('config.discriminator.widths must have at least one entry.');
-  d.widths.forEach((w, i) => int(w, `discriminator.widths[${i}]`, 1));
-  int(d.kernel, 'discriminator.kernel', 1);
-  int(d.powerIterations, 'discriminator.powerIterations', 1);
-  inRange(d.leak, 'discriminator.leak', 0, 1);
-  int(d.crop, 'discriminator.crop', 0);
-  int(d.patchStride, 'discriminator.patchStride', 0);
-  int(d.augmentFrom, 'discriminator.augmentFrom', 0);
-  if (!Array.isArray(d.augment)) p.push(`config.discriminator.augment must be a list of ${AUGMENTS.join(', ')} (or []), got ${show(d.augment)}.`);
-  else d.augment.forEach((a, i) => {
-    if (!AUGMENTS.includes(a)) p.push(`config.discriminator.augment[${i}] = ${show(a)} is not a policy; use ${AUGMENTS.join(', ')}.`);
-  });
-  if (d.patchStride > 0 && g.resolutions.some((r) => (r - g.patch) % d.patchStride !== 0)) p.push(`config.discriminator.patchStride = ${d.patchStride} must divide every resolution minus the patch size (${g.patch}).`);
-  if (d.crop > 0 && d.crop % g.patch !== 0) p.push(`config.discriminator.crop = ${d.crop} must be a multiple of config.generator.patch = ${g.patch} (or 0 for whole images).`);
-  const t = c.train;
-  int(t.batch, 'train.batch', 1);
-  int(t.steps, 'train.steps', 1);
-  int(t.dSteps, 'train.dSteps', 1);
-  int(t.level, 'train.level', 0);
-  if (t.level > g.resolutions.length) p.push(`config.train.level must be between 0 and ${g.resolutions.length} (the number of resolutions), got ${t.level}.`);
-  if (t.mode === 'oracle-lower' && !/\.json$/i.test(c.data)) p.push("config.train.mode 'oracle-lower' needs a synthetic teacher as config.data: it copies the teacher's own lower layers into the learner.");
-  if (t.stepsByLevel.length !== 0 && t.stepsByLevel.length !== g.resolutions.length) {
-    p.push(`config.train.stepsByLevel must be empty or have one entry per resolution (${g.resolutions.length}), got ${t.stepsByLevel.length}.`);
-  }
-  t.stepsByLevel.forEach((s, i) => int(s, `train.stepsByLevel[${i}]`, 1));
-  for (const k of ['lrG', 'lrD'] as const) if (!(t[k] > 0)) p.push(`config.train.${k} must be > 0, got ${t[k]}.`);
-  inRange(t.beta1, 'train.beta1', 0, 1);
-  inRange(t.beta2, 'train.beta2', 0, 1);
-  inRange(t.emaBeta, 'train.emaBeta', 0, 1);
-  int(c.objective.r1Every, 'objective.r1Every', 1);
-  if (!(c.objective.r1 >= 0)) p.push(`config.objective.r1 must be >= 0, got ${c.objective.r1}.`);
-  if (!(c.objective.gpLambda >= 0)) p.push(`config.objective.gpLambda must be >= 0, got ${c.objective.gpLambda}.`);
-  if (!(c.objective.clip > 0)) p.push(`config.objective.clip must be > 0, got ${c.objective.clip}.`);
-  const l = c.log;
-  for (const k of ['every', 'progressEvery', 'checkpointEvery', 'sampleEvery', 'samples'] as const) int(l[k], `log.${k}`, 1);
-  int(c.analysis.every, 'analysis.every', 0);
-  // The noise floor compares two disjoint halves of the held-out images.
-  int(c.analysis.samples, 'analysis.samples', 4);
-  if (!(c.guard.lrFactor > 0 && c.guard.lrFactor <= 1)) p.push(`config.guard.lrFactor must be in (0, 1], got ${c.guard.lrFactor}.`);
-  int(c.guard.maxRollbacks, 'guard.maxRollbacks', 0);
-  int(c.guard.maxSkips, 'guard.maxSkips', 1);
-  // Only a config whose fields are valid can be sized (src/train/memory.ts; its terms are the FSR learner's).
-  if (!p.length && g.family === 'fsr') {
-    const m = memoryProblem(c);
-    if (m) p.push(m);
-  }
-  return p;
+
+/**
+ * A config for a trainer other than the image stages (the 2-D lab, src/toy/): defaults <- `base` <- --set
+ * overrides, with mergeStrict's did-you-mean errors and the recipe checks; the image-only checks (data,
+ * resolutions, memory) are not made. Throws a UserError listing the problems.
+ */
+export function resolveRecipeConfig(base: Record<string, unknown>, sets: string[] = []): TrainConfig {
+  const cfg = mergeStrict(DEFAULT_CONFIG, applySets(base, sets), 'config', ALLOWED);
+  const p = recipeProblems(cfg);
+  for (const k of ['lrG', 'lrD'] as const) if (!(cfg.train[k] > 0)) p.push(`config.train.${k} must be > 0, got ${cfg.train[k]}.`);
+  if (!(cfg.objective.r1 >= 0)) p.push(`config.objective.r1 must be >= 0, got ${cfg.objective.r1}.`);
+  if (p.length) throw new UserError(p.length === 1 ? p[0] : `the config has ${p.length} problems: ${p.map((s, i) => `(${i + 1}) ${s.replace(/\.$/, '')}`).join('; ')}.`);
+  return cfg;
 }
 
 /** The DCGAN of a config with generator.family 'dcgan' (the top resolution; src/models/dcgan.ts). */
@@ -353,17 +372,6 @@ export function dcganShape(c: TrainConfig, imageChannels = 3): DcganShape {
   return { resolution: g.resolutions[g.resolutions.length - 1], resolutions: [...g.resolutions], imageChannels, zDim: g.zDim, gWidths: [...g.channels], dWidths: [...c.discriminator.widths], leak: c.discriminator.leak };
 }
 
-/** What a dcgan config may not use: second derivatives (its fused ops have first ones), and FSR-only parts. */
-function dcganConfigProblems(c: TrainConfig): string[] {
-  const p = dcganProblems(dcganShape(c)).map((s) => `config: ${s}.`);
-  const no = (bad: boolean, what: string) => bad && p.push(`config.generator.family 'dcgan' ${what}.`);
-  no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
-  no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp', 'has no second derivatives: objective.r1 must be 0 and the objective not wgan-gp');
-  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0, 'has no spectral norm, crops or patch stride (discriminator.spectralNorm, crop, patchStride)');
-  no(c.train.emaBeta > 0, 'keeps no EMA: train.emaBeta must be 0');
-  no(c.analysis.every > 0, "has none of the FSR measurements: analysis.every must be 0");
-  return p;
-}
 
 /** G steps of the stage that generates level index l (0-based). */
 export function stepsForLevel(c: TrainConfig, l: number): number {

@@ -19,6 +19,7 @@ import { loadRunTeacher, openTrainData, teacherData } from './data.js';
 import { buildSession, closeStageOptimizers, disposeSession, restoreSession } from './session.js';
 import type { Stage } from './stages.js';
 import { readRunConfig } from './rundir.js';
+import { familyImageChannels } from './families.js';
 
 export interface LoadedRun {
   dir: string;
@@ -61,13 +62,14 @@ export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<L
   const config = await readRunConfig(dir);
   const ck = await requireCheckpoint(dir);
   const checkpoint = { name: basename(ck.path), step: ck.state.step, weightsSha256: ck.weightsSha256 };
-  // An FSR generator's first head, or a DCGAN's output layer (both [k,k,imageChannels,C]).
+  // An FSR generator's first head, or a DCGAN's output layer (both [k,k,imageChannels,C]); a family's (families.ts).
   const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`] ?? ck.tensors['g.out.w'];
-  if (!out) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);
+  const familyChannels = familyImageChannels(config, ck.tensors);
+  if (!out && familyChannels === null) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);
   const wantSource = opts.source !== false;
   const teacher = opts.teacher === false && !wantSource ? null : await loadRunTeacher(dir);
   const source = !wantSource ? null : teacher ? teacherData(config, teacher).source : (await openTrainData(config)).source;
-  const s = buildSession(config, out.shape[2] ?? 3, source);
+  const s = buildSession(config, familyChannels ?? out.shape[2] ?? 3, source);
   restoreSession(s, ck);
   closeStageOptimizers(s);
   const completed = s.stageIndex >= s.stages.length;

@@ -16,6 +16,7 @@ import { Adam } from './adam.js';
 import { dcganShape, stepsForLevel, type TrainConfig } from './config.js';
 import { createDcganDiscriminator, createDcganGenerator, dcganGeneratorNames } from '../models/dcgan.js';
 import { buildSchedule, type Stage } from './stages.js';
+import { createFamilyDiscriminators, createFamilyGenerator, familySchedule, isMultiFamily } from './families.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
 export const RNG_STREAMS = ['latent', 'gp', 'crop', 'augment'] as const;
@@ -48,7 +49,7 @@ export interface Session {
 /** The learner's shape from the config and the data's channel count. */
 export function configShape(config: TrainConfig, imageChannels: number): GeneratorShape {
   const g = config.generator;
-  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip };
+  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip, ...(g.pixelNorm ? { pixelNorm: true } : {}) };
 }
 
 /** The run's schedule of stages (a dcgan: one stage at the top resolution that trains all of G). */
@@ -60,6 +61,7 @@ export function configSchedule(config: TrainConfig): Stage[] {
     const trained = dcganGeneratorNames(dcganShape(config));
     return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
   }
+  if (isMultiFamily(config.generator.family)) return familySchedule(config, steps);
   return buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
 }
 
@@ -67,12 +69,19 @@ export function configSchedule(config: TrainConfig): Stage[] {
 export function buildSession(config: TrainConfig, imageChannels: number, source: PyramidSource | null): Session {
   const stages = configSchedule(config);
   const dcgan = config.generator.family === 'dcgan' ? dcganShape(config, imageChannels) : null;
-  const learner = dcgan ? createDcganGenerator(dcgan, new Rng(config.seed, 'init-g')) : createLearner(configShape(config, imageChannels), new Rng(config.seed, 'init-g'), config.generator.init);
+  const multi = isMultiFamily(config.generator.family);
+  const learner = dcgan
+    ? createDcganGenerator(dcgan, new Rng(config.seed, 'init-g'))
+    : multi
+      ? createFamilyGenerator(config, imageChannels)
+      : createLearner(configShape(config, imageChannels), new Rng(config.seed, 'init-g'), config.generator.init);
   const shape = learner.params.shape;
-  const ema = config.train.emaBeta > 0 ? cloneLearner(learner) : null;
-  const discs = new Map<number, Discriminator>();
+  // A family's EMA is a second generator of the same family: its weights are copied from G at every stage start.
+  const ema = config.train.emaBeta > 0 ? (multi ? createFamilyGenerator(config, imageChannels) : cloneLearner(learner)) : null;
+  let discs = new Map<number, Discriminator>();
   const dc = config.discriminator;
   if (dcgan) discs.set(dcgan.resolution, createDcganDiscriminator(dcgan, new Rng(config.seed, `init-d.r${dcgan.resolution}`)));
+  else if (multi) discs = createFamilyDiscriminators(config, stages, imageChannels);
   else for (const st of stages) {
     const size = dc.crop > 0 && dc.crop < st.resolution ? dc.crop : st.resolution;
     discs.set(st.resolution, createDiscriminator(st.resolution, st.discInput, imageChannels, shape.patch, dc, new Rng(config.seed, `init-d.r${st.resolution}`), size));
@@ -270,6 +279,15 @@ export function disposeSession(s: Session): void {
   closeStageOptimizers(s);
   disposeLearner(s.learner);
   if (s.ema) disposeLearner(s.ema);
-  for (const d of s.discs.values()) disposeDiscriminator(d);
+  // ProGAN's per-stage Ds share one set of variables: dispose each variable once.
+  const seen = new Set<tf.Variable>();
+  for (const d of s.discs.values()) {
+    if ([...d.vars.values(), ...d.state.values()].some((v) => seen.has(v))) {
+      for (const v of [...d.vars.values(), ...d.state.values()]) if (!seen.has(v)) (seen.add(v), v.dispose());
+    } else {
+      for (const v of [...d.vars.values(), ...d.state.values()]) seen.add(v);
+      disposeDiscriminator(d);
+    }
+  }
   s.sampleZ.dispose();
 }

@@ -52,6 +52,22 @@ export interface Stage {
    * heads are zeroed at the stage start, so the skip carries nothing and x_L is the top head's alone.
    */
   untrainedHeads: number[];
+  /**
+   * Multi-resolution families (src/train/families.ts): 'real' = G generates this level from the real
+   * level below (LAPGAN trained level by level, SRGAN), taken from the batch D judged; absent = from z.
+   */
+  condition?: 'real';
+  /** ProGAN: the fraction of the stage over which the new blocks fade in (alpha 0 -> 1; fadeAlpha); absent = no fade. */
+  fade?: number;
+}
+
+/**
+ * ProGAN's fade-in weight at a stage's step t (G steps of the stage completed): t / (fade * steps) until
+ * it reaches 1 (Karras et al. 2018, section 2); 1 for a stage without fade.
+ */
+export function fadeAlpha(stage: Stage, t: number): number {
+  if (!stage.fade) return 1;
+  return Math.min(1, t / (stage.fade * stage.steps));
 }
 
 /** All G variable names in creation order. */

@@ -4,16 +4,21 @@
  * number of live tensors stays flat over a run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { learnerForward, sampleLatents, type Learner } from '../models/learner.js';
-import { clipWeights, discForward, discInput, powerIterate, type Discriminator } from '../models/discriminator.js';
-import type { Rng } from '../util/rng.js';
+import { gName, learnerForward, sampleLatents, type Learner } from '../models/learner.js';
+import { retargetBias } from '../models/calibrate.js';
+import { clipWeights, discCodes, discFeatures, discForward, discInput, discWithParams, powerIterate, type Discriminator } from '../models/discriminator.js';
+import { fadeReal } from '../models/progan.js';
+import { srganContentLoss } from '../models/srgan.js';
+import { Rng } from '../util/rng.js';
 import type { PyramidSource } from '../data/source.js';
 import type { Adam } from './adam.js';
 import { gradientPenalty, objectives, r1Penalty } from './objectives.js';
 import type { TrainConfig } from './config.js';
-import type { Stage } from './stages.js';
+import { fadeAlpha, type Stage } from './stages.js';
 import type { StepGuard } from './guard.js';
 import { applyAugment, drawAugment } from './augment.js';
+import { draganPenalty, drawTargets, featureMatchingLoss, instanceNoiseSigma, labelsOn, pack, targetDLoss, unrollParams } from './recipes.js';
+import { UserError } from '../util/errors.js';
 import { floatsOf } from '../ops/simd/heap.js';
 import { shardArray, shardAugment, shardRows, startReduce, type StepShard } from './shard.js';
 
@@ -77,19 +82,44 @@ function augmentFor(ctx: StepContext, n: number) {
   return (x: tf.Tensor4D) => applyAugment(x, d);
 }
 
-/** The generated pyramid x_1..x_level for latents from the run's latent stream (hidden layers disposed). */
-function generate(ctx: StepContext, n: number): tf.Tensor4D[] {
+/** ProGAN's fade-in weight for this step (1 for every stage without a fade; src/train/stages.ts). */
+const alphaOf = (ctx: StepContext) => fadeAlpha(ctx.stage, ctx.stageStep ?? 0);
+
+/**
+ * The generated pyramid x_1..x_level for latents from the run's latent stream (hidden layers disposed);
+ * `cond`: the real pyramid the stage's G is conditioned on (Stage.condition, families.ts).
+ */
+function generate(ctx: StepContext, n: number, cond: tf.Tensor4D[] | null = null): tf.Tensor4D[] {
   const z = sampleLatents(ctx.rngs.latent, n, ctx.learner.params.shape.zDim);
   return tf.tidy(() => {
-    const out = learnerForward(ctx.learner, shardRows(ctx.shard, z), ctx.stage.level);
+    const out = learnerForward(ctx.learner, shardRows(ctx.shard, z), ctx.stage.level, { real: cond ?? undefined, alpha: alphaOf(ctx) });
     z.dispose();
     return out.x;
   });
 }
 
+/**
+ * The recipes' random draws of one update (docs/recipes.md): an Rng keyed by seed, resolution, stage step
+ * and update, as homeostasis's, so that a resumed run repeats them with no state to checkpoint, and every
+ * replica draws the whole batch's values and keeps its own rows.
+ */
+function recipeRng(ctx: StepContext, what: string): Rng {
+  return new Rng(ctx.config.seed, `recipe.${what}.r${ctx.stage.resolution}.t${ctx.stageStep ?? 0}`);
+}
+
+/** x + N(0, sigma^2), sigma annealed over the stage (instance noise; recipes.ts); x itself when off. */
+function instanceNoise(ctx: StepContext, x: tf.Tensor4D, what: string): tf.Tensor4D {
+  const sigma = instanceNoiseSigma(ctx.config.discriminator.instanceNoise, ctx.stageStep ?? 0, ctx.stage.steps);
+  if (sigma <= 0) return x;
+  const full = [ctx.config.train.batch, ...x.shape.slice(1)];
+  return tf.tidy(() => tf.add(x, shardRows(ctx.shard, tf.tensor(recipeRng(ctx, what).normals(full.reduce((a, b) => a * b, 1), sigma), full))) as tf.Tensor4D);
+}
+
 /** A D update whose gradients are computed; `apply()` applies it (or the guard refuses) and fills loss and penalty. */
 interface DUpdate {
   real: tf.Tensor4D;
+  /** The real pyramid x_1..x_level of this update's batch, kept for G's update when the stage conditions on it. */
+  cond: tf.Tensor4D[] | null;
   /** The loss and penalty scalars when `keep`, after apply. */
   loss: tf.Scalar | null;
   penalty: tf.Scalar | null;
@@ -102,26 +132,51 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
   const { config, disc } = ctx;
   const obj = objectives[config.objective.name];
   const batch = ctx.source.batch(config.train.batch);
-  const fakeXs = generate(ctx, config.train.batch);
+  const cond = ctx.stage.condition === 'real' ? batch.slice(0, ctx.stage.level) : null;
+  const fakeXs = generate(ctx, config.train.batch, cond);
+  const alpha = alphaOf(ctx);
+  // ProGAN: real images blended as G's output is during the fade-in (models/progan.ts).
+  const realXs = ctx.stage.fade ? fadeReal(batch, ctx.stage.level, alpha) : batch.slice(0, ctx.stage.level);
   const full = ctx.disc.resolution;
   const off = cropOffsets(ctx.rngs.crop, full, disc.inputSize, disc.patch);
   const augReal = augmentFor(ctx, config.train.batch);
   const augFake = augmentFor(ctx, config.train.batch);
+  // PacGAN: D sees m samples packed along channels, so its losses and penalties have batch / m rows.
+  const m = config.discriminator.pack;
+  const nD = config.train.batch / m;
   const real = tf.tidy(() => {
-    const x = stageInput(ctx, batch.slice(0, ctx.stage.level), off);
-    return augReal ? augReal(x) : x.clone();
+    const x = stageInput(ctx, realXs, off);
+    return pack(instanceNoise(ctx, augReal ? augReal(x) : x.clone(), `real.k${k}`), m) as tf.Tensor4D;
   });
   const fake = tf.tidy(() => {
     const x = stageInput(ctx, fakeXs, off);
-    return augFake ? augFake(x) : x.clone();
+    return pack(instanceNoise(ctx, augFake ? augFake(x) : x.clone(), `fake.k${k}`), m) as tf.Tensor4D;
   });
-  tf.dispose([...batch, ...fakeXs]);
-  const e = config.objective.name === 'wgan-gp' ? tf.tensor1d(shardArray(ctx.shard, Float32Array.from({ length: config.train.batch }, () => ctx.rngs.gp.uniform()))) : null;
+  tf.dispose([...batch.filter((x) => !cond?.includes(x)), ...fakeXs, ...(ctx.stage.fade ? realXs : [])]);
+  const e = config.objective.name === 'wgan-gp' ? tf.tensor1d(shardArray(ctx.shard, Float32Array.from({ length: nD }, () => ctx.rngs.gp.uniform()))) : null;
   if (disc.convs[0]?.u) powerIterate(disc);
   let penalty: tf.Scalar | null = null;
-  const D = (x: tf.Tensor4D) => discForward(disc, x);
+  const fwd = ctx.stage.fade ? { alpha } : undefined;
+  const D = (x: tf.Tensor4D) => discForward(disc, x, fwd);
+  // Label smoothing, noisy and flipped labels (recipes.ts): D's loss with drawn targets.
+  const o = config.objective;
+  const labels = { smoothing: o.labelSmoothing, noise: o.labelNoise, flip: o.labelFlip };
+  const drawn = labelsOn(labels) ? drawTargets(recipeRng(ctx, `labels.k${k}`), nD, labels) : null;
+  const targets = drawn ? [tf.tensor1d(shardArray(ctx.shard, drawn.real)), tf.tensor1d(shardArray(ctx.shard, drawn.fake))] : null;
+  const objD = targets ? (dr: tf.Tensor1D, df: tf.Tensor1D) => targetDLoss(o.name === 'lsgan' ? 'lsgan' : 'logistic', dr, df, targets[0] as tf.Tensor1D, targets[1] as tf.Tensor1D) : obj.d;
+  // DRAGAN's perturbation of the real batch (std over this replica's rows).
+  const delta = o.dragan > 0 ? tf.tidy(() => {
+    const full = [nD, ...real.shape.slice(1)];
+    const sd = tf.moments(real).variance.sqrt().dataSync()[0];
+    return shardRows(ctx.shard, tf.tensor(recipeRng(ctx, `dragan.k${k}`).normals(full.reduce((a, b) => a * b, 1), o.draganNoise * sd), full));
+  }) : null;
   const { value, grads } = namedGrads(disc.vars, () => {
-    let loss = obj.d(D(real), D(fake));
+    let loss: tf.Scalar;
+    if (config.objective.drift > 0) {
+      // ProGAN's drift term epsilon E[D(real)^2] (Karras et al. 2018, appendix A.1).
+      const dr = D(real);
+      loss = tf.add(objD(dr, D(fake)), tf.mul(config.objective.drift, tf.mean(tf.square(dr)))) as tf.Scalar;
+    } else loss = objD(D(real), D(fake));
     let pen: tf.Scalar | null = null;
     const every = config.objective.r1Every;
     const dStep = (ctx.stageStep ?? 0) * config.train.dSteps + k;
@@ -130,19 +185,24 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
       const gp = gradientPenalty(D, real, fake, e, config.objective.gpLambda);
       pen = pen ? (tf.add(pen, gp) as tf.Scalar) : gp;
     }
+    if (delta) {
+      const dp = draganPenalty((x) => D(x as tf.Tensor4D), real, delta, o.dragan);
+      pen = pen ? (tf.add(pen, dp) as tf.Scalar) : dp;
+    }
     if (pen) {
       penalty = keep ? tf.keep(pen.clone()) : null;
       loss = tf.add(loss, pen) as tf.Scalar;
     }
     return loss;
   });
-  tf.dispose([fake, ...(e ? [e] : [])]);
+  tf.dispose([fake, ...(e ? [e] : []), ...(targets ?? []), ...(delta ? [delta] : [])]);
   // A replica applies the mean over replicas, of the gradients and (for the guard and the log) the
   // losses: contributed now, waited for in apply().
   const reduce = ctx.shard ? startReduce(ctx.shard, 'D', disc.vars, grads, value, penalty) : null;
   if (reduce) tf.dispose(Object.values(grads));
   const out: DUpdate = {
     real,
+    cond,
     loss: null,
     penalty: null,
     apply: () => {
@@ -179,28 +239,54 @@ const ABANDONED = new Error('step abandoned');
  * it, so that replicas wait for each other's D gradients while they compute; null when the step is
  * abandoned there.
  */
-function gUpdate(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null): tf.Scalar | null {
+function gUpdate(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null, cond: tf.Tensor4D[] | null = null): tf.Scalar | null {
   const { config, disc, learner } = ctx;
   const obj = objectives[config.objective.name];
   const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
   const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);
   const aug = augmentFor(ctx, config.train.batch);
-  const dr = config.objective.name === 'ragan' ? tf.tidy(() => discForward(disc, real)) : tf.zeros([real.shape[0]]);
+  const alpha = alphaOf(ctx);
+  const fwd = ctx.stage.fade ? { alpha } : undefined;
+  const m = config.discriminator.pack;
+  // Unrolled GAN, first order (Metz et al. 2017; recipes.ts): G is judged by D after k SGD steps on D's loss
+  // for this real batch and G's current samples of the same latents, taken outside G's tape (a constant).
+  const k = config.train.unroll;
+  const names = [...disc.vars.keys()];
+  const unrolled = k > 0 ? tf.tidy(() => {
+    const fakeIn = pack(stageInput(ctx, learnerForward(learner, z, ctx.stage.level, { real: cond ?? undefined, alpha }).x, off), m) as tf.Tensor4D;
+    const at = (p: tf.Tensor[]) => discWithParams(disc, new Map(names.map((n, i) => [n, p[i]])));
+    const lossD = (p: tf.Tensor[]) => obj.d(discForward(at(p), real, fwd), discForward(at(p), fakeIn, fwd));
+    return unrollParams(names.map((n) => disc.vars.get(n)!), lossD, k, config.train.unrollLr);
+  }) : null;
+  const judge = unrolled ? discWithParams(disc, new Map(names.map((n, i) => [n, unrolled[i]]))) : disc;
+  const dr = config.objective.name === 'ragan' ? tf.tidy(() => discForward(judge, real, fwd)) : tf.zeros([real.shape[0]]);
+  // Feature matching (Salimans et al. 2016): D's mean features on this real batch, a constant for G.
+  const fm = config.objective.featureMatching;
+  const fReal = fm > 0 ? tf.tidy(() => discFeatures(judge, real)) : null;
+  // SRGAN's stages above the first: G's loss is its content loss plus a weighted adversarial term (models/srgan.ts).
+  const sr = config.generator.family === 'srgan' && ctx.stage.condition === 'real' && cond ? config.families.srgan : null;
   let value: tf.Scalar;
   let grads: Record<string, tf.Tensor>;
   try {
     ({ value, grads } = namedGrads(trained, () => {
-      const xs = learnerForward(learner, shardRows(ctx.shard, z), ctx.stage.level).x;
+      const xs = learnerForward(learner, shardRows(ctx.shard, z), ctx.stage.level, { real: cond ?? undefined, alpha }).x;
       if (applyD && !applyD()) throw ABANDONED;
       const x = stageInput(ctx, xs, off);
-      return obj.g(dr as tf.Tensor1D, discForward(disc, aug ? aug(x) : x));
+      const xin = pack(instanceNoise(ctx, aug ? aug(x) : x, 'g'), m) as tf.Tensor4D;
+      let adv = obj.g(dr as tf.Tensor1D, discForward(judge, xin, fwd));
+      if (fReal) adv = tf.add(adv, tf.mul(fm, featureMatchingLoss(fReal, discFeatures(judge, xin)))) as tf.Scalar;
+      if (!sr) return adv;
+      const l = ctx.stage.level - 1;
+      const content = srganContentLoss(xs[l], cond![l], (y) => discCodes(disc, y), sr);
+      return tf.add(tf.mul(sr.adversarial, adv), content) as tf.Scalar;
     }));
   } catch (e) {
-    tf.dispose([z, dr]);
+    tf.dispose([z, dr, ...(unrolled ?? []), ...(fReal ? [fReal] : [])]);
     if (e === ABANDONED) return null;
     throw e;
   }
+  tf.dispose([...(unrolled ?? []), ...(fReal ? [fReal] : [])]);
   const mean = ctx.shard ? startReduce(ctx.shard, 'G', trained, grads, value, null)() : null;
   const pending = ctx.optG.propose(mean ? mean.grads : grads);
   tf.dispose([...Object.values(grads), z, dr]);
@@ -246,16 +332,43 @@ export function updateEma(ema: Learner, learner: Learner, names: string[], beta:
 }
 
 /**
+ * Bias homeostasis after the step's G update (generator.homeostasis; src/models/calibrate.ts): on every
+ * `every`-th G step of a stage, each hidden layer the stage trains gets its biases re-set to the quantile
+ * that keeps a fraction `active` of its units non-zero. The latents come from a stream keyed by the
+ * resolution and the stage step, so every replica computes the same biases from its identical weights and
+ * a resume repeats them, with no generator state to checkpoint.
+ */
+function homeostasis(ctx: StepContext): void {
+  const h = ctx.config.generator.homeostasis;
+  const t = (ctx.stageStep ?? 0) + 1;
+  if (!(h.active > 0) || t % h.every !== 0) return;
+  const { params } = ctx.learner;
+  params.shape.resolutions.forEach((r, l) => {
+    if (!ctx.stage.trained.includes(gName(r, 'bias'))) return;
+    const z = sampleLatents(new Rng(ctx.config.seed, `homeostasis.r${r}.t${t}`), h.samples, params.shape.zDim);
+    try {
+      retargetBias(params, l, z, h.active);
+    } finally {
+      z.dispose();
+    }
+  });
+}
+
+/**
  * Runs one step (dSteps D updates, one G update). Reads the losses back only when `record` is true.
  * With a guard that abandons on failure, a rejected update ends the step early (returns null).
  */
 export function trainStep(ctx: StepContext, record: boolean): StepLosses | null {
   const { dSteps } = ctx.config.train;
+  // Packing and unrolling regroup or reread the whole batch, which a replica holds only rows of.
+  if (ctx.shard && (ctx.config.discriminator.pack > 1 || ctx.config.train.unroll > 0)) {
+    throw new UserError('discriminator.pack and train.unroll need the whole batch in one process: train with --workers 1.');
+  }
   // A replica applies the last D update inside the G update (see gUpdate), except for RaGAN, whose G
   // loss judges real data with the updated D first.
   const deferLast = ctx.shard !== undefined && ctx.config.objective.name !== 'ragan';
   let last: DUpdate | null = null;
-  const drop = (l: DUpdate) => tf.dispose([l.real, ...(l.loss ? [l.loss] : []), ...(l.penalty ? [l.penalty] : [])]);
+  const drop = (l: DUpdate) => tf.dispose([l.real, ...(l.cond ?? []), ...(l.loss ? [l.loss] : []), ...(l.penalty ? [l.penalty] : [])]);
   for (let k = 0; k < dSteps; k++) {
     if (last) drop(last);
     last = dUpdate(ctx, record && k === dSteps - 1, k);
@@ -265,13 +378,14 @@ export function trainStep(ctx: StepContext, record: boolean): StepLosses | null 
       return null;
     }
   }
-  const lossG = gUpdate(ctx, last!.real, deferLast ? last!.apply : null);
+  const lossG = gUpdate(ctx, last!.real, deferLast ? last!.apply : null, last!.cond);
   if (!lossG) {
     drop(last!);
     return null;
   }
+  homeostasis(ctx);
   let out: StepLosses | null = null;
   if (record) out = { lossD: last!.loss!.dataSync()[0], lossG: lossG.dataSync()[0], penalty: last!.penalty ? last!.penalty.dataSync()[0] : 0 };
-  tf.dispose([lossG, last!.real, ...(last!.loss ? [last!.loss] : []), ...(last!.penalty ? [last!.penalty] : [])]);
+  tf.dispose([lossG, last!.real, ...(last!.cond ?? []), ...(last!.loss ? [last!.loss] : []), ...(last!.penalty ? [last!.penalty] : [])]);
   return out;
 }

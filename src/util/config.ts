@@ -22,7 +22,8 @@ const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, 
 /** Sets a key by defining it, so that a "__proto__" key from a JSON file stays an ordinary (unknown) key. */
 const put = (o: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
 
-function closest(key: string, known: string[]): string | undefined {
+/** The known name nearest to `key` (edit distance), for did-you-mean hints; undefined when none is close. */
+export function closest(key: string, known: string[]): string | undefined {
   const dist = (a: string, b: string) => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0][j] = j;
