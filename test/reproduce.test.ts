@@ -85,10 +85,14 @@ describe('fsrgan reproduce --scale test', () => {
       expect(html).toContain(esc(c.statement));
     }
     // Each distinct run trained once and shared: the layerwise run of each seed serves all six claim and
-    // measurement figures; F-budget trains its own at 4 and 12 steps per stage (they log more often).
-    expect(first.runs).toHaveLength(20);
+    // measurement figures and F-family; F-budget trains its own at 4 and 12 steps per stage (they log more
+    // often); F-family adds one run (seed 1) of each of the five model families.
+    expect(first.runs).toHaveLength(25);
     expect(first.runs.every((r) => r.status === 'trained')).toBe(true);
-    expect(first.runs.filter((r) => r.name === 'teacher/layerwise' && r.figures.length === 6).map((r) => r.seed)).toEqual([1, 2]);
+    expect(first.runs.filter((r) => r.name === 'teacher/layerwise' && r.figures.length === 7).map((r) => r.seed)).toEqual([1, 2]);
+    expect(first.runs.filter((r) => r.figures.includes('F-family')).map((r) => r.name).sort()).toEqual(
+      ['teacher/dcgan', 'teacher/end-to-end', 'teacher/lapgan', 'teacher/layerwise', 'teacher/layerwise', 'teacher/progan', 'teacher/random-lower@3', 'teacher/random-lower@3', 'teacher/srgan', 'teacher/stacked'],
+    );
     expect(first.figures.find((f) => f.name === 'F-budget')!.tables[0].rows.length).toBeGreaterThan(0);
     expect(html).toContain('<section id="F-budget">');
     expect((await readdir(join(out(), 'runs'))).sort()).toEqual(first.runs.map((r) => r.id).sort());

@@ -120,7 +120,7 @@ describe('toy experiment and CLI', () => {
     expect(() => parseFigureSpec({ ...JSON.parse(readFileSync('experiments/figures/F-modes.json', 'utf8')), scales: { test: { runs: [], toy: { seeds: 0 } }, quick: { runs: [] }, full: { runs: [] } } }, 'x.json')).toThrow();
     const cells = runToyExperiment({ targets: ['ring', 'grid'], recipes: ['gan', 'pacgan2'], seeds: 2, options: TINY });
     const fig = modesFigure({ name: 'F-modes', title: 't', about: 'a', builder: 'modes' }, cells, { seeds: 2, steps: 3, batch: 8, density: ['gan'] });
-    expect(fig.charts.map((c) => c.file)).toEqual(['F-modes-modes', 'F-modes-quality', 'F-modes-ring-density', 'F-modes-ring-landscape', 'F-modes-grid-density', 'F-modes-grid-landscape']);
+    expect(fig.charts.map((c) => c.file)).toEqual(['F-modes', 'F-modes-quality', 'F-modes-ring-density', 'F-modes-ring-landscape', 'F-modes-grid-density', 'F-modes-grid-landscape']);
     for (const c of fig.charts) expect(() => compileSpec(c.spec)).not.toThrow();
     const values = (fig.charts[0].spec as { data: { values: { kind: string; value?: number }[] } }).data.values;
     // Published ticks for gan (VEEGAN 1 and PacGAN 6.3 on the ring) and PacGAN2 (7.9).

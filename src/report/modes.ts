@@ -131,7 +131,8 @@ function gridChart(cells: ToyCell[], target: 'ring' | 'grid', what: 'density' | 
 /** F-modes: summary bars with the published ticks, density and landscape small multiples, the tables. */
 export function modesFigure(spec: FigureHead, cells: ToyCell[], s: ModesSettings): FigureDrawing {
   const charts: FigureChart[] = [
-    { file: `${spec.name}-modes`, spec: summaryChart(cells, 'modes') },
+    // The main chart carries the figure's own name (figures/F-modes.svg), as every figure's does.
+    { file: spec.name, spec: summaryChart(cells, 'modes') },
     { file: `${spec.name}-quality`, spec: summaryChart(cells, 'hq') },
   ];
   const shown = cells.filter((c) => s.density.includes(c.recipe));

@@ -4,13 +4,13 @@
  * field and the fix. resolveConfig (config.ts) throws them as one UserError.
  */
 import { shapeProblems } from '../models/generator.js';
-import { dcganProblems } from '../models/dcgan.js';
+import { dcganProblems, type DcganShape } from '../models/dcgan.js';
 import { AUGMENTS } from './augment.js';
 import { memoryProblem } from './memory.js';
 import { imageRecipeProblems, recipeProblems } from './recipe-checks.js';
 import { familyProblems, isMultiFamily } from './families.js';
 import { qualityProblems } from './quality-hooks.js';
-import { dcganShape, type TrainConfig } from './config.js';
+import type { TrainConfig } from './config.js';
 
 /** Everything wrong with a merged config, one sentence each naming the field (empty when valid). */
 export function configProblems(c: TrainConfig): string[] {
@@ -113,4 +113,10 @@ function dcganConfigProblems(c: TrainConfig): string[] {
   no(c.train.emaBeta > 0, 'keeps no EMA: train.emaBeta must be 0');
   no(c.analysis.every > 0, "has none of the FSR measurements: analysis.every must be 0");
   return p;
+}
+
+/** The DCGAN of a config with generator.family 'dcgan' (the top resolution; src/models/dcgan.ts). */
+export function dcganShape(c: TrainConfig, imageChannels = 3): DcganShape {
+  const g = c.generator;
+  return { resolution: g.resolutions[g.resolutions.length - 1], resolutions: [...g.resolutions], imageChannels, zDim: g.zDim, gWidths: [...g.channels], dWidths: [...c.discriminator.widths], leak: c.discriminator.leak };
 }

@@ -5,7 +5,6 @@
  * are documented in docs/training.md.
  */
 import { basename } from 'node:path';
-import type { DcganShape } from '../models/dcgan.js';
 import { OBJECTIVES } from './objectives.js';
 import { GUARD_ACTIONS } from './guard.js';
 import { applySets, choiceIn, mergeStrict, readJsonWithBases } from '../util/config.js';
@@ -14,9 +13,10 @@ import { AUGMENTS, type Augment } from './augment.js';
 import { DATASET_DEFAULTS } from '../data/config.js';
 import { recipeProblems } from './recipe-checks.js';
 import { QUALITY_METRICS, type QualityMetric } from './quality-hooks.js';
-import { configProblems } from './config-problems.js';
+import { configProblems, dcganShape } from './config-problems.js';
 
-export { configProblems };
+// config-problems.ts imports only types from here: a value cycle would break tslab's CommonJS loader (notebooks).
+export { configProblems, dcganShape };
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
@@ -366,11 +366,6 @@ export function resolveRecipeConfig(base: Record<string, unknown>, sets: string[
   return cfg;
 }
 
-/** The DCGAN of a config with generator.family 'dcgan' (the top resolution; src/models/dcgan.ts). */
-export function dcganShape(c: TrainConfig, imageChannels = 3): DcganShape {
-  const g = c.generator;
-  return { resolution: g.resolutions[g.resolutions.length - 1], resolutions: [...g.resolutions], imageChannels, zDim: g.zDim, gWidths: [...g.channels], dWidths: [...c.discriminator.widths], leak: c.discriminator.leak };
-}
 
 
 /** G steps of the stage that generates level index l (0-based). */
