@@ -165,7 +165,8 @@ export function disposeToyGenerator(g: ToyGenerator): void {
 
 // ---------------------------------------------------------------------------------------------------------
 
-export interface ToyDiscriminator extends Mlp {
+/** The toy D's architecture: hidden widths, PacGAN packing, leak, minibatch stddev and discrimination kernels. */
+export interface DiscriminatorShape {
   hidden: number[];
   pack: number;
   leak: number;
@@ -174,14 +175,9 @@ export interface ToyDiscriminator extends Mlp {
   kernelDims: number;
 }
 
-export interface DiscriminatorOptions extends MlpOptions {
-  hidden: number[];
-  pack: number;
-  leak: number;
-  minibatchStddev: number;
-  kernels: number;
-  kernelDims: number;
-}
+export interface ToyDiscriminator extends Mlp, DiscriminatorShape {}
+
+export interface DiscriminatorOptions extends MlpOptions, DiscriminatorShape {}
 
 export function createToyDiscriminator(rng: Rng, o: DiscriminatorOptions): ToyDiscriminator {
   const f = o.hidden[o.hidden.length - 1];
