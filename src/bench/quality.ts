@@ -18,7 +18,6 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { heldOutSource, HeldOutTeacherSource, isTeacherSpec, openSource, poolPyramid, teacherOf, type PyramidSource } from '../data/index.js';
 import type { Teacher } from '../teacher/index.js';
