@@ -10,15 +10,23 @@ import { join } from 'node:path';
 import { listCheckpoints } from '../src/train/checkpoint.js';
 import { PlantedSource } from './train-fixtures.js';
 
+/** The generator shape of the tiny CLI runs (reliability and sweep tests): two levels, 4 and 8 pixels. */
+export const TINY_CLI_GENERATOR = { resolutions: [4, 8], channels: [4, 4], zDim: 4, kernel: 2, patch: 2 };
+
+/** Writes the tiny teacher of those runs (TINY_CLI_GENERATOR's shape) as `dir`/teacher.json; returns its path. */
+export async function writeTinyTeacher(dir: string): Promise<string> {
+  const file = join(dir, 'teacher.json');
+  await writeFile(file, JSON.stringify({ ...TINY_CLI_GENERATOR, targetActive: [1, 1], calibrationSamples: 256, seed: 2 }));
+  return file;
+}
+
 /** Writes teacher.json and config.json for a tiny CLI run into `dir`; returns the config path. */
 export async function writeTinyCliConfig(dir: string, overrides: { steps?: number; checkpointEvery?: number } = {}): Promise<string> {
-  const teacher = { resolutions: [4, 8], channels: [4, 4], zDim: 4, kernel: 2, patch: 2, targetActive: [1, 1], calibrationSamples: 256, seed: 2 };
-  await writeFile(join(dir, 'teacher.json'), JSON.stringify(teacher));
   const config = {
     name: 'reliability',
-    data: join(dir, 'teacher.json'),
+    data: await writeTinyTeacher(dir),
     seed: 5,
-    generator: { resolutions: [4, 8], channels: [4, 4], zDim: 4, kernel: 2, patch: 2 },
+    generator: TINY_CLI_GENERATOR,
     discriminator: { widths: [8, 8] },
     train: { batch: 4, steps: overrides.steps ?? 20, emaBeta: 0.9 },
     log: { every: 1, checkpointEvery: overrides.checkpointEvery ?? 4, sampleEvery: 10, samples: 4, progressEvery: 10 },

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TINY_CLI_GENERATOR, writeTinyTeacher } from './reliability-fixtures.js';
 
 export const REDIS_INSTALLED = spawnSync('redis-server', ['--version']).status === 0;
 export const NO_REDIS_MESSAGE = 'redis-server is not installed (Debian package redis-server; .ci/run installs it): the queue tests are skipped';
@@ -20,13 +21,11 @@ export interface TinySweep {
 
 /** Writes teacher.json, tiny.json and sweep.json into `dir`: 3 seeds x 2 lrG x `budgets` (12 runs by default). */
 export async function writeTinySweep(dir: string, o: { name?: string; seeds?: number[]; budgets?: number[]; lrs?: number[] } = {}): Promise<TinySweep> {
-  const teacher = { resolutions: [4, 8], channels: [4, 4], zDim: 4, kernel: 2, patch: 2, targetActive: [1, 1], calibrationSamples: 256, seed: 2 };
-  await writeFile(join(dir, 'teacher.json'), JSON.stringify(teacher));
   const config = {
     name: 'tiny',
-    data: join(dir, 'teacher.json'),
+    data: await writeTinyTeacher(dir),
     seed: 1,
-    generator: { resolutions: [4, 8], channels: [4, 4], zDim: 4, kernel: 2, patch: 2 },
+    generator: TINY_CLI_GENERATOR,
     discriminator: { widths: [8, 8] },
     train: { batch: 4, steps: 10, emaBeta: 0.9 },
     log: { every: 2, checkpointEvery: 2, sampleEvery: 1000, samples: 4, progressEvery: 1000 },
