@@ -9,7 +9,7 @@ import type { GeneratorParams, GeneratorShape } from '../models/generator.js';
 import { BLOCK_PARTS, createLearner, disposeLearner, gName, learnerFromTensors, sampleLatents, type Learner } from '../models/learner.js';
 import { calibrateLayer, type CalibrationReport } from '../models/calibrate.js';
 import { UserError } from '../util/errors.js';
-import { createDiscriminator, disposeDiscriminator, type Discriminator } from '../models/discriminator.js';
+import { createDiscriminator, type Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import { Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
@@ -280,14 +280,6 @@ export function disposeSession(s: Session): void {
   disposeLearner(s.learner);
   if (s.ema) disposeLearner(s.ema);
   // ProGAN's per-stage Ds share one set of variables: dispose each variable once.
-  const seen = new Set<tf.Variable>();
-  for (const d of s.discs.values()) {
-    if ([...d.vars.values(), ...d.state.values()].some((v) => seen.has(v))) {
-      for (const v of [...d.vars.values(), ...d.state.values()]) if (!seen.has(v)) (seen.add(v), v.dispose());
-    } else {
-      for (const v of [...d.vars.values(), ...d.state.values()]) seen.add(v);
-      disposeDiscriminator(d);
-    }
-  }
+  for (const v of new Set([...s.discs.values()].flatMap((d) => [...d.vars.values(), ...d.state.values()]))) v.dispose();
   s.sampleZ.dispose();
 }
