@@ -5,10 +5,9 @@
  * "teacher", "D_r8 vs G_r8", ...). The parameters are one config object (config.ts; docs/analysis.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Teacher } from '../teacher/index.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { outputError, UserError } from '../util/errors.js';
 import type { ImageArray } from './common.js';
 import { DEFAULT_ANALYSIS, type AnalysisConfig } from './config.js';
@@ -100,7 +99,7 @@ export function parseWhat(list: string | undefined, dflt: readonly string[]): st
 export async function writeAnalysisFiles(dir: string, files: AnyAnalysisFile[]): Promise<string[]> {
   const paths: string[] = [];
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirs(dir);
     for (const f of files) {
       const p = join(dir, `${f.what}.json`);
       await writeFileAtomic(p, toJson(f) + '\n');

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserError } from '../util/errors.js';
@@ -33,6 +33,7 @@ import { dcganConfig } from './train.js';
 import { stageArch } from './layers.js';
 import { benchSession } from './replica.js';
 import { ensureTorch, TORCH_PYTHON } from './torch.js';
+import { mkdirs } from '../util/atomic.js';
 
 export const CONTENDERS = ['fsr', 'dcgan', 'torch'] as const;
 export type Contender = (typeof CONTENDERS)[number];
@@ -216,7 +217,7 @@ async function runTorch(o: QualityOptions, data: Data, images: number, dir: stri
   // 16,384 teacher images (the teacher is unbounded; fsr and dcgan draw fresh ones).
   const n = data.teacher ? 16384 : Math.min(65536, (data.train as unknown as { indices: readonly number[] }).indices.length);
   const xs = data.train.batch(n);
-  await mkdir(dir, { recursive: true });
+  await mkdirs(dir);
   const dataFile = join(dir, 'train.f32');
   const outFile = join(dir, 'samples.f32');
   await writeFile(dataFile, Buffer.from((xs[xs.length - 1].dataSync() as Float32Array).buffer));
@@ -246,7 +247,7 @@ async function runTorch(o: QualityOptions, data: Data, images: number, dir: stri
 
 /** quality.json and quality.md, rewritten after every row so that a killed run keeps what it measured. */
 async function save(o: QualityOptions, rows: QualityRow[]): Promise<void> {
-  await mkdir(o.out, { recursive: true });
+  await mkdirs(o.out);
   const tmp = join(o.out, 'quality.json.tmp');
   await writeFile(tmp, JSON.stringify({ seed: o.seed, samples: o.samples, rows }, null, 1) + '\n');
   await rename(tmp, join(o.out, 'quality.json'));
@@ -271,7 +272,7 @@ export async function benchQuality(o: QualityOptions): Promise<QualityRow[]> {
     for (const c of o.contenders) {
       o.log(`${name}: ${c} ...`);
       const sub = join(dir, c);
-      await mkdir(sub, { recursive: true });
+      await mkdirs(sub);
       if (c === 'fsr') {
         const r = await runFsr(o, name, data, sub, held);
         rows.push({ dataset: name, ...r.row });

@@ -4,7 +4,6 @@
  * train-extractor`, which trains the small per-dataset classifier whose features they use. Offline: the
  * extractor is trained from the data on disk (once, then cached) or given as a model.json (docs/metrics.md).
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../backend/index.js';
 import { formatAnalysis, parseWhat, resolveAnalysisConfig, toJson, writeAnalysisFiles } from '../analysis/index.js';
@@ -12,7 +11,7 @@ import { fmt, table } from '../analysis/table.js';
 import { DEFAULT_TRAINING } from '../metrics/train-extractor.js';
 import { buildExtractor as buildDefault } from '../metrics/build-extractor.js';
 import { METRICS, metricsOverSeeds, runMetrics, type RunMetrics, type SeedSummary } from '../experiments/quality.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { intFlag, parseFlags } from './args.js';
@@ -102,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const summary = metricsOverSeeds(measured);
   if (values.out !== undefined) {
-    await mkdir(values.out, { recursive: true });
+    await mkdirs(values.out);
     await writeFileAtomic(join(values.out, 'metrics-summary.json'), JSON.stringify({ runs: measured.map((m) => ({ dir: m.dir, seed: m.seed, name: m.name })), ...summary }, null, 1) + '\n');
   }
   if (values.json) console.log(toJson({ runs: measured.map((m) => ({ dir: m.dir, seed: m.seed, name: m.name, files: m.files })), ...summary }));

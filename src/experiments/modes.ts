@@ -3,13 +3,14 @@
  * and kept as `<out>/toy/<F-name>-<scale>-<hash>.json` (the hash of its settings), so that a second
  * reproduce, or a notebook reading the folder, draws it again without training.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modesFigure } from '../report/modes.js';
 import { parseToyNames, runToyExperiment, type ToyCell } from '../toy/experiment.js';
 import { UserError } from '../util/errors.js';
 import { shortHash, type FigureSpec, type Scale } from './plan.js';
 import type { FigureOutput } from './summary.js';
+import { mkdirs } from '../util/atomic.js';
 
 export async function modesFigureOutput(spec: FigureSpec, scale: Scale, out: string, train: boolean, log: (line: string) => void): Promise<FigureOutput> {
   const toy = spec.scales[scale].toy;
@@ -28,7 +29,7 @@ export async function modesFigureOutput(spec: FigureSpec, scale: Scale, out: str
     cells = runToyExperiment({ targets, recipes, seeds: toy.seeds, options, log });
     // Only the density recipes keep their snapshots (seed 1): the rest would only bloat the file.
     for (const c of cells) if (!toy.density.includes(c.recipe)) for (const r of c.runs) r.snapshots = [];
-    await mkdir(join(out, 'toy'), { recursive: true });
+    await mkdirs(join(out, 'toy'));
     await writeFile(file, JSON.stringify({ spec: spec.name, scale, toy, cells }) + '\n');
   }
   return { ...modesFigure(spec, cells, { seeds: toy.seeds, steps: toy.steps, batch: toy.batch, density: toy.density }), claims: [] };

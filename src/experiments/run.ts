@@ -5,7 +5,7 @@
  * its sample grids, D_1 / G_1 tiles and the recovery of a random-init learner. The result is what the
  * drawings and the claims read (src/report/figure-data.ts).
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { heldOutSource, HeldOutTeacherSource, ImageDataset, LevelsSource, sourceSize, TeacherSource, type PyramidSource } from '../data/index.js';
 import { createLearner, disposeLearner } from '../models/learner.js';
@@ -20,7 +20,7 @@ import { loadRun, sampleRun, type LoadedRun } from '../train/run.js';
 import { cachedAnalyses, hasRunConfig, readMetrics } from '../train/rundir.js';
 import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
 import { defaultWorkers } from '../train/replicas.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { gridPng } from '../util/png.js';
 import { Rng } from '../util/rng.js';
@@ -130,7 +130,7 @@ export async function measureRun(run: PlannedRun, dir: string, analysis: Analysi
     const say = (l: string) => log(`  ${run.id}: ${l.replace(/^analyze: /, '')}`);
     const files = await cachedAnalyses(loaded, run.analyses, c, { generator: 'learner', real: 'held-out' }, (missing) => analyzeRun(pieces, missing, c, say), say);
     for (const f of files) (result.analyses as Record<string, AnalysisFile>)[f.what] = f as AnalysisFile;
-    await mkdir(fdir, { recursive: true });
+    await mkdirs(fdir);
     for (const r of loaded.outputs) {
       const p = join(fdir, `samples-r${r}.png`);
       if (!(await exists(p))) {

@@ -15,9 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { loadGraphExtractor, type GraphOptions } from './graph-model.js';
@@ -120,7 +119,7 @@ export async function saveCnn(dir: string, spec: CnnSpec, params: Map<string, tf
     weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
     userDefinedMetadata: { fsrgan: { ...info, sha256 } },
   };
-  await mkdir(dir, { recursive: true });
+  await mkdirs(dir);
   await writeFileAtomic(join(dir, 'weights.bin'), bytes);
   // model.json last: a folder with model.json holds a complete extractor.
   await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');

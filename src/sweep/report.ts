@@ -6,7 +6,7 @@
  * no times, hosts or worker ids, so the same sweep gives the same bytes from any executor on the same
  * backend. Who did what is in `provenance.json` beside them. docs/sweeps.md.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fmt, table } from '../analysis/table.js';
 import { INTERVAL_METHOD, tInterval } from '../experiments/verdict.js';
@@ -16,6 +16,7 @@ import { sweepChart } from './chart.js';
 import { defaultStatistics } from './headline.js';
 import type { AxisValue, Sweep } from './spec.js';
 import { decodeStat, encodeStat, matchStat, type RunSummary, type StatValue } from './summary.js';
+import { mkdirs } from '../util/atomic.js';
 
 export interface ReportRow {
   statistic: string;
@@ -137,7 +138,7 @@ export async function writeReport(dir: string, sweep: Sweep, summaries: Map<stri
   const report = buildReport(sweep, summaries);
   const files: string[] = [];
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirs(dir);
     const put = async (name: string, text: string) => {
       await writeFile(join(dir, name), text);
       files.push(join(dir, name));

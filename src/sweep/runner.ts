@@ -11,7 +11,7 @@
  * - `sweep-summary-<measureKey>.json`, the summary for `fsrgan sweep report`.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeldOutTeacherSource, heldOutSource, sourceSize } from '../data/index.js';
 import { analyzeRun, type RunPieces } from '../analysis/pipeline.js';
@@ -21,7 +21,7 @@ import { openTrainData } from '../train/data.js';
 import { loadRun } from '../train/run.js';
 import { cachedAnalyses, hasRunConfig, readRunConfig, runPaths } from '../train/rundir.js';
 import { resumeTraining, train, type TrainOptions } from '../train/trainer.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { outputError, UserError } from '../util/errors.js';
 import type { SweepJob } from './job.js';
 import { runSteps } from '../experiments/plan.js';
@@ -151,7 +151,7 @@ function trainOptions(job: SweepJob, hooks: RunHooks): TrainOptions {
 export async function runJob(job: SweepJob, root: string, who: Who, hooks: RunHooks = {}): Promise<RunSummary> {
   const t0 = performance.now();
   const dir = runDirOf(root, job.id);
-  await mkdir(dir, { recursive: true }).catch((e) => {
+  await mkdirs(dir).catch((e) => {
     throw outputError(e, dir, 'the run directory');
   });
   let status: RunSummary['status'] = 'reused';

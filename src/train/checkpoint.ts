@@ -16,7 +16,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RngState } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { diskError, syncDir, writeFileSynced } from '../util/atomic.js';
+import { diskError, mkdirs, syncDir, writeFileSynced } from '../util/atomic.js';
 import { nextAfterStop, runPaths } from './rundir.js';
 
 export const CHECKPOINT_VERSION = 2;
@@ -136,7 +136,7 @@ export async function saveCheckpoint(runDir: string, tensors: Record<string, tf.
     ],
   };
   try {
-    await mkdir(root, { recursive: true });
+    await mkdirs(root);
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp);
     await writeFileSynced(join(tmp, 'weights.bin'), weights);

@@ -18,7 +18,6 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DATASET_NAMES } from '../data/open.js';
 import { findRepoRoot } from '../data/cache.js';
@@ -26,7 +25,7 @@ import { defaultExtractorDir } from '../metrics/extractor.js';
 import { generatorImages } from '../analysis/context.js';
 import { datasetOf } from '../analysis/metrics-context.js';
 import { arraySampler, QUALITY_METRICS, QualityMeter, type QualityMetric, type QualityOptions, type QualityResult } from '../analysis/quality.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
 import type { HookContext } from './trainer.js';
@@ -151,7 +150,7 @@ export class TrainingQuality {
       latents: { stream: 'analysis/z', seed: c.seed, samples: c.analysis.samples },
       ...shared,
     };
-    await mkdir(dirname(qualityProvenancePath(runDir)), { recursive: true });
+    await mkdirs(dirname(qualityProvenancePath(runDir)));
     await writeFileAtomic(qualityProvenancePath(runDir), JSON.stringify(body, null, 1) + '\n');
   }
 }

@@ -13,12 +13,12 @@
  * is what `fsrgan analyze` last printed, a copy for people and notebooks, never read back as cache.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnalysisConfig } from '../analysis/config.js';
 import { measurement } from '../analysis/registry.js';
 import { analysisFileProblems, parseJson, toJson, type AnyAnalysisFile } from '../analysis/validate.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { inTheWayError, outputError, UserError } from '../util/errors.js';
 import { parseMetricsLines, type MetricsLine } from '../util/metrics-lines.js';
 import { resolveConfig, type TrainConfig } from './config.js';
@@ -136,7 +136,7 @@ export async function readMetrics(dir: string): Promise<MetricsLine[]> {
 export async function writeStageRecord(dir: string, rec: StageRecord): Promise<void> {
   const file = stageRecordPath(dir, rec.level);
   try {
-    await mkdir(join(file, '..'), { recursive: true });
+    await mkdirs(join(file, '..'));
     await writeFileAtomic(file, JSON.stringify(rec, null, 2) + '\n');
   } catch (e) {
     throw inTheWayError(e, file, 'the stage record', `resume with: fsrgan train --resume ${dir}`);
@@ -246,7 +246,7 @@ export async function cachedAnalyses(
   if (missing.length) {
     const files = compute(missing);
     try {
-      await mkdir(runPaths(run.dir).analysis, { recursive: true });
+      await mkdirs(runPaths(run.dir).analysis);
       for (const f of files) {
         const key = keys.get(f.what)!;
         await writeFileAtomic(analysisCachePath(run.dir, key), toJson({ ...f, cacheKey: key }) + '\n');
