@@ -1,8 +1,8 @@
 /**
- * The recipes the image stages apply (DRAGAN, label smoothing / noisy / flipped labels, instance noise;
- * docs/recipes.md) in a layerwise run of the tiny planted source: every stage trains with finite losses,
- * the penalty is logged, live tensors stay flat, and a recipe changes the run while the recipe off leaves
- * it as it was. On cpu and wasm.
+ * The recipes the image stages apply (docs/recipes.md) in a layerwise run of the tiny planted source: every
+ * stage trains with finite losses, the penalty is logged, live tensors stay flat, and a recipe changes the
+ * run while the recipe off leaves it as it was; virtual batch norm, equalised lr, historical averaging and
+ * second-order unrolling keep frozen layers' outputs fixed and resume bit-identically. On cpu and wasm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { PlantedSource, tinyConfig } from './train-fixtures.js';
-import { train, type TrainHook } from '../src/train/trainer.js';
+import { resumeTraining, train, type TrainHook } from '../src/train/trainer.js';
+import { listCheckpoints } from '../src/train/checkpoint.js';
+import { generatorForward } from '../src/models/generator.js';
+import { sampleLatents } from '../src/models/learner.js';
 import { createDiscriminator, discFeatures, discForward, discWithParams, disposeDiscriminator } from '../src/models/discriminator.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -22,7 +25,7 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function run(over: Record<string, unknown>): Promise<{ lines: Record<string, number>[]; counts: Record<number, number> }> {
+async function run(over: Record<string, unknown>, hooks: TrainHook[] = []): Promise<{ lines: Record<string, number>[]; counts: Record<number, number> }> {
   const d = await mkdtemp(join(tmpdir(), 'fsrgan-recipes-'));
   dirs.push(d);
   const s = new PlantedSource();
@@ -30,7 +33,7 @@ async function run(over: Record<string, unknown>): Promise<{ lines: Record<strin
   const counts: Record<number, number> = {};
   const probe: TrainHook = { every: 2, fn: (ctx) => ((counts[ctx.step] = tf.memory().numTensors), {}) };
   const cfg = tinyConfig({ ...over, train: { ...((over.train as object) ?? {}), stepsByLevel: [6, 2, 2] } });
-  await train(cfg, d, { source: s, hooks: [probe] });
+  await train(cfg, d, { source: s, hooks: [probe, ...hooks] });
   const lines = (await readFile(join(d, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => typeof l.lossD === 'number');
   return { lines, counts };
 }
@@ -44,7 +47,13 @@ const RECIPES: [string, Record<string, unknown>][] = [
   ['minibatch discrimination + feature matching', { discriminator: { minibatchKernels: 4, minibatchKernelDims: 3 }, objective: { featureMatching: 1 } }],
   ['pixel norm in G', { generator: { pixelNorm: true } }],
   ['unrolled (first order) with spectral norm, hinge', { objective: { name: 'hinge' }, discriminator: { spectralNorm: true }, train: { unroll: 2, unrollLr: 0.1 } }],
+  ['virtual batch norm + equalised lr in G and D', { generator: { virtualBatchNorm: true, equalizedLr: true }, discriminator: { equalizedLr: true } }],
+  ['historical averaging, R1', { train: { historicalAveraging: 0.1 }, objective: { r1: 1 } }],
+  ['unrolled (second order), ragan + feature matching + EMA', { objective: { name: 'ragan', featureMatching: 1 }, train: { unroll: 2, unrollLr: 0.1, unrollSecondOrder: true, emaBeta: 0.9 } }],
 ];
+
+/** The issue-19 recipes that needed new stage state (VBN's reference batch, historical means), all at once. */
+const STATEFUL = { generator: { virtualBatchNorm: true, equalizedLr: true }, discriminator: { equalizedLr: true }, train: { historicalAveraging: 0.1, unroll: 2, unrollLr: 0.1, unrollSecondOrder: true, emaBeta: 0.8 } };
 
 describeEachBackend('recipes in layerwise stages', () => {
   for (const [name, over] of RECIPES) {
@@ -81,6 +90,46 @@ describeEachBackend('recipes in layerwise stages', () => {
     tf.dispose([x, y, same, viaParams, assigned, ...shifted.values()]);
     disposeDiscriminator(d);
     disposeDiscriminator(plain);
+  });
+
+  it('VBN + equalised lr: a frozen layer\'s output (and so its reference statistics) stays fixed in later stages', async () => {
+    const z = sampleLatents(new Rng(9), 3, 4);
+    const seen: number[][] = [];
+    const look: TrainHook = { every: 1, fn: (ctx) => {
+      if (ctx.stageIndex > 0) seen.push(Array.from(tf.tidy(() => generatorForward(ctx.learner.params, z, 1).s[0]).dataSync()));
+      return {};
+    } };
+    const { lines } = await run(STATEFUL, [look]);
+    z.dispose();
+    expect(lines.every((l) => Number.isFinite(l.lossG))).toBe(true);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    for (const s of seen) expect(s).toEqual(seen[0]);
+  });
+
+  it('VBN, equalised lr, historical averaging and second-order unrolling: a run killed mid-stage 2 resumes bit-identically', async () => {
+    const cfg = tinyConfig({ ...STATEFUL, train: { ...STATEFUL.train, stepsByLevel: [4, 4, 4] }, log: { checkpointEvery: 3 } });
+    const a = await mkdtemp(join(tmpdir(), 'fsrgan-recipes-'));
+    const b = await mkdtemp(join(tmpdir(), 'fsrgan-recipes-'));
+    dirs.push(a, b);
+    const src = () => {
+      const s = new PlantedSource();
+      sources.push(s);
+      return s;
+    };
+    await train(cfg, a, { source: src() });
+    const ctl = new AbortController();
+    const first = await train(cfg, b, { source: src(), hooks: [{ every: 7, fn: () => (ctl.abort(), {}) }], signal: ctl.signal });
+    expect(first).toMatchObject({ interrupted: true, step: 7 });
+    // It resumes mid-stage 2, from a checkpoint holding the historical means (histG/*, histD/*).
+    const second = await resumeTraining(b, { source: src() });
+    expect(second).toMatchObject({ completed: true, step: 12 });
+    const state = async (d: string) => JSON.parse(await readFile(join((await listCheckpoints(d))[0], 'state.json'), 'utf8'));
+    expect((await state(b)).weightsSha256).toBe((await state(a)).weightsSha256);
+    const metrics = async (d: string) => (await readFile(join(d, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => {
+      const { wallTime: _w, imagesPerSec: _i, ...rest } = JSON.parse(l);
+      return rest;
+    });
+    expect(await metrics(b)).toEqual(await metrics(a));
   });
 
   it('a recipe changes the run; the defaults leave it as it was (same losses as a config without the fields)', async () => {

@@ -72,7 +72,9 @@ describe('toy targets and measures', () => {
     const c = resolveConfig({ data: 'emoji' });
     expect(configKey(c)).toEqual({ data: 'emoji' });
     // The image stages refuse the recipes they do not apply, naming them.
-    expect(() => resolveConfig({ data: 'emoji', train: { unroll: 5, unrollSecondOrder: true } })).toThrow(/train\.unrollSecondOrder .*2-D lab/);
+    expect(() => resolveConfig({ data: 'emoji', generator: { spectralNorm: true } })).toThrow(/generator\.spectralNorm .*2-D lab/);
+    expect(() => resolveConfig({ data: 'emoji', generator: { family: 'dcgan', virtualBatchNorm: true } })).toThrow(/generator\.virtualBatchNorm \(with generator\.family 'dcgan'\)/);
+    expect(() => resolveConfig({ data: 'emoji', train: { unroll: 5, unrollSecondOrder: true, historicalAveraging: 0.1 }, generator: { virtualBatchNorm: true, equalizedLr: true }, discriminator: { equalizedLr: true } })).not.toThrow();
   });
 });
 

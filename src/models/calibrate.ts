@@ -17,8 +17,7 @@
  * values of the same Deconv_l and b_l.
  */
 import * as tf from '@tensorflow/tfjs';
-import { deconv2d } from '../ops/index.js';
-import { generatorForward, hiddenGrids, type GeneratorParams } from './generator.js';
+import { generatorPreActivation, type GeneratorParams } from './generator.js';
 
 export interface CalibrationReport {
   /** 1-based layer. */
@@ -42,15 +41,9 @@ function quantile(xs: Float32Array, q: number): number {
  * major: channel c's values (every latent and position) are [c * n, (c + 1) * n).
  */
 export function preActivations(params: GeneratorParams, l: number, z: tf.Tensor4D): Float32Array {
-  const { shape } = params;
-  const deconv = params.blocks[shape.resolutions[l]].deconv as tf.Tensor4D;
-  const C = shape.channels[l];
-  const pre = tf.tidy(() => {
-    const input = l === 0 ? z : generatorForward(params, z, l).s[l - 1];
-    // Layer 1 is 'valid' with kernel = stride = g_1; the others stride 2 'same' (generator.ts).
-    const p = l === 0 ? deconv2d(input, deconv, hiddenGrids(shape)[0], 'valid') : deconv2d(input, deconv, 2, 'same');
-    return p.reshape([-1, C]).transpose() as tf.Tensor2D;
-  });
+  const C = params.shape.channels[l];
+  // As the forward pass computes them (equalised weights, virtual batch norm; generator.ts).
+  const pre = tf.tidy(() => generatorPreActivation(params, l, z).reshape([-1, C]).transpose() as tf.Tensor2D);
   const values = pre.dataSync() as Float32Array;
   pre.dispose();
   return values;

@@ -16,6 +16,7 @@ import { Rng } from '../util/rng.js';
 import { ownVariable } from './learner.js';
 import { minibatchStddev as stddevFeature } from './layers/minibatch-stddev.js';
 import { minibatchDiscrimination } from './layers/minibatch-discrimination.js';
+import { heScale } from './layers/equalized.js';
 
 /** Re-exported for the callers that took it from here before it became an op (src/ops/upsample.ts). */
 export { upsample2x };
@@ -47,6 +48,11 @@ export interface DiscriminatorConfig {
   minibatchStddev?: number;
   minibatchKernels?: number;
   minibatchKernelDims?: number;
+  /**
+   * ProGAN's equalised learning rate (Karras et al. 2018, section 4.1): conv and head weights stored
+   * N(0, 1) and multiplied at run time by gain / sqrt(fan_in), the init's constant (DiscLayer.scale).
+   */
+  equalizedLr?: boolean;
 }
 
 export interface DiscLayer {
@@ -59,6 +65,8 @@ export interface DiscLayer {
   v: tf.Variable | null;
   stride: number;
   pad: 'same' | 'valid';
+  /** Equalised learning rate: the stored weight's run-time multiplier gain / sqrt(fan_in) (absent = 1). */
+  scale?: number;
 }
 
 export interface Discriminator {
@@ -123,8 +131,10 @@ export function createDiscriminator(
   const { strides, finalGrid } = discPlan(inputSize, patch, cfg.widths, cfg.patchStride || patch);
   const vars = new Map<string, tf.Variable>();
   const state = new Map<string, tf.Variable>();
+  const eq = cfg.equalizedLr === true;
   const normal = (shape: number[], fanIn: number) =>
-    ownVariable(tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1), cfg.gain / Math.sqrt(fanIn)), shape));
+    ownVariable(tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1), eq ? 1 : cfg.gain / Math.sqrt(fanIn)), shape));
+  const scaleOf = (fanIn: number) => (eq ? { scale: heScale(fanIn, cfg.gain) } : {});
   const unitU = (n: number) => {
     const u = rng.normals(n);
     const norm = Math.sqrt(u.reduce((a, b) => a + b * b, 0)) || 1;
@@ -147,7 +157,7 @@ export function createDiscriminator(
     const v = u ? leftV(w, u) : null;
     vars.set(`${name}.w`, w).set(`${name}.b`, b);
     if (u && v) state.set(`${name}.u`, u).set(`${name}.v`, v);
-    convs.push({ w, b, u, v, stride: strides[i], pad: i === 0 ? 'valid' : 'same' });
+    convs.push({ w, b, u, v, stride: strides[i], pad: i === 0 ? 'valid' : 'same', ...scaleOf(k * k * cin) });
     cin = cout;
   });
   // The head reads the flattened features, with the stddev channel and the B minibatch features when on.
@@ -180,7 +190,7 @@ export function createDiscriminator(
     leak: cfg.leak,
     powerIterations: cfg.powerIterations,
     convs,
-    head: { w: hw, b: hb, u: hu, v: hv, stride: 1, pad: 'valid' },
+    head: { w: hw, b: hb, u: hu, v: hv, stride: 1, pad: 'valid', ...scaleOf(f) },
     vars,
     state,
   };
@@ -231,8 +241,10 @@ export function leaky<T extends tf.Tensor>(x: T, a: number): T {
   return a === 0 ? tf.relu(x) : leakyRelu(x, a);
 }
 
+/** The weight a layer uses: stored w, times its equalised-lr scale, over sigma (spectral norm; scale-free, so u, v are w's). */
 function weightOf(layer: DiscLayer): tf.Tensor {
-  return layer.u && layer.v ? spectralNormalize(layer.w, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>) : layer.w;
+  const w = layer.scale !== undefined ? tf.mul(layer.w, layer.scale) : layer.w;
+  return layer.u && layer.v ? spectralNormalize(w, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>) : w;
 }
 
 /**

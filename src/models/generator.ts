@@ -14,6 +14,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d, upsample2x } from '../ops/index.js';
 import { pixelNorm } from './layers/pixel-norm.js';
+import { equalizedWeight } from './layers/equalized.js';
+import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-norm.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -47,6 +49,19 @@ export interface GeneratorShape {
    * stay zeros, so the hidden layers stay as sparse as the ReLU makes them.
    */
   pixelNorm?: boolean;
+  /**
+   * ProGAN's equalised learning rate (Karras et al. 2018, section 4.1; docs/recipes.md), a learner option
+   * (generator.equalizedLr): the weights are stored N(0, 1) and multiplied at run time by He's constant
+   * gain / sqrt(fan_in), the deconvolutions with `gain`, the heads with `outGain` (the init's gains, so the
+   * layer's output is distributed as a plainly initialised one's). Frozen layers are scaled too.
+   */
+  equalizedLr?: { gain: number; outGain: number };
+  /**
+   * Virtual batch norm (Salimans et al. 2016, section 3.5; generator.virtualBatchNorm) of each hidden layer's
+   * deconvolution, per channel, before its bias: s_l = ReLU(VBN(Deconv_l(s_{l-1})) - b_l), with the
+   * reference latents `GeneratorParams.reference` and each block's vbnGamma, vbnBeta. A learner option.
+   */
+  virtualBatchNorm?: boolean;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -57,12 +72,17 @@ export interface GeneratorBlock {
   bias: tf.Tensor1D;
   /** Output head weight [P,P,imageChannels,C_l]; as a matrix, column c is atom c of A_l. */
   out: tf.Tensor4D;
+  /** Virtual batch norm's scale gamma_l and shift beta_l [C_l] (only with shape.virtualBatchNorm). */
+  vbnGamma?: tf.Tensor1D;
+  vbnBeta?: tf.Tensor1D;
 }
 
 export interface GeneratorParams {
   shape: GeneratorShape;
   /** Blocks keyed by image resolution r_l. */
   blocks: Record<number, GeneratorBlock>;
+  /** Virtual batch norm's reference latents [R,1,1,zDim], fixed for the run (shape.virtualBatchNorm only). */
+  reference?: tf.Tensor4D;
 }
 
 export interface GeneratorOutput {
@@ -78,6 +98,71 @@ export function hiddenGrids(shape: GeneratorShape): number[] {
 }
 
 /**
+ * Fan-in of the hidden deconvolution of layer l: layer 1 sees all of z at every position; a stride-2
+ * transposed convolution with kernel k feeds each output from about (k/2)^2 input positions.
+ */
+export function deconvFanIn(shape: GeneratorShape, l: number): number {
+  if (l === 0) return shape.zDim;
+  return Math.max(1, (shape.channels[l - 1] * shape.kernel * shape.kernel) / 4);
+}
+
+/** The weights layer index l uses: the stored ones, times He's constant under equalised lr (use in tf.tidy or a tape). */
+export function layerWeights(shape: GeneratorShape, l: number, block: GeneratorBlock): { deconv: tf.Tensor4D; out: tf.Tensor4D } {
+  const e = shape.equalizedLr;
+  if (!e) return { deconv: block.deconv, out: block.out };
+  return { deconv: equalizedWeight(block.deconv, deconvFanIn(shape, l), e.gain), out: equalizedWeight(block.out, shape.channels[l], e.outGain) };
+}
+
+/**
+ * Layer index l's pre-activation Deconv_l(input) (virtual-batch-normalised when the shape says so, with the
+ * reference batch's own input `ref` of the same layer), and the reference batch's normalised one (or null).
+ */
+function layerPre(params: GeneratorParams, l: number, input: tf.Tensor4D, ref: tf.Tensor4D | null): { pre: tf.Tensor4D; refPre: tf.Tensor4D | null } {
+  const { shape } = params;
+  const block = params.blocks[shape.resolutions[l]];
+  const stride = l === 0 ? hiddenGrids(shape)[0] : 2;
+  const pad = l === 0 ? 'valid' : 'same';
+  const w = layerWeights(shape, l, block).deconv;
+  const pre = deconv2d(input, w, stride, pad);
+  if (!ref) return { pre, refPre: null };
+  const g = block.vbnGamma!;
+  const b = block.vbnBeta!;
+  const r = referenceBatchNorm(deconv2d(ref, w, stride, pad), g, b);
+  return { pre: virtualBatchNorm(pre, r.mean, r.meanSq, ref.shape[0], g, b), refPre: r.out };
+}
+
+/** s_l from its pre-activation: ReLU(pre - b_l), pixel-normalised when the shape says so. */
+function hiddenOf(shape: GeneratorShape, pre: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  const act = tf.relu(tf.sub(pre, bias)) as tf.Tensor4D;
+  return shape.pixelNorm ? pixelNorm(act) : act;
+}
+
+/** The reference latents when the shape has virtual batch norm (null without). */
+function referenceOf(params: GeneratorParams): tf.Tensor4D | null {
+  if (!params.shape.virtualBatchNorm) return null;
+  if (!params.reference) throw new Error('generatorForward: virtual batch norm needs the reference latents (GeneratorParams.reference)');
+  return params.reference;
+}
+
+/**
+ * Pre-activations Deconv_l(s_{l-1}) [N,g_l,g_l,C_l] of hidden layer index l (0-based) for latents z, as
+ * generatorForward computes them (equalised weights, virtual batch norm): what calibration sets b_l from.
+ */
+export function generatorPreActivation(params: GeneratorParams, l: number, z: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    let input = z;
+    let ref = referenceOf(params);
+    for (let i = 0; i < l; i++) {
+      const bias = params.blocks[params.shape.resolutions[i]].bias;
+      const { pre, refPre } = layerPre(params, i, input, ref);
+      input = hiddenOf(params.shape, pre, bias);
+      ref = refPre ? hiddenOf(params.shape, refPre, bias) : null;
+    }
+    return layerPre(params, l, input, ref).pre;
+  });
+}
+
+/**
  * Runs the generator on z [N,1,1,zDim] up to layer `upTo` (1-based, default L) and returns every hidden
  * layer and image. The caller disposes the result (or runs this inside tf.tidy).
  */
@@ -86,36 +171,40 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
   if (z.rank !== 4 || z.shape[1] !== 1 || z.shape[2] !== 1 || z.shape[3] !== shape.zDim) {
     throw new Error(`generatorForward: z must be [N,1,1,${shape.zDim}], got [${z.shape}]`);
   }
-  const grids = hiddenGrids(shape);
   const s: tf.Tensor4D[] = [];
   const x: tf.Tensor4D[] = [];
   let prev: tf.Tensor4D = z;
   let lowU: tf.Tensor4D | null = null;
+  // Virtual batch norm: the reference batch's hidden layer, run alongside (kept between layers, then disposed).
+  let ref = referenceOf(params);
   for (let l = 0; l < upTo; l++) {
     const block = params.blocks[shape.resolutions[l]];
-    const stride = l === 0 ? grids[0] : 2;
-    const pad = l === 0 ? 'valid' : 'same';
     const input = prev;
+    const refIn = ref;
     // tidy per layer so that callers outside tf.tidy leak no intermediates; s_l and x_l are kept.
     const below: tf.Tensor4D | null = lowU;
-    const [h, u, img]: tf.Tensor4D[] = tf.tidy(() => {
-      const act = tf.relu(tf.sub(deconv2d(input, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
-      const hid = shape.pixelNorm ? pixelNorm(act) : act;
-      const painted = deconv2d(hid, block.out, shape.patch, 'valid');
-      const pre: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
-      return [hid, pre, shape.head === 'tanh' ? tf.tanh(pre) : pre] as tf.Tensor4D[];
-    });
-    s.push(h);
-    x.push(img);
-    prev = h;
+    const [h, u, img, refH]: (tf.Tensor4D | null)[] = tf.tidy(() => {
+      const { pre, refPre } = layerPre(params, l, input, refIn);
+      const hid = hiddenOf(shape, pre, block.bias);
+      const painted = deconv2d(hid, layerWeights(shape, l, block).out, shape.patch, 'valid');
+      const pre2: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
+      const out = [hid, pre2, shape.head === 'tanh' ? tf.tanh(pre2) : pre2];
+      return refPre ? [...out, hiddenOf(shape, refPre, block.bias)] : out;
+    }) as (tf.Tensor4D | null)[];
+    s.push(h!);
+    x.push(img!);
+    prev = h!;
+    if (refIn && refIn !== params.reference) refIn.dispose();
+    ref = refH ?? null;
     // u_l is kept for the next level's skip; it is x_l itself when the head is linear (never dispose that).
     if (lowU && !x.includes(lowU)) lowU.dispose();
     if (shape.skip && l + 1 < upTo) lowU = u;
     else {
       lowU = null;
-      if (u !== img) u.dispose();
+      if (u !== img) u!.dispose();
     }
   }
+  if (ref && ref !== params.reference) ref.dispose();
   return { s, x };
 }
 

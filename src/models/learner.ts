@@ -5,12 +5,15 @@
  * `generatorForward`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { generatorForward, hiddenGrids, type GeneratorOutput, type GeneratorParams, type GeneratorShape } from './generator.js';
+import { deconvFanIn, generatorForward, hiddenGrids, type GeneratorOutput, type GeneratorParams, type GeneratorShape } from './generator.js';
 import { Rng } from '../util/rng.js';
 
 /** The three parts of a generator block, in the order their variables are created. */
 export const BLOCK_PARTS = ['deconv', 'bias', 'out'] as const;
 export type BlockPart = (typeof BLOCK_PARTS)[number];
+/** Virtual batch norm's parameters of a block (shape.virtualBatchNorm), created after every block's BLOCK_PARTS. */
+export const VBN_PARTS = ['vbnGamma', 'vbnBeta'] as const;
+export type VbnPart = (typeof VBN_PARTS)[number];
 
 /** Initialisation choices the theory does not fix (docs/training.md). */
 export interface LearnerInit {
@@ -44,7 +47,7 @@ export interface ForwardOptions {
 }
 
 /** The variable name of one part of the block at resolution r. */
-export function gName(r: number, part: BlockPart): string {
+export function gName(r: number, part: BlockPart | VbnPart): string {
   return `g.r${r}.${part}`;
 }
 
@@ -54,15 +57,6 @@ export function blockShapes(shape: GeneratorShape, l: number): Record<BlockPart,
   const grids = hiddenGrids(shape);
   const deconv = l === 0 ? [grids[0], grids[0], c, shape.zDim] : [shape.kernel, shape.kernel, c, shape.channels[l - 1]];
   return { deconv, bias: [c], out: [shape.patch, shape.patch, shape.imageChannels, c] };
-}
-
-/**
- * Fan-in of the hidden deconvolution of layer l: layer 1 sees all of z at every position; a stride-2
- * transposed convolution with kernel k feeds each output from about (k/2)^2 input positions.
- */
-function deconvFanIn(shape: GeneratorShape, l: number): number {
-  if (l === 0) return shape.zDim;
-  return Math.max(1, (shape.channels[l - 1] * shape.kernel * shape.kernel) / 4);
 }
 
 /** A variable holding `t`'s values; `t` itself is disposed (the variable keeps the data alive). */
@@ -84,13 +78,33 @@ export function createLearner(shape: GeneratorShape, rng: Rng, init: LearnerInit
     const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
     // tfjs variable names must be unique per process (several learners coexist), so the canonical
     // names live in `vars` and the variables keep tfjs's automatic names.
-    const deconv = ownVariable(tf.tensor(rng.normals(size(s.deconv), init.gain / Math.sqrt(deconvFanIn(shape, l))), s.deconv));
+    // Equalised learning rate: N(0, 1) stored, the init's constant applied at run time (generator.ts layerWeights).
+    const eq = shape.equalizedLr !== undefined;
+    const deconv = ownVariable(tf.tensor(rng.normals(size(s.deconv), eq ? 1 : init.gain / Math.sqrt(deconvFanIn(shape, l))), s.deconv));
     const bias = ownVariable(tf.fill(s.bias, init.bias));
-    const out = ownVariable(tf.tensor(rng.normals(size(s.out), init.outGain / Math.sqrt(shape.channels[l])), s.out));
+    const out = ownVariable(tf.tensor(rng.normals(size(s.out), eq ? 1 : init.outGain / Math.sqrt(shape.channels[l])), s.out));
     vars.set(gName(r, 'deconv'), deconv).set(gName(r, 'bias'), bias).set(gName(r, 'out'), out);
     blocks[r] = { deconv: deconv as tf.Variable<tf.Rank.R4>, bias: bias as tf.Variable<tf.Rank.R1>, out: out as tf.Variable<tf.Rank.R4> };
   });
+  if (shape.virtualBatchNorm) {
+    // gamma 1, beta 0 (no draws): each block's VBN parameters, after every block's weights.
+    shape.resolutions.forEach((r, l) => {
+      const c = shape.channels[l];
+      const gamma = ownVariable(tf.ones([c]));
+      const beta = ownVariable(tf.zeros([c]));
+      vars.set(gName(r, 'vbnGamma'), gamma).set(gName(r, 'vbnBeta'), beta);
+      Object.assign(blocks[r], { vbnGamma: gamma, vbnBeta: beta });
+    });
+  }
   return { params: { shape, blocks }, vars };
+}
+
+/**
+ * Virtual batch norm's reference latents [n,1,1,zDim] of a run: drawn from their own stream of the seed, so
+ * that a resumed run, its EMA and a loaded run derive the same ones (nothing to checkpoint).
+ */
+export function vbnReference(seed: number, n: number, zDim: number): tf.Tensor4D {
+  return sampleLatents(new Rng(seed, 'vbn-reference'), n, zDim);
 }
 
 /**
@@ -113,6 +127,15 @@ export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string
     };
     blocks[r] = { deconv: get('deconv') as tf.Variable<tf.Rank.R4>, bias: get('bias') as tf.Variable<tf.Rank.R1>, out: get('out') as tf.Variable<tf.Rank.R4> };
   });
+  if (shape.virtualBatchNorm) shape.resolutions.forEach((r, l) => {
+    for (const part of VBN_PARTS) {
+      const t = tensors[gName(r, part)];
+      if (!t || t.shape.join() !== String(shape.channels[l])) throw new Error(`learnerFromTensors: missing or misshapen tensor ${gName(r, part)}`);
+      const v = tf.variable(t, trainable);
+      vars.set(gName(r, part), v);
+      blocks[r][part] = v as tf.Variable<tf.Rank.R1>;
+    }
+  });
   return { params: { shape, blocks }, vars };
 }
 
@@ -129,4 +152,5 @@ export function sampleLatents(rng: Rng, n: number, zDim: number): tf.Tensor4D {
 /** Disposes every variable of a learner. */
 export function disposeLearner(learner: Learner): void {
   for (const v of learner.vars.values()) v.dispose();
+  learner.params.reference?.dispose();
 }

@@ -27,6 +27,23 @@ export const FSRGAN_OPS: OpDef[] = [DENSE, BIAS_ACT, BATCH_NORM, UPSAMPLE_CONCAT
 
 const registered = new Set<string>();
 
+/**
+ * The gradient of a conv's filter gradient dW = conv2dBackpropFilter(x, dy), which tfjs does not define:
+ * <G, dW> = sum_k G[k] sum_p x[p + k] dy[p] is bilinear, so d/dx = the input gradient of a conv of filter G
+ * with output gradient dy (conv2dTranspose), d/ddy = conv2d(x, G). The second-order unrolled GAN
+ * (docs/recipes.md) differentiates D's SGD steps, hence its weight gradients, with respect to G's samples.
+ */
+const FILTER_GRAD_GRADIENT: tf.GradConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (g, saved, attrs) => {
+    const [x, dy] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { strides, pad } = attrs as unknown as { strides: [number, number]; pad: 'same' | 'valid' };
+    const G = g as tf.Tensor4D;
+    return { x: () => tf.conv2dTranspose(dy, G, x.shape, strides, pad), dy: () => tf.conv2d(x, G, strides, pad) };
+  },
+};
+
 /** Which implementation each differentiable op uses on `backend`, for `fsrgan info` and the benchmarks. */
 export function kernelPlan(backend: string): Record<string, string> {
   if (backend === 'wasm') {
@@ -76,6 +93,7 @@ export function registerFastKernels(backend: string): void {
     if (!tf.getKernel(op.name, backend)) tf.registerKernel({ kernelName: op.name, backendName: backend, kernelFunc: op.kernelFunc });
     if (!tf.getGradient(op.name)) tf.registerGradient({ kernelName: op.name, ...op.gradient });
   }
+  if (!tf.getGradient('Conv2DBackpropFilter')) tf.registerGradient(FILTER_GRAD_GRADIENT);
   if (backend !== 'wasm') return;
 
   // XNNPACK's conv needs no help, except for kernel = stride over few channels (RGB, the stage pair),

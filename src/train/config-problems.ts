@@ -36,7 +36,7 @@ export function configProblems(c: TrainConfig): string[] {
   const g = c.generator;
   if (g.family === 'dcgan') p.push(...dcganConfigProblems(c));
   else if (isMultiFamily(g.family)) p.push(...familyProblems(c));
-  else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
+  else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, equalizedLr: undefined, virtualBatchNorm: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
   g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));
   int(g.zDim, 'generator.zDim', 1);

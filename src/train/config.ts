@@ -109,9 +109,9 @@ export const DEFAULT_CONFIG = {
      * by its top singular value (Miyato et al. 2018, as SAGAN does on G). pixelNorm: ProGAN's pixelwise
      * feature normalisation after each hidden layer. equalizedLr: weights stored N(0, 1) and scaled by
      * He's constant at run time (Karras et al. 2018). virtualBatchNorm: each hidden layer normalised with
-     * the statistics of a reference batch of latents fixed at the start (Salimans et al. 2016). In this
-     * version they act in the 2-D lab's MLP G (fsrgan toy), pixelNorm also in the FSR learner; the FSR
-     * learner refuses the others (configProblems).
+     * the statistics of a reference batch of latents fixed at the start (Salimans et al. 2016). All act in
+     * the 2-D lab's MLP G (fsrgan toy); pixelNorm, equalizedLr and virtualBatchNorm also in the FSR learner
+     * (generator.ts); the image stages refuse spectralNorm for now (configProblems).
      */
     spectralNorm: false,
     pixelNorm: false,
@@ -150,7 +150,7 @@ export const DEFAULT_CONFIG = {
     minibatchKernels: 0,
     /** Dimension C of each minibatch-discrimination kernel (Salimans et al.'s code: 5). */
     minibatchKernelDims: 5,
-    /** Equalised learning rate in D (Karras et al. 2018): weights stored N(0, 1), scaled at run time (2-D lab only). */
+    /** Equalised learning rate in D (Karras et al. 2018): weights stored N(0, 1), scaled at run time (2-D lab and the FSR D). */
     equalizedLr: false,
   },
   objective: {
@@ -208,7 +208,7 @@ export const DEFAULT_CONFIG = {
     /**
      * Unrolled GAN (Metz et al. 2017): G's loss is taken against D after this many SGD steps of step
      * unrollLr on D's loss (0 = off); D's own update is unchanged. unrollSecondOrder: G's gradient also
-     * flows through those steps (the paper's full gradient; 2-D lab only), else only the first-order term.
+     * flows through those steps (the paper's full gradient), else only the first-order term.
      */
     unroll: 0,
     unrollLr: 0.05,

@@ -47,14 +47,17 @@ export function imageUnsupportedRecipes(c: TrainConfig): string[] {
   // The D-side recipes build on the FSR discriminator's layers (src/models/discriminator.ts); the other
   // families' discriminators have their own forward pass.
   const fsrD = g.family === 'fsr';
+  // The G-side recipes build on the FSR learner's layers (src/models/generator.ts). Spectral norm on G is not
+  // in the stages yet (it is being added with SAGAN's G).
+  const fsrG = g.family === 'fsr';
   const on: [boolean, string][] = [
     [g.spectralNorm, 'generator.spectralNorm'],
-    [g.pixelNorm && g.family !== 'fsr', `generator.pixelNorm (with generator.family '${g.family}')`],
-    [g.equalizedLr, 'generator.equalizedLr'],
-    [g.virtualBatchNorm, 'generator.virtualBatchNorm'],
-    [d.equalizedLr, 'discriminator.equalizedLr'],
-    [c.train.historicalAveraging > 0, 'train.historicalAveraging'],
-    [c.train.unrollSecondOrder, 'train.unrollSecondOrder'],
+    [g.pixelNorm && !fsrG, `generator.pixelNorm (with generator.family '${g.family}')`],
+    [g.equalizedLr && !fsrG, `generator.equalizedLr (with generator.family '${g.family}')`],
+    [g.virtualBatchNorm && !fsrG, `generator.virtualBatchNorm (with generator.family '${g.family}')`],
+    [!fsrD && d.equalizedLr, `discriminator.equalizedLr (with generator.family '${g.family}')`],
+    [!fsrD && c.train.historicalAveraging > 0, `train.historicalAveraging (with generator.family '${g.family}')`],
+    [!fsrD && c.train.unrollSecondOrder, `train.unrollSecondOrder (with generator.family '${g.family}')`],
     [!fsrD && d.pack > 1, `discriminator.pack (with generator.family '${g.family}')`],
     [!fsrD && d.minibatchStddev > 0, `discriminator.minibatchStddev (with generator.family '${g.family}')`],
     [!fsrD && d.minibatchKernels > 0, `discriminator.minibatchKernels (with generator.family '${g.family}')`],

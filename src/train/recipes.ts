@@ -177,6 +177,18 @@ export class HistoricalAverage {
     return this.count;
   }
 
+  /** The running means by name (the average's own tensors: read, do not dispose); a checkpoint saves them with `updates`. */
+  get means(): ReadonlyMap<string, tf.Tensor> {
+    return this.mean;
+  }
+
+  /** Restores a checkpointed average: `updates` and the means by name (copied; the caller keeps its tensors). */
+  restore(updates: number, means: Record<string, tf.Tensor>): void {
+    this.dispose();
+    this.count = updates;
+    for (const [name, t] of Object.entries(means)) this.mean.set(name, t.clone());
+  }
+
   /** lambda sum_v ||v - v_bar||^2 over the named variables that have an average (0 before the first record). */
   penalty(vars: Map<string, tf.Tensor>, lambda: number): tf.Scalar {
     return tf.tidy(() => {
@@ -244,29 +256,5 @@ export function unrollParams(params: tf.Tensor[], lossD: (p: tf.Tensor[]) => tf.
 // ---------------------------------------------------------------------------------------------------------
 // Virtual batch normalisation
 
-/**
- * Virtual batch normalisation (Salimans et al. 2016, section 3.5) of x [N, F]: each example is normalised
- * with the statistics of a reference batch fixed at the start of training together with itself, so that
- * an output does not depend on the other examples of its minibatch (batch norm's cross-sample coupling).
- * As in their code, with R reference examples of feature means mu_r and mean squares nu_r:
- *   mu_i = (x_i + R mu_r) / (R + 1),  nu_i = (x_i^2 + R nu_r) / (R + 1),
- *   out_i = gamma (x_i - mu_i) / sqrt(nu_i - mu_i^2 + eps) + beta.
- */
-export function virtualBatchNorm(x: tf.Tensor2D, refMean: tf.Tensor1D, refMeanSq: tf.Tensor1D, refSize: number, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
-  return tf.tidy(() => {
-    const w = 1 / (refSize + 1);
-    const mu = tf.add(tf.mul(w, x), tf.mul(1 - w, refMean));
-    const nu = tf.add(tf.mul(w, tf.square(x)), tf.mul(1 - w, refMeanSq));
-    const inv = tf.rsqrt(tf.add(tf.sub(nu, tf.square(mu)), eps));
-    return tf.add(tf.mul(gamma, tf.mul(tf.sub(x, mu), inv)), beta) as tf.Tensor2D;
-  });
-}
-
-/** Batch norm of the reference batch itself [R, F] with its own statistics, and those statistics. */
-export function referenceBatchNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): { out: tf.Tensor2D; mean: tf.Tensor1D; meanSq: tf.Tensor1D } {
-  const mean = tf.mean(x, 0) as tf.Tensor1D;
-  const meanSq = tf.mean(tf.square(x), 0) as tf.Tensor1D;
-  const inv = tf.rsqrt(tf.add(tf.sub(meanSq, tf.square(mean)), eps));
-  const out = tf.add(tf.mul(gamma, tf.mul(tf.sub(x, mean), inv)), beta) as tf.Tensor2D;
-  return { out, mean, meanSq };
-}
+// A layer (src/models/layers/virtual-batch-norm.ts), shared by the lab's MLP G and the FSR learner.
+export { referenceBatchNorm, virtualBatchNorm } from '../models/layers/virtual-batch-norm.js';

@@ -6,7 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GeneratorParams, GeneratorShape } from '../models/generator.js';
-import { BLOCK_PARTS, createLearner, disposeLearner, gName, learnerFromTensors, sampleLatents, type Learner } from '../models/learner.js';
+import { BLOCK_PARTS, createLearner, disposeLearner, gName, learnerFromTensors, sampleLatents, vbnReference, VBN_PARTS, type Learner } from '../models/learner.js';
+import { deconvFanIn } from '../models/generator.js';
+import { heScale } from '../models/layers/equalized.js';
+import { HistoricalAverage } from './recipes.js';
 import { calibrateLayer, type CalibrationReport } from '../models/calibrate.js';
 import { UserError } from '../util/errors.js';
 import { createDiscriminator, type Discriminator } from '../models/discriminator.js';
@@ -36,6 +39,8 @@ export interface Session {
   sampleZ: tf.Tensor4D;
   /** Optimisers of the current stage (null between stages). */
   opt: { g: Adam; d: Adam } | null;
+  /** Historical averaging's running means of the current stage's trained G and D parameters (train.historicalAveraging > 0; with opt). */
+  hist?: { g: HistoricalAverage; d: HistoricalAverage } | null;
   step: number;
   stageIndex: number;
   stageStep: number;
@@ -49,7 +54,13 @@ export interface Session {
 /** The learner's shape from the config and the data's channel count. */
 export function configShape(config: TrainConfig, imageChannels: number): GeneratorShape {
   const g = config.generator;
-  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip, ...(g.pixelNorm ? { pixelNorm: true } : {}) };
+  return {
+    resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip,
+    ...(g.pixelNorm ? { pixelNorm: true } : {}),
+    // Equalised lr scales by the init's gains (learner.ts); virtual batch norm (generator.ts): recipes of docs/recipes.md.
+    ...(g.equalizedLr ? { equalizedLr: { gain: g.init.gain, outGain: g.init.outGain } } : {}),
+    ...(g.virtualBatchNorm ? { virtualBatchNorm: true } : {}),
+  };
 }
 
 /** The run's schedule of stages (a dcgan: one stage at the top resolution that trains all of G). */
@@ -62,7 +73,12 @@ export function configSchedule(config: TrainConfig): Stage[] {
     return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
   }
   if (isMultiFamily(config.generator.family)) return familySchedule(config, steps);
-  return buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
+  const stages = buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
+  if (!config.generator.virtualBatchNorm) return stages;
+  // Virtual batch norm's gamma_l, beta_l train with their layer's deconvolution and are frozen with it.
+  const vbn = (names: string[]) => names.flatMap((n) => (n.endsWith('.deconv') ? VBN_PARTS.map((p) => n.replace(/deconv$/, p)) : []));
+  const all = config.generator.resolutions.flatMap((r) => VBN_PARTS.map((p) => gName(r, p)));
+  return stages.map((st) => ({ ...st, trained: [...st.trained, ...vbn(st.trained)], frozen: [...st.frozen, ...all.filter((n) => !vbn(st.trained).includes(n))] }));
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
@@ -76,6 +92,8 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
       ? createFamilyGenerator(config, imageChannels)
       : createLearner(configShape(config, imageChannels), new Rng(config.seed, 'init-g'), config.generator.init);
   const shape = learner.params.shape;
+  // Virtual batch norm's reference latents: train.batch of them, derived from the seed (never checkpointed).
+  if (shape.virtualBatchNorm) learner.params.reference = vbnReference(config.seed, config.train.batch, shape.zDim);
   // A family's EMA is a second generator of the same family: its weights are copied from G at every stage start.
   const ema = config.train.emaBeta > 0 ? (multi ? createFamilyGenerator(config, imageChannels) : cloneLearner(learner)) : null;
   let discs = new Map<number, Discriminator>();
@@ -95,7 +113,9 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
 export function cloneLearner(l: Learner): Learner {
   const t: Record<string, tf.Tensor> = {};
   for (const [n, v] of l.vars) t[n] = v;
-  return learnerFromTensors(l.params.shape, t, false);
+  const copy = learnerFromTensors(l.params.shape, t, false);
+  if (l.params.reference) copy.params.reference = l.params.reference.clone();
+  return copy;
 }
 
 /** Copies every variable of `from` into `to` (same names). */
@@ -120,7 +140,10 @@ export function prepareStage(s: Session, teacher: GeneratorParams | null): Calib
       for (const part of BLOCK_PARTS) {
         const v = s.learner.vars.get(gName(r, part))!;
         const t = teacher.blocks[r][part];
-        tf.tidy(() => v.assign(tf.pad(t, v.shape.map((d, i) => [0, d - t.shape[i]]) as Array<[number, number]>)));
+        // Equalised lr: the learner stores the teacher's weight over the run-time scale (generator.ts layerWeights).
+        const e = s.shape.equalizedLr;
+        const k = !e || part === 'bias' ? 1 : part === 'deconv' ? heScale(deconvFanIn(s.shape, l), e.gain) : heScale(s.shape.channels[l], e.outGain);
+        tf.tidy(() => v.assign(tf.pad(k === 1 ? t : tf.div(t, k), v.shape.map((d, i) => [0, d - t.shape[i]]) as Array<[number, number]>)));
       }
     }
   }
@@ -149,6 +172,8 @@ export function openStageOptimizers(s: Session): void {
   const gVars = new Map(st.trained.map((n) => [n, s.learner.vars.get(n)!]));
   const k = s.guard.lrScale;
   s.opt = { g: new Adam(gVars, t.lrG * k, t.beta1, t.beta2), d: new Adam(s.discs.get(st.resolution)!.vars, t.lrD * k, t.beta1, t.beta2) };
+  // Historical averaging restarts with each stage, over the parameters it trains (frozen ones are not averaged).
+  s.hist = t.historicalAveraging > 0 ? { g: new HistoricalAverage(), d: new HistoricalAverage() } : null;
 }
 
 export function closeStageOptimizers(s: Session): void {
@@ -156,6 +181,9 @@ export function closeStageOptimizers(s: Session): void {
   s.opt.g.dispose();
   s.opt.d.dispose();
   s.opt = null;
+  s.hist?.g.dispose();
+  s.hist?.d.dispose();
+  s.hist = null;
 }
 
 const emaName = (n: string) => `ema${n.slice(1)}`;
@@ -177,6 +205,15 @@ export function sessionTensors(s: Session): { tensors: Record<string, tf.Tensor>
         tensors[`${prefix}/${w.name}`] = w.tensor;
         temporaries.push(w.tensor);
       }
+    }
+  }
+  // Historical averaging: the running means and the number of updates averaged (`histG/#updates`).
+  if (s.hist) {
+    for (const [prefix, h] of [['histG', s.hist.g], ['histD', s.hist.d]] as const) {
+      for (const [n, t] of h.means) tensors[`${prefix}/${n}`] = t;
+      const c = tf.scalar(h.updates);
+      tensors[`${prefix}/#updates`] = c;
+      temporaries.push(c);
     }
   }
   return { tensors, temporaries };
@@ -223,7 +260,7 @@ export function checkpointMismatch(s: Session, tensors: Record<string, tf.Tensor
   for (const d of s.discs.values()) for (const [n, v] of [...d.vars, ...d.state]) want.set(n, v.shape);
   const problems: string[] = [];
   const missing = [...want.keys()].filter((n) => !tensors[n]);
-  const extra = Object.keys(tensors).filter((n) => !n.startsWith('opt') && !want.has(n));
+  const extra = Object.keys(tensors).filter((n) => !n.startsWith('opt') && !n.startsWith('hist') && !want.has(n));
   const show = (names: string[], sep = ', ') => `${names.slice(0, 3).join(sep)}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
   if (missing.length) problems.push(`the config needs ${show(missing)}, which the checkpoint does not have (set by ${fieldsOf(missing[0])})`);
   if (extra.length) problems.push(`the checkpoint has ${show(extra)}, which the config does not make (set by ${fieldsOf(extra[0])})`);
@@ -268,6 +305,12 @@ export function restoreSession(s: Session, ck: LoadedCheckpoint): void {
         Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, t]) => [k.slice(prefix.length + 1), t]));
       s.opt!.g.setWeights(pick('optG'));
       s.opt!.d.setWeights(pick('optD'));
+      if (s.hist) {
+        for (const [prefix, h] of [['histG', s.hist.g], ['histD', s.hist.d]] as const) {
+          const { '#updates': n, ...means } = pick(prefix);
+          if (n) h.restore(n.dataSync()[0], means);
+        }
+      }
     }
   } finally {
     tf.dispose(Object.values(tensors));

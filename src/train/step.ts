@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gName, learnerForward, sampleLatents, type Learner } from '../models/learner.js';
 import { retargetBias } from '../models/calibrate.js';
-import { clipWeights, discCodes, discFeatures, discForward, discInput, discWithParams, powerIterate, type Discriminator } from '../models/discriminator.js';
+import { clipWeights, discCodes, discFeatures, discForward, discInput, powerIterate, type Discriminator } from '../models/discriminator.js';
 import { fadeReal } from '../models/progan.js';
 import { srganContentLoss } from '../models/srgan.js';
 import { Rng } from '../util/rng.js';
@@ -17,7 +17,8 @@ import type { TrainConfig } from './config.js';
 import { fadeAlpha, type Stage } from './stages.js';
 import type { StepGuard } from './guard.js';
 import { applyAugment, drawAugment } from './augment.js';
-import { draganPenalty, drawTargets, featureMatchingLoss, instanceNoiseSigma, labelsOn, pack, targetDLoss, unrollParams } from './recipes.js';
+import { draganPenalty, drawTargets, featureMatchingLoss, labelsOn, pack, targetDLoss } from './recipes.js';
+import { discAt, instanceNoise, recipeRng, unrollDisc, withAverage, type StageAverages } from './step-recipes.js';
 import { UserError } from '../util/errors.js';
 import { floatsOf } from '../ops/simd/heap.js';
 import { shardArray, shardAugment, shardRows, startReduce, type StepShard } from './shard.js';
@@ -38,6 +39,8 @@ export interface StepContext {
   stageStep?: number;
   /** One of several data-parallel replicas: its rows of each batch, updates averaged (shard.ts). */
   shard?: StepShard;
+  /** Historical averaging's running means of this stage (train.historicalAveraging > 0; session.ts). */
+  hist?: StageAverages | null;
 }
 
 /** Losses of the last D update and of the G update; read only when `record` was set. */
@@ -96,23 +99,6 @@ function generate(ctx: StepContext, n: number, cond: tf.Tensor4D[] | null = null
     z.dispose();
     return out.x;
   });
-}
-
-/**
- * The recipes' random draws of one update (docs/recipes.md): an Rng keyed by seed, resolution, stage step
- * and update, as homeostasis's, so that a resumed run repeats them with no state to checkpoint, and every
- * replica draws the whole batch's values and keeps its own rows.
- */
-function recipeRng(ctx: StepContext, what: string): Rng {
-  return new Rng(ctx.config.seed, `recipe.${what}.r${ctx.stage.resolution}.t${ctx.stageStep ?? 0}`);
-}
-
-/** x + N(0, sigma^2), sigma annealed over the stage (instance noise; recipes.ts); x itself when off. */
-function instanceNoise(ctx: StepContext, x: tf.Tensor4D, what: string): tf.Tensor4D {
-  const sigma = instanceNoiseSigma(ctx.config.discriminator.instanceNoise, ctx.stageStep ?? 0, ctx.stage.steps);
-  if (sigma <= 0) return x;
-  const full = [ctx.config.train.batch, ...x.shape.slice(1)];
-  return tf.tidy(() => tf.add(x, shardRows(ctx.shard, tf.tensor(recipeRng(ctx, what).normals(full.reduce((a, b) => a * b, 1), sigma), full))) as tf.Tensor4D);
 }
 
 /** A D update whose gradients are computed; `apply()` applies it (or the guard refuses) and fills loss and penalty. */
@@ -193,7 +179,7 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
       penalty = keep ? tf.keep(pen.clone()) : null;
       loss = tf.add(loss, pen) as tf.Scalar;
     }
-    return loss;
+    return withAverage(ctx, loss, ctx.hist?.d, disc.vars);
   });
   tf.dispose([fake, ...(e ? [e] : []), ...(targets ?? []), ...(delta ? [delta] : [])]);
   // A replica applies the mean over replicas, of the gradients and (for the guard and the log) the
@@ -213,6 +199,7 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
       if (ok) {
         ctx.optD.commit(pending);
         if (config.objective.name === 'wgan') clipWeights(disc, config.objective.clip);
+        ctx.hist?.d.record(disc.vars);
       } else ctx.optD.discard(pending);
       if (mean) {
         // Kept: apply() may run inside G's gradient tape, whose scope would dispose new tensors.
@@ -234,64 +221,78 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
 const ABANDONED = new Error('step abandoned');
 
 /**
- * One G update against the current D; `real` (D's input on real data) enters only for RaGAN. `applyD`:
- * the step's last D update, applied after G's forward pass (which does not read D) and before D judges
- * it, so that replicas wait for each other's D gradients while they compute; null when the step is
- * abandoned there.
+ * G's loss against the current D as a function of G's variables, read at every call (so that a finite
+ * difference can re-evaluate it), with the latents, crop and augmentation of this G update drawn once;
+ * `dispose` frees what it holds. `real` (D's input on real data) enters for RaGAN, feature matching and
+ * unrolling; `applyD` (see gUpdate) runs after G's forward pass and may abandon the step (throws ABANDONED).
  */
-function gUpdate(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null, cond: tf.Tensor4D[] | null = null): tf.Scalar | null {
+export function gObjective(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null = null, cond: tf.Tensor4D[] | null = null): { loss: () => tf.Scalar; dispose: () => void } {
   const { config, disc, learner } = ctx;
   const obj = objectives[config.objective.name];
-  const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
   const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);
   const aug = augmentFor(ctx, config.train.batch);
   const alpha = alphaOf(ctx);
   const fwd = ctx.stage.fade ? { alpha } : undefined;
   const m = config.discriminator.pack;
-  // Unrolled GAN, first order (Metz et al. 2017; recipes.ts): G is judged by D after k SGD steps on D's loss
-  // for this real batch and G's current samples of the same latents, taken outside G's tape (a constant).
-  const k = config.train.unroll;
-  const names = [...disc.vars.keys()];
-  const unrolled = k > 0 ? tf.tidy(() => {
-    const fakeIn = pack(stageInput(ctx, learnerForward(learner, z, ctx.stage.level, { real: cond ?? undefined, alpha }).x, off), m) as tf.Tensor4D;
-    const at = (p: tf.Tensor[]) => discWithParams(disc, new Map(names.map((n, i) => [n, p[i]])));
-    const lossD = (p: tf.Tensor[]) => obj.d(discForward(at(p), real, fwd), discForward(at(p), fakeIn, fwd));
-    return unrollParams(names.map((n) => disc.vars.get(n)!), lossD, k, config.train.unrollLr);
-  }) : null;
-  const judge = unrolled ? discWithParams(disc, new Map(names.map((n, i) => [n, unrolled[i]]))) : disc;
-  const dr = config.objective.name === 'ragan' ? tf.tidy(() => discForward(judge, real, fwd)) : tf.zeros([real.shape[0]]);
+  const fakeIn = (xs: tf.Tensor4D[]) => pack(stageInput(ctx, xs, off), m) as tf.Tensor4D;
+  // Unrolled GAN (Metz et al. 2017; step-recipes.ts): G is judged by D after k SGD steps on D's loss for this
+  // real batch and G's samples of the same latents. First order: taken here, outside G's tape (a constant).
+  const second = config.train.unroll > 0 && config.train.unrollSecondOrder;
+  const unrolled = config.train.unroll > 0 && !second ? tf.tidy(() => unrollDisc(ctx, real, fakeIn(learnerForward(learner, z, ctx.stage.level, { real: cond ?? undefined, alpha }).x), fwd)) : null;
+  const judge = unrolled ? discAt(disc, unrolled) : disc;
+  const ragan = config.objective.name === 'ragan';
+  const dr = ragan && !second ? tf.tidy(() => discForward(judge, real, fwd)) : tf.zeros([real.shape[0]]);
   // Feature matching (Salimans et al. 2016): D's mean features on this real batch, a constant for G.
   const fm = config.objective.featureMatching;
-  const fReal = fm > 0 ? tf.tidy(() => discFeatures(judge, real)) : null;
+  const fReal = fm > 0 && !second ? tf.tidy(() => discFeatures(judge, real)) : null;
   // SRGAN's stages above the first: G's loss is its content loss plus a weighted adversarial term (models/srgan.ts).
   const sr = config.generator.family === 'srgan' && ctx.stage.condition === 'real' && cond ? config.families.srgan : null;
+  const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
+  const loss = () => {
+    const xs = learnerForward(learner, shardRows(ctx.shard, z), ctx.stage.level, { real: cond ?? undefined, alpha }).x;
+    if (applyD && !applyD()) throw ABANDONED;
+    // Second order: D's k steps taken here, inside G's tape, on these samples: G's gradient flows through them.
+    const j = second ? discAt(disc, unrollDisc(ctx, real, fakeIn(xs), fwd)) : judge;
+    const x = stageInput(ctx, xs, off);
+    const xin = pack(instanceNoise(ctx, aug ? aug(x) : x, 'g'), m) as tf.Tensor4D;
+    let adv = obj.g((second && ragan ? discForward(j, real, fwd) : dr) as tf.Tensor1D, discForward(j, xin, fwd));
+    if (fm > 0) adv = tf.add(adv, tf.mul(fm, featureMatchingLoss(fReal ?? discFeatures(j, real), discFeatures(j, xin)))) as tf.Scalar;
+    if (sr) {
+      const l = ctx.stage.level - 1;
+      const content = srganContentLoss(xs[l], cond![l], (y) => discCodes(disc, y), sr);
+      adv = tf.add(tf.mul(sr.adversarial, adv), content) as tf.Scalar;
+    }
+    return withAverage(ctx, adv, ctx.hist?.g, trained);
+  };
+  return { loss, dispose: () => tf.dispose([z, dr, ...(unrolled ?? []), ...(fReal ? [fReal] : [])]) };
+}
+
+/**
+ * One G update against the current D (gObjective). `applyD`: the step's last D update, applied after G's
+ * forward pass (which does not read D) and before D judges it, so that replicas wait for each other's D
+ * gradients while they compute; null when the step is abandoned there.
+ */
+function gUpdate(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null, cond: tf.Tensor4D[] | null = null): tf.Scalar | null {
+  const { config, learner } = ctx;
+  const trained = new Map(ctx.stage.trained.map((n) => [n, learner.vars.get(n)!]));
+  const objective = gObjective(ctx, real, applyD, cond);
   let value: tf.Scalar;
   let grads: Record<string, tf.Tensor>;
   try {
-    ({ value, grads } = namedGrads(trained, () => {
-      const xs = learnerForward(learner, shardRows(ctx.shard, z), ctx.stage.level, { real: cond ?? undefined, alpha }).x;
-      if (applyD && !applyD()) throw ABANDONED;
-      const x = stageInput(ctx, xs, off);
-      const xin = pack(instanceNoise(ctx, aug ? aug(x) : x, 'g'), m) as tf.Tensor4D;
-      let adv = obj.g(dr as tf.Tensor1D, discForward(judge, xin, fwd));
-      if (fReal) adv = tf.add(adv, tf.mul(fm, featureMatchingLoss(fReal, discFeatures(judge, xin)))) as tf.Scalar;
-      if (!sr) return adv;
-      const l = ctx.stage.level - 1;
-      const content = srganContentLoss(xs[l], cond![l], (y) => discCodes(disc, y), sr);
-      return tf.add(tf.mul(sr.adversarial, adv), content) as tf.Scalar;
-    }));
+    ({ value, grads } = namedGrads(trained, objective.loss));
   } catch (e) {
-    tf.dispose([z, dr, ...(unrolled ?? []), ...(fReal ? [fReal] : [])]);
     if (e === ABANDONED) return null;
     throw e;
+  } finally {
+    objective.dispose();
   }
-  tf.dispose([...(unrolled ?? []), ...(fReal ? [fReal] : [])]);
   const mean = ctx.shard ? startReduce(ctx.shard, 'G', trained, grads, value, null)() : null;
   const pending = ctx.optG.propose(mean ? mean.grads : grads);
-  tf.dispose([...Object.values(grads), z, dr]);
+  tf.dispose(Object.values(grads));
   if (!ctx.guard || ctx.guard.admit('G', mean ? mean.loss : value, pending)) {
     ctx.optG.commit(pending);
+    ctx.hist?.g.record(trained);
     if (ctx.ema) updateEma(ctx.ema, learner, ctx.stage.trained, emaDecay(config.train.emaBeta, (ctx.stageStep ?? 0) + 1));
   } else ctx.optG.discard(pending);
   if (!mean) return value;
@@ -362,8 +363,10 @@ export function trainStep(ctx: StepContext, record: boolean): StepLosses | null 
   const { dSteps } = ctx.config.train;
   // Packing and unrolling regroup or reread the whole batch, which a replica holds only rows of.
   if (ctx.shard && (ctx.config.discriminator.pack > 1 || ctx.config.train.unroll > 0)) {
-    throw new UserError('discriminator.pack and train.unroll need the whole batch in one process: train with --workers 1.');
+    throw new UserError('discriminator.pack and train.unroll (first or second order) need the whole batch in one process: train with --workers 1.');
   }
+  // Historical averaging's running means live in the trainer's session, which replicas do not share.
+  if (ctx.shard && ctx.config.train.historicalAveraging > 0) throw new UserError('train.historicalAveraging keeps its running means in one process: train with --workers 1.');
   // A replica applies the last D update inside the G update (see gUpdate), except for RaGAN, whose G
   // loss judges real data with the updated D first.
   const deferLast = ctx.shard !== undefined && ctx.config.objective.name !== 'ragan';

@@ -307,7 +307,7 @@ async function stageLoop(s: Session, runDir: string, opts: TrainOptions, teacher
       const logNow = next % config.log.every === 0 || firing.length > 0 || s.stageStep + 1 === stage.steps;
       const guard = action === 'off' ? undefined : new StepGuard(action !== 'skip');
       const losses = await steps.step(
-        { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d, guard, stageStep: s.stageStep },
+        { config, stage, learner: s.learner, ema: s.ema, disc, source: s.source!, rngs: s.rngs, optG: s.opt!.g, optD: s.opt!.d, guard, stageStep: s.stageStep, hist: s.hist },
         logNow,
       );
       if (guard?.failures.length) {
