@@ -50,12 +50,14 @@ describe('figure experiments and their plan', () => {
       for (const f of plan.figures) for (const id of f.runs) expect(plan.runs.some((r) => r.id === id)).toBe(true);
     }
     const quick = await planFigures(specs, cat, 'quick');
-    expect([...new Set(quick.runs.map((r) => r.name))].sort()).toEqual(['teacher/dcgan', 'teacher/end-to-end', 'teacher/lapgan', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/progan', 'teacher/random-lower@2', 'teacher/random-lower@3', 'teacher/srgan', 'teacher/stacked']);
+    expect([...new Set(quick.runs.map((r) => r.name))].sort()).toEqual(['teacher/dcgan', 'teacher/end-to-end', 'teacher/lapgan', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/layerwise-free', 'teacher/progan', 'teacher/random-lower@2', 'teacher/random-lower@3', 'teacher/srgan', 'teacher/stacked']);
     // F-budget at quick: budgets 100 and 400, the last shared with the plain quick runs.
     const budget = quick.figures.find((f) => f.spec.name === 'F-budget')!;
     const steps = budget.runs.map((id) => quick.runs.find((r) => r.id === id)!.config.train.steps);
     expect([...new Set(steps)].sort((a, b) => a - b)).toEqual([100, 400]);
-    expect(budget.runs.filter((id) => quick.figures.find((f) => f.spec.name === 'F-sparsity')!.runs.includes(id))).toHaveLength(3);
+    // Its 400-step runs of the shipped recipe and of the recipe without homeostasis are F-sparsity's, 3 seeds each.
+    expect(budget.runs.filter((id) => quick.figures.find((f) => f.spec.name === 'F-sparsity')!.runs.includes(id))).toHaveLength(6);
+    expect(quick.runs.filter((r) => r.method === 'layerwise-free').every((r) => r.config.generator.homeostasis.active === 0)).toBe(true);
     const rl2 = quick.runs.find((r) => r.name === 'teacher/random-lower@2')!;
     expect(rl2.config.generator.resolutions).toEqual([8, 16]);
     expect(rl2.fullConfig.generator.resolutions).toEqual([8, 16, 32]);
@@ -163,6 +165,31 @@ describe('figure claims on planted results', () => {
     expect(buildFigure(spec('sparsity'), [run([0.1, 0.1, 0.1], 1)]).claims[0].verdict).toBe('inconclusive');
   });
 
+  it('sparsity is judged on runs without bias homeostasis (layerwise-free), not on runs whose sparsity it sets', () => {
+    const run = (m: string, learner: number[], seed: number, homeostasis = 0) => {
+      const r = planted(m, { metrics: [8, 16, 32].flatMap((res, i) => flat(res, `sparsity/r${res}/active`, learner[i], i + 1)), analyses: { sparsity: file('sparsity', { learner: sparsityReport(learner), 'random-init': sparsityReport([0.5, 0.5, 0.5]), teacher: sparsityReport([0.12, 0.12, 0.12]) }) as AnalysisFile<'sparsity'> } }, [8, 16, 32], seed);
+      const generator = { ...r.run.config.generator, homeostasis: { ...r.run.config.generator.homeostasis, active: homeostasis } };
+      return { ...r, run: { ...r.run, config: { ...r.run.config, generator } } };
+    };
+    // Homeostasis runs at its target 0.125 (set), free runs at 0.3 (learned, not sparse enough).
+    const set = [1, 2, 3].map((sd) => run('layerwise', [0.125, 0.125, 0.125 + sd / 1000], sd, 0.125));
+    const free = [1, 2, 3].map((sd) => run('layerwise-free', [0.3, 0.3, 0.3 + sd / 1000], sd));
+    const both = buildFigure(spec('sparsity'), [...set, ...free]);
+    expect(both.claims[0].verdict).toBe('does not hold');
+    expect(both.claims[0].numbers['teacher/r8/mean']).toBeCloseTo(0.3, 12);
+    // Both learners are drawn, the free one labelled as such; teacher and random init once per seed.
+    const subjects = both.tables[0].rows.filter((r) => r[1] === 8).map((r) => r[3]);
+    expect(subjects.filter((x) => x === 'teacher')).toHaveLength(3);
+    expect(subjects).toContain('learner (layerwise, no homeostasis)');
+    expect(subjects).toContain('learner (layerwise, homeostasis a = 0.125)');
+    // Homeostasis runs alone: nothing the claim can read, so no verdict from them.
+    const only = buildFigure(spec('sparsity'), set).claims[0];
+    expect(only.tests).toEqual([]);
+    expect(only.verdict).toBe('inconclusive');
+    // Layerwise runs without homeostasis are read where there are no layerwise-free runs (the full scale).
+    expect(buildFigure(spec('sparsity'), [1, 2, 3].map((sd) => run('layerwise', [0.1, 0.1, 0.1 + sd / 1000], sd))).claims[0].verdict).toBe('holds');
+  });
+
   it('moments: last / first error below 1 at every stage and order 1, 2, over seeds', () => {
     const line = (stage: number, step: number, o1: number, o2: number) => ({ stage, step, stageStep: step, resolution: 8 << (stage - 1), [`moments/r${8 << (stage - 1)}/o1`]: o1, [`moments/r${8 << (stage - 1)}/o2`]: o2 });
     // Errors fall from 2 to 1 within 50 steps, then stay: converged well below the first value.
@@ -194,6 +221,22 @@ describe('figure claims on planted results', () => {
     expect(c.tests.find((t) => t.key.endsWith('/sigmas'))!.verdict).toBe('holds');
     expect(c.tests.find((t) => t.key.endsWith('/ratio'))!.mean).toBeCloseTo(0.371 / 0.3, 10);
     expect(c.detail).toMatch(/D_r8\/ratio: 1\.24 \[/);
+  });
+
+  it('alignment pools the random reference sd over seeds, so one seed with a near-zero sd does not blur the verdict', () => {
+    const rep = (observed: number, sd: number) => ({ kind: 'alignment', method, reference: 32, target: 16, dim: 48, observed: { meanMatched: observed, meanBest: observed, meanAll: 0.1 }, random: { meanMatched: 0.3, stdMatched: sd, meanBest: 0.3, meanAll: 0.1, draws: 5 }, pairs: [] });
+    const metrics = (observed: number) => [{ stage: 1, resolution: 8, step: 10, stageStep: 10, 'alignment/r8/matched': observed, 'alignment/r8/random': 0.3, 'alignment/r8/random_std': 0.02 }, ...flat(8, 'alignment/r8/matched', observed).slice(1)];
+    const sds = [0.02, 1e-6, 0.02];
+    const c = buildFigure(
+      spec('alignment'),
+      sds.map((sd, i) => planted('layerwise', { metrics: metrics(0.5 + i / 1000), analyses: { alignment: file('alignment', { 'D_r8 vs G_r8': rep(0.5 + i / 1000, sd) }) as AnalysisFile<'alignment'> } }, [8, 16, 32], i + 1)),
+    ).claims[0];
+    const sigmas = c.tests.find((t) => t.key.endsWith('/sigmas'))!;
+    // Per-seed sds would give 10, 200,001 and 10.1 sds: an interval over seeds reaching below 3.
+    const pooled = Math.sqrt((0.02 ** 2 + 1e-12 + 0.02 ** 2) / 3);
+    expect(sigmas.mean).toBeCloseTo((0.201 / pooled + 0.2 / pooled + 0.202 / pooled) / 3, 8);
+    expect(sigmas.verdict).toBe('holds');
+    expect(c.verdict).toBe('holds');
   });
 
   it('layerwise compares SWD with the random-lower run of the same resolution and seed, at every level above the first', () => {

@@ -151,6 +151,7 @@ async function runFsr(o: QualityOptions, name: string, data: Data, dir: string, 
     teacher: data.teacher ?? undefined,
     onProgress: (e) => {
       if (e.kind === 'stage-end') o.log(`  fsr: stage ${e.level} done at step ${e.step} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      else if (e.kind === 'step' && e.stageStep % 500 === 0 && e.stageStep < e.stageSteps) o.log(`  fsr: stage ${e.level} step ${e.stageStep}/${e.stageSteps} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     },
   });
   const seconds = (performance.now() - t0) / 1000;

@@ -26,7 +26,8 @@ export interface FigureHead {
 
 /** What a figure reads of a run's training config (a TrainConfig has these and more). */
 export interface FigureRunConfig {
-  generator: { resolutions: number[]; patch: number };
+  /** homeostasis: bias homeostasis's target (absent or 0 = off): sparsity on such runs is set, not learned. */
+  generator: { resolutions: number[]; patch: number; homeostasis?: { active: number } };
   discriminator: { crop: number };
   analysis: { every: number; samples: number };
   train: { steps: number; stepsByLevel: number[] };

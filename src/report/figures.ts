@@ -64,9 +64,14 @@ function samplesOf(r: RunResult): string {
 const sparsityFigure: Drawing = (spec, runs) => {
   const rows: BarRow[] = [];
   const table: Table = { title: 'Active channels per hidden position', columns: ['data', 'resolution', 'channels', 'subject', 'mean active', 'std', 'fraction', `relative (tau) mean`, 'Hoyer', 'empty positions'], rows: [] };
-  const lw = byMethod(runs, 'layerwise');
+  // The layerwise learner as shipped, and the same recipe without bias homeostasis (method 'layerwise-free',
+  // the runs the claim reads): with homeostasis the active fraction is set by its target, not learned.
+  const lw = [...byMethod(runs, 'layerwise'), ...byMethod(runs, 'layerwise-free')];
   for (const r of lw) {
-    const subjects: [string, string][] = [['teacher', 'teacher'], ['learner', 'learner (layerwise)'], ['random-init', 'random init']];
+    const homeostasis = r.run.config.generator.homeostasis?.active ?? 0;
+    const learner = r.run.method === 'layerwise-free' ? 'learner (layerwise, no homeostasis)' : homeostasis > 0 ? `learner (layerwise, homeostasis a = ${homeostasis})` : 'learner (layerwise)';
+    // Teacher and random init of a seed are the same in both methods' runs: drawn from one method's runs only.
+    const subjects: [string, string][] = r.run.method === lw[0].run.method ? [['teacher', 'teacher'], ['learner', learner], ['random-init', 'random init']] : [['learner', learner]];
     const reps = subjects.map(([k, label]) => [label, result(r, 'sparsity', k)] as [string, SparsityReport | null]);
     for (const [label, rep] of reps) {
       if (!rep) continue;
@@ -76,7 +81,8 @@ const sparsityFigure: Drawing = (spec, runs) => {
       }
     }
   }
-  const first = lw[0];
+  // The histogram shows the learner whose sparsity is learned where there is one (the claim's runs).
+  const first = byMethod(runs, 'layerwise-free')[0] ?? lw[0];
   const n = first ? samplesOf(first) : '';
   const caption = `${spec.about} Bars: mean over ${n} samples x hidden positions of the fraction of exactly non-zero channels; error bars: one standard deviation over positions, divided by the channel count.`;
   const charts = rows.length
