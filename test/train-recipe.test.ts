@@ -78,6 +78,28 @@ describe('recipe features in the trainer [wasm]', () => {
     }
   });
 
+  it('homeostasis.from: levels below it keep their learned biases, levels from it are re-set to the quantile', async () => {
+    const t = teacher(TWO_LEVELS);
+    const biases = async (sets: string[]) => {
+      const dir = await tmp();
+      await train(config({}, ['train.emaFreeze=false', ...sets]), dir, { source: new TeacherSource(t, 1), teacher: t });
+      const run = await loadRun(dir, { source: false });
+      try {
+        return [8, 16].map((r) => tensorHash(run.generator.blocks[r].bias));
+      } finally {
+        run.dispose();
+      }
+    };
+    const off = await biases([]);
+    const from2 = await biases(['generator.homeostasis.active=0.25', 'generator.homeostasis.every=2', 'generator.homeostasis.from=2']);
+    const from1 = await biases(['generator.homeostasis.active=0.25', 'generator.homeostasis.every=2']);
+    // Level 1 is trained exactly as without homeostasis when it starts at level 2, and re-set when at 1.
+    expect(from2[0]).toBe(off[0]);
+    expect(from1[0]).not.toBe(off[0]);
+    expect(from2[1]).not.toBe(off[1]);
+    expect(() => config({}, ['generator.homeostasis.from=3'])).toThrow(/homeostasis\.from = 3 is above the top level \(2\)/);
+  }, 60_000);
+
   it('oracle-lower needs a synthetic teacher', () => {
     expect(() => resolveConfig({ data: 'emoji', train: { mode: 'oracle-lower' } })).toThrow(/needs a synthetic teacher/);
   });

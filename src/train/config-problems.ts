@@ -48,6 +48,8 @@ export function configProblems(c: TrainConfig): string[] {
   if (!(h.active >= 0 && h.active < 1)) p.push(`config.generator.homeostasis.active must be in [0, 1) (0 = off; the teacher's own is targetActive / channels), got ${show(h.active)}.`);
   int(h.every, 'generator.homeostasis.every', 1);
   int(h.samples, 'generator.homeostasis.samples', 1);
+  int(h.from, 'generator.homeostasis.from', 1);
+  if (Number.isInteger(h.from) && h.from > g.resolutions.length) p.push(`config.generator.homeostasis.from = ${h.from} is above the top level (${g.resolutions.length}); use 1..${g.resolutions.length}.`);
   if (h.active > 0 && g.family !== 'fsr') p.push(`config.generator.homeostasis acts on the hidden layers of the fsr family; set generator.homeostasis.active = 0 for the '${g.family}' family.`);
   if (g.patch >= 1 && g.resolutions.some((r) => r % g.patch !== 0)) p.push(`config.generator.patch = ${g.patch} must divide every resolution.`);
   const d = c.discriminator;

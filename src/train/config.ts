@@ -102,8 +102,10 @@ export const DEFAULT_CONFIG = {
      * stage, each hidden layer it trains gets b_l = the (1 - active) quantile of its pre-activations over
      * `samples` latents, so each channel is non-zero on a fraction `active` of positions. 0 = off (b_l
      * learned by gradient like every other weight). Departs from plain gradient descent-ascent on b_l only.
+     * `from`: the first level (1-based) it acts on; on images with a tanh head a silent code paints grey at
+     * the first level but "no detail" above it with a skip (docs/findings.md), so images start it at 2.
      */
-    homeostasis: { active: 0, every: 25, samples: 256 },
+    homeostasis: { active: 0, every: 25, samples: 256, from: 1 },
     /**
      * Recipes on G (docs/recipes.md; issue 19), all off by default. spectralNorm: every weight of G divided
      * by its top singular value (Miyato et al. 2018, as SAGAN does on G). pixelNorm: ProGAN's pixelwise

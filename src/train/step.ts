@@ -334,7 +334,7 @@ export function updateEma(ema: Learner, learner: Learner, names: string[], beta:
 
 /**
  * Bias homeostasis after the step's G update (generator.homeostasis; src/models/calibrate.ts): on every
- * `every`-th G step of a stage, each hidden layer the stage trains gets its biases re-set to the quantile
+ * `every`-th G step of a stage, each hidden layer the stage trains (from level `from` up) gets its biases re-set to the quantile
  * that keeps a fraction `active` of its units non-zero. The latents come from a stream keyed by the
  * resolution and the stage step, so every replica computes the same biases from its identical weights and
  * a resume repeats them, with no generator state to checkpoint.
@@ -345,7 +345,7 @@ function homeostasis(ctx: StepContext): void {
   if (!(h.active > 0) || t % h.every !== 0) return;
   const { params } = ctx.learner;
   params.shape.resolutions.forEach((r, l) => {
-    if (!ctx.stage.trained.includes(gName(r, 'bias'))) return;
+    if (l + 1 < h.from || !ctx.stage.trained.includes(gName(r, 'bias'))) return;
     const z = sampleLatents(new Rng(ctx.config.seed, `homeostasis.r${r}.t${t}`), h.samples, params.shape.zDim);
     try {
       retargetBias(params, l, z, h.active);
