@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d, upsample2x } from '../ops/index.js';
 import { pixelNorm } from './layers/pixel-norm.js';
+import { selfAttention, type AttentionWeights } from './layers/self-attention.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -47,6 +48,12 @@ export interface GeneratorShape {
    * stay zeros, so the hidden layers stay as sparse as the ReLU makes them.
    */
   pixelNorm?: boolean;
+  /**
+   * A SAGAN self-attention block (Zhang et al. 2019; layers/self-attention.ts) on the hidden layer of this
+   * resolution r_l, s_l = SA(ReLU(...)): a learner option (generator.attention; docs/families.md), absent for
+   * the teacher and by default. Its gamma starts at 0, so the learner starts as the plain FSR generator.
+   */
+  attention?: number;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -57,6 +64,8 @@ export interface GeneratorBlock {
   bias: tf.Tensor1D;
   /** Output head weight [P,P,imageChannels,C_l]; as a matrix, column c is atom c of A_l. */
   out: tf.Tensor4D;
+  /** The self-attention block on s_l (only at shape.attention). */
+  attn?: AttentionWeights;
 }
 
 export interface GeneratorParams {
@@ -100,7 +109,8 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
     const below: tf.Tensor4D | null = lowU;
     const [h, u, img]: tf.Tensor4D[] = tf.tidy(() => {
       const act = tf.relu(tf.sub(deconv2d(input, block.deconv, stride, pad), block.bias)) as tf.Tensor4D;
-      const hid = shape.pixelNorm ? pixelNorm(act) : act;
+      const normed = shape.pixelNorm ? pixelNorm(act) : act;
+      const hid = block.attn ? selfAttention(normed, block.attn) : normed;
       const painted = deconv2d(hid, block.out, shape.patch, 'valid');
       const pre: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
       return [hid, pre, shape.head === 'tanh' ? tf.tanh(pre) : pre] as tf.Tensor4D[];

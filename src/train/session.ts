@@ -49,7 +49,7 @@ export interface Session {
 /** The learner's shape from the config and the data's channel count. */
 export function configShape(config: TrainConfig, imageChannels: number): GeneratorShape {
   const g = config.generator;
-  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip, ...(g.pixelNorm ? { pixelNorm: true } : {}) };
+  return { resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip, ...(g.pixelNorm ? { pixelNorm: true } : {}), ...(g.attention ? { attention: g.attention } : {}) };
 }
 
 /** The run's schedule of stages (a dcgan: one stage at the top resolution that trains all of G). */
@@ -62,7 +62,7 @@ export function configSchedule(config: TrainConfig): Stage[] {
     return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
   }
   if (isMultiFamily(config.generator.family)) return familySchedule(config, steps);
-  return buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
+  return buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level, config.generator.attention);
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
