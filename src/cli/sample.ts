@@ -5,13 +5,13 @@ import { outputError, UserError } from '../util/errors.js';
 import { loadRun, sampleRun } from '../train/run.js';
 import { intFlag, parseFlags } from './args.js';
 
-const USAGE = 'fsrgan sample <run dir> --out <png> [--n 16] [--seed 0] [--ema] [--resolution R] [--backend ...]';
+const USAGE = 'fsrgan sample <run dir> --out <png> [--n 16] [--seed 0] [--ema] [--resolution R] [--mix-from SIDE] [--backend ...]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     'sample',
     argv,
-    { n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, ema: { type: 'boolean' }, resolution: { type: 'string' }, backend: { type: 'string' } },
+    { n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, ema: { type: 'boolean' }, resolution: { type: 'string' }, 'mix-from': { type: 'string' }, backend: { type: 'string' } },
     USAGE,
   );
   if (values.help) return console.log(USAGE), 0;
@@ -20,14 +20,16 @@ export async function run(argv: string[]): Promise<number> {
   const n = intFlag('n', values.n, 16, 1, 4096);
   const seed = intFlag('seed', values.seed, 0, 0, 0xffffffff);
   const resolution = values.resolution === undefined ? undefined : intFlag('resolution', values.resolution, 0, 1, 1 << 16);
+  // StyleGAN style mixing: the synthesis side from which a second latent's styles take over (src/models/stylegan.ts).
+  const mixFrom = values['mix-from'] === undefined ? undefined : intFlag('mix-from', values['mix-from'], 0, 1, 1 << 16);
   await initBackend(values.backend);
   const r = await loadRun(positionals[0], { source: false, teacher: false });
   try {
-    const x = sampleRun(r, { n, seed, ema: values.ema, resolution });
+    const x = sampleRun(r, { n, seed, ema: values.ema, resolution, mixFrom });
     await writeGridPng(values.out, x, { scale: Math.max(1, Math.round(64 / x.shape[1])) }).catch((e) => {
       throw outputError(e, values.out!, 'the sample grid');
     });
-    console.log(`wrote ${n} samples at ${x.shape[1]}x${x.shape[2]} (step ${r.step}${values.ema ? ', EMA' : ''}) to ${values.out}`);
+    console.log(`wrote ${n} samples at ${x.shape[1]}x${x.shape[2]} (step ${r.step}${values.ema ? ', EMA' : ''}${mixFrom ? `, styles from side ${mixFrom} of a second latent set` : ''}) to ${values.out}`);
     x.dispose();
   } finally {
     r.dispose();

@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
 import { DataCache, ensureRun, measureRun } from './run.js';
 import { modesFigureOutput } from './modes.js';
+import { styleFigureOutput } from './style-figures.js';
 import { buildFigure, readSummary, writeFigureFiles, writeSummaryPages, type FigureOutput, type FigureSummary, type ReproduceSummary, type RunSummary } from './summary.js';
 
 export interface ReproduceOptions {
@@ -82,7 +83,10 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const figSummaries: FigureSummary[] = [];
   for (const pf of plan.figures) {
     // F-modes: the 2-D lab's experiment (trained here, or read back from <out>/toy), not training runs.
-    const fig = pf.spec.builder === 'modes' ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log) : buildFigure(pf.spec, pf.runs.map((id) => results.get(id)!));
+    const rs = pf.runs.map((id) => results.get(id)!);
+    // F-attention, F-style: drawn from the trained generators themselves (style-figures.ts).
+    const drawn = pf.spec.builder === 'attention' || pf.spec.builder === 'style' ? await styleFigureOutput(pf.spec, rs, o.out) : null;
+    const fig = drawn ?? (pf.spec.builder === 'modes' ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log) : buildFigure(pf.spec, rs));
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);
     figSummaries.push({ ...fig, ...w, runs: pf.runs });

@@ -89,6 +89,8 @@ export interface Discriminator {
   state: Map<string, tf.Variable>;
   /** Another model family's forward pass (dcgan.ts; its convs are empty and its head a placeholder); `alpha`: ProGAN's fade-in. */
   forward?: (input: tf.Tensor4D, opts?: { alpha?: number }) => tf.Tensor1D;
+  /** Another family's power iteration on its spectrally normalised weights (SAGAN); powerIterate calls it. */
+  iterate?: (iterations: number) => void;
   /** Another family's D input from a pyramid (the stacked GAN's (x_1, x_L) pair), instead of discInput's. */
   makeInput?: (xs: tf.Tensor4D[], l: number) => tf.Tensor4D;
   /** PacGAN: samples packed along channels per D input (absent = 1; docs/recipes.md). */
@@ -214,6 +216,7 @@ export function spectralNormalize(w: tf.Tensor, u: tf.Tensor1D, v: tf.Tensor1D):
 
 /** Power iteration on every normalised weight of D: v <- W u / ||.||, u <- W^T v / ||.||, persisted. */
 export function powerIterate(d: Discriminator, iterations = d.powerIterations): void {
+  if (d.iterate) return d.iterate(iterations);
   for (const layer of [...d.convs, d.head]) {
     if (!layer.u || !layer.v) continue;
     const { u, v } = layer;

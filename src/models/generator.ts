@@ -16,6 +16,7 @@ import { deconv2d, upsample2x } from '../ops/index.js';
 import { pixelNorm } from './layers/pixel-norm.js';
 import { equalizedWeight } from './layers/equalized.js';
 import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-norm.js';
+import { selfAttention, type AttentionWeights } from './layers/self-attention.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -62,6 +63,12 @@ export interface GeneratorShape {
    * reference latents `GeneratorParams.reference` and each block's vbnGamma, vbnBeta. A learner option.
    */
   virtualBatchNorm?: boolean;
+  /**
+   * A SAGAN self-attention block (Zhang et al. 2019; layers/self-attention.ts) on the hidden layer of this
+   * resolution r_l, s_l = SA(ReLU(...)): a learner option (generator.attention; docs/families.md), absent for
+   * the teacher and by default. Its gamma starts at 0, so the learner starts as the plain FSR generator.
+   */
+  attention?: number;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -75,6 +82,8 @@ export interface GeneratorBlock {
   /** Virtual batch norm's scale gamma_l and shift beta_l [C_l] (only with shape.virtualBatchNorm). */
   vbnGamma?: tf.Tensor1D;
   vbnBeta?: tf.Tensor1D;
+  /** The self-attention block on s_l (only at shape.attention). */
+  attn?: AttentionWeights;
 }
 
 export interface GeneratorParams {
@@ -131,10 +140,11 @@ function layerPre(params: GeneratorParams, l: number, input: tf.Tensor4D, ref: t
   return { pre: virtualBatchNorm(pre, r.mean, r.meanSq, ref.shape[0], g, b), refPre: r.out };
 }
 
-/** s_l from its pre-activation: ReLU(pre - b_l), pixel-normalised when the shape says so. */
-function hiddenOf(shape: GeneratorShape, pre: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
-  const act = tf.relu(tf.sub(pre, bias)) as tf.Tensor4D;
-  return shape.pixelNorm ? pixelNorm(act) : act;
+/** s_l from its pre-activation: ReLU(pre - b_l), pixel-normalised when the shape says so, then the block's self-attention where it has one. */
+function hiddenOf(shape: GeneratorShape, pre: tf.Tensor4D, block: GeneratorBlock): tf.Tensor4D {
+  const act = tf.relu(tf.sub(pre, block.bias)) as tf.Tensor4D;
+  const normed = shape.pixelNorm ? pixelNorm(act) : act;
+  return block.attn ? selfAttention(normed, block.attn) : normed;
 }
 
 /** The reference latents when the shape has virtual batch norm (null without). */
@@ -153,10 +163,10 @@ export function generatorPreActivation(params: GeneratorParams, l: number, z: tf
     let input = z;
     let ref = referenceOf(params);
     for (let i = 0; i < l; i++) {
-      const bias = params.blocks[params.shape.resolutions[i]].bias;
+      const block = params.blocks[params.shape.resolutions[i]];
       const { pre, refPre } = layerPre(params, i, input, ref);
-      input = hiddenOf(params.shape, pre, bias);
-      ref = refPre ? hiddenOf(params.shape, refPre, bias) : null;
+      input = hiddenOf(params.shape, pre, block);
+      ref = refPre ? hiddenOf(params.shape, refPre, block) : null;
     }
     return layerPre(params, l, input, ref).pre;
   });
@@ -185,11 +195,11 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
     const below: tf.Tensor4D | null = lowU;
     const [h, u, img, refH]: (tf.Tensor4D | null)[] = tf.tidy(() => {
       const { pre, refPre } = layerPre(params, l, input, refIn);
-      const hid = hiddenOf(shape, pre, block.bias);
+      const hid = hiddenOf(shape, pre, block);
       const painted = deconv2d(hid, layerWeights(shape, l, block).out, shape.patch, 'valid');
       const pre2: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
       const out = [hid, pre2, shape.head === 'tanh' ? tf.tanh(pre2) : pre2];
-      return refPre ? [...out, hiddenOf(shape, refPre, block.bias)] : out;
+      return refPre ? [...out, hiddenOf(shape, refPre, block)] : out;
     }) as (tf.Tensor4D | null)[];
     s.push(h!);
     x.push(img!);

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { deconvFanIn, generatorForward, hiddenGrids, type GeneratorOutput, type GeneratorParams, type GeneratorShape } from './generator.js';
 import { Rng } from '../util/rng.js';
+import { attentionWidths } from './layers/self-attention.js';
 
 /** The three parts of a generator block, in the order their variables are created. */
 export const BLOCK_PARTS = ['deconv', 'bias', 'out'] as const;
@@ -34,6 +35,8 @@ export interface Learner {
   vars: Map<string, tf.Variable>;
   /** Another model family's forward pass (dcgan.ts), instead of the FSR generator's; its params have no blocks. */
   forward?: (z: tf.Tensor4D, upTo?: number, opts?: ForwardOptions) => GeneratorOutput;
+  /** Power iteration of a family's spectrally normalised weights (SAGAN), run before each G update. */
+  iterate?: () => void;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface Learner {
 export interface ForwardOptions {
   real?: tf.Tensor4D[];
   alpha?: number;
+  /** StyleGAN's style mixing: the styles of layers at synthesis side >= `from` come from latents `z` instead. */
+  mix?: { z: tf.Tensor4D; from: number };
 }
 
 /** The variable name of one part of the block at resolution r. */
@@ -96,7 +101,32 @@ export function createLearner(shape: GeneratorShape, rng: Rng, init: LearnerInit
       Object.assign(blocks[r], { vbnGamma: gamma, vbnBeta: beta });
     });
   }
+  // Drawn after every block, so that a learner without attention has the same init as before.
+  if (shape.attention) {
+    const c = shape.channels[shape.resolutions.indexOf(shape.attention)];
+    const wd = attentionWidths(c);
+    const shapes: Record<string, number[]> = { q: [c, wd.qk], k: [c, wd.qk], h: [c, wd.h], o: [wd.h, c] };
+    for (const [part, s] of Object.entries(shapes)) vars.set(attnName(shape.attention, part), ownVariable(tf.tensor(rng.normals(s[0] * s[1], 1 / Math.sqrt(s[0])), s)));
+    vars.set(attnName(shape.attention, 'gamma'), ownVariable(tf.zeros([1])));
+  }
+  attachAttention(shape, blocks, vars);
   return { params: { shape, blocks }, vars };
+}
+
+/** The variable name of a part (q, k, h, o, gamma) of the self-attention block at resolution r. */
+export function attnName(r: number, part: string): string {
+  return `g.r${r}.attn.${part}`;
+}
+
+/** The attention variables' names of a shape (none without generator.attention). */
+export function attnNames(shape: Pick<GeneratorShape, 'attention'>): string[] {
+  return shape.attention ? ['q', 'k', 'h', 'o', 'gamma'].map((p) => attnName(shape.attention!, p)) : [];
+}
+
+function attachAttention(shape: GeneratorShape, blocks: GeneratorParams['blocks'], vars: Map<string, tf.Variable>): void {
+  if (!shape.attention) return;
+  const get = (p: string) => vars.get(attnName(shape.attention!, p))!;
+  blocks[shape.attention].attn = { q: get('q') as tf.Tensor2D, k: get('k') as tf.Tensor2D, h: get('h') as tf.Tensor2D, o: get('o') as tf.Tensor2D, gamma: get('gamma') };
 }
 
 /**
@@ -136,6 +166,11 @@ export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string
       blocks[r][part] = v as tf.Variable<tf.Rank.R1>;
     }
   });
+  for (const name of attnNames(shape)) {
+    if (!tensors[name]) throw new Error(`learnerFromTensors: missing tensor ${name}`);
+    vars.set(name, tf.variable(tensors[name], trainable));
+  }
+  attachAttention(shape, blocks, vars);
   return { params: { shape, blocks }, vars };
 }
 

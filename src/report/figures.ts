@@ -351,6 +351,13 @@ export const DRAWINGS: Record<FigureKind, Drawing> = {
   modes: (spec) => {
     throw new Error(`${spec.name}: a 'modes' figure is drawn by modesFigure from the 2-D lab's results`);
   },
+  // F-attention and F-style are drawn from the runs' generators (src/experiments/style-figures.ts).
+  attention: (spec) => {
+    throw new Error(`${spec.name}: an 'attention' figure is drawn by styleFigureOutput from the trained runs`);
+  },
+  style: (spec) => {
+    throw new Error(`${spec.name}: a 'style' figure is drawn by styleFigureOutput from the trained runs`);
+  },
 };
 
 /** Draws one figure from its runs' results (charts, images, tables; no verdicts of its own; F-budget draws the verdicts it is given). */

@@ -50,6 +50,9 @@ export function configProblems(c: TrainConfig): string[] {
   int(h.samples, 'generator.homeostasis.samples', 1);
   int(h.from, 'generator.homeostasis.from', 1);
   if (Number.isInteger(h.from) && h.from > g.resolutions.length) p.push(`config.generator.homeostasis.from = ${h.from} is above the top level (${g.resolutions.length}); use 1..${g.resolutions.length}.`);
+  if (g.attention !== 0 && (g.family !== 'fsr' || !g.resolutions.includes(g.attention))) {
+    p.push(g.family !== 'fsr' ? `config.generator.attention places attention in the fsr learner; for family '${g.family}' leave it at 0 (the sagan family has families.sagan.attentionG).` : `config.generator.attention = ${g.attention} must be 0 or one of generator.resolutions (${g.resolutions.join(', ')}).`);
+  }
   if (h.active > 0 && g.family !== 'fsr') p.push(`config.generator.homeostasis acts on the hidden layers of the fsr family; set generator.homeostasis.active = 0 for the '${g.family}' family.`);
   if (g.patch >= 1 && g.resolutions.some((r) => r % g.patch !== 0)) p.push(`config.generator.patch = ${g.patch} must divide every resolution.`);
   const d = c.discriminator;

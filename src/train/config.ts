@@ -22,9 +22,10 @@ export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower']
 export const HEADS = ['linear', 'tanh'] as const;
 /**
  * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network), or
- * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md).
+ * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md),
+ * or the attention and style families of src/train/families-style.ts (SAGAN, StyleGAN).
  */
-export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan'] as const;
+export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan', 'sagan', 'stylegan'] as const;
 export type TrainMode = (typeof MODES)[number];
 
 /**
@@ -117,6 +118,11 @@ export const DEFAULT_CONFIG = {
      */
     spectralNorm: false,
     pixelNorm: false,
+    /**
+     * The FSR learner only: a SAGAN self-attention block (Zhang et al. 2019) on the hidden layer s_l of this
+     * resolution r_l (0 = none), trained with its layer (docs/families.md). The sagan family places its own.
+     */
+    attention: 0,
     equalizedLr: false,
     virtualBatchNorm: false,
   },
@@ -228,6 +234,10 @@ export const DEFAULT_CONFIG = {
     progan: { fade: 0.5, stddevGroup: 4 },
     /** SRGAN: weights of G's adversarial loss, pixel MSE and feature MSE (in D's first-layer codes) against the real x_l. */
     srgan: { adversarial: 0.001, pixel: 1, feature: 0.1 },
+    /** SAGAN: feature side of the self-attention block in G and in D (0 = none); spectral norm on every weight of both (the paper's). */
+    sagan: { attentionG: 8, attentionD: 8, spectralNorm: true },
+    /** StyleGAN: dense layers of the mapping network z -> w (the paper's 8) and their learning-rate multiplier (0.01). */
+    stylegan: { mappingLayers: 4, lrMul: 0.01 },
   },
   log: {
     /** Write a metrics.jsonl line every this many steps. */
@@ -288,6 +298,8 @@ export const PRESETS: Record<string, DeepPartial<TrainConfig>> = {
   // Miyato et al. 2018.
   sngan: { objective: { name: 'hinge' }, discriminator: { spectralNorm: true }, train: { lrG: 0.0002, lrD: 0.0002, beta1: 0, beta2: 0.9 } },
   smoke: { train: { batch: 16, steps: 30 }, log: { every: 5, checkpointEvery: 30, sampleEvery: 30 } },
+  // Zhang et al. 2019 (SAGAN): hinge loss and TTUR (lr_D 4e-4, lr_G 1e-4, Adam 0 / 0.9); its spectral norm on G and D is families.sagan.spectralNorm (on by default).
+  sagan: { objective: { name: 'hinge' }, train: { lrG: 0.0001, lrD: 0.0004, beta1: 0, beta2: 0.9 } },
   // Karras et al. 2018 (ProGAN): WGAN-GP with the drift term, Adam(0.001, 0, 0.99), one D step per G step, EMA of G.
   progan: { objective: { name: 'wgan-gp', gpLambda: 10, drift: 0.001 }, train: { lrG: 0.001, lrD: 0.001, beta1: 0, beta2: 0.99, dSteps: 1, emaBeta: 0.999 } },
 };

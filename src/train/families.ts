@@ -20,11 +20,12 @@ import { createStackedGenerator, stackedPairInput, stackedStageNames } from '../
 import { createSrganGenerator } from '../models/srgan.js';
 import { createProganDiscriminators, createProganGenerator, proganStageNames, type ProganShape } from '../models/progan.js';
 import { Rng } from '../util/rng.js';
+import { createStyleDiscriminators, createStyleGenerator, isStyleFamily, type StyleFamily, styleImageChannels, styleProblems, styleSchedule } from './families-style.js';
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
 
 /** The families this file builds (generator.family); 'fsr' and 'dcgan' are built by session.ts. */
-export const MULTI_FAMILIES = ['lapgan', 'progan', 'stacked', 'srgan'] as const;
+export const MULTI_FAMILIES = ['lapgan', 'progan', 'stacked', 'srgan', 'sagan', 'stylegan'] as const;
 export type MultiFamily = (typeof MULTI_FAMILIES)[number];
 
 export function isMultiFamily(family: string): family is MultiFamily {
@@ -37,6 +38,8 @@ export const FAMILY_MODES: Record<MultiFamily, string[]> = {
   progan: ['layerwise'],
   stacked: ['layerwise'],
   srgan: ['layerwise'],
+  sagan: ['end-to-end'],
+  stylegan: ['end-to-end'],
 };
 
 function proganShape(c: TrainConfig, imageChannels: number): ProganShape {
@@ -50,6 +53,7 @@ export function createFamilyGenerator(c: TrainConfig, imageChannels: number): Le
   const rng = new Rng(c.seed, 'init-g');
   const base = { resolutions: [...g.resolutions], imageChannels, zDim: g.zDim, widths: [...g.channels] };
   const family = g.family as MultiFamily;
+  if (isStyleFamily(family)) return createStyleGenerator(c, imageChannels);
   switch (family) {
     case 'lapgan':
       return createLapganGenerator({ ...base, noiseChannels: c.families.lapgan.noiseChannels }, rng);
@@ -75,7 +79,7 @@ function stagesOf(c: TrainConfig, steps: number[], names: (l: number) => string[
     level, resolution: res[level - 1], steps: steps[level - 1], trained, frozen: all.filter((n) => !trained.includes(n)), discInput, outputs,
     calibrate: [], oracle: [], untrainedHeads: [], ...extra,
   });
-  const family = g.family as MultiFamily;
+  const family = g.family as Exclude<MultiFamily, StyleFamily>;
   switch (family) {
     case 'lapgan':
       if (c.train.mode === 'end-to-end') return [make(L, all, L > 1 ? 'pair' : 'single', [...res])];
@@ -96,6 +100,7 @@ function stagesOf(c: TrainConfig, steps: number[], names: (l: number) => string[
 /** The family's stages; `steps[l]` is the budget of the stage that generates level index l. */
 export function familySchedule(c: TrainConfig, steps: number[]): Stage[] {
   // The names come from a generator built for the purpose (cheap at these sizes, and disposed at once).
+  if (isStyleFamily(c.generator.family)) return styleSchedule(c, steps);
   const g = createFamilyGenerator(c, 3);
   try {
     const all = [...g.vars.keys()];
@@ -114,6 +119,7 @@ export function familySchedule(c: TrainConfig, steps: number[]): Stage[] {
 
 /** One D per stage, keyed by the stage's resolution; each drawn from Rng(seed, `init-d.r<r>`) (ProGAN: one shared set). */
 export function createFamilyDiscriminators(c: TrainConfig, stages: Stage[], imageChannels: number): Map<number, Discriminator> {
+  if (isStyleFamily(c.generator.family)) return createStyleDiscriminators(c, imageChannels);
   if (c.generator.family === 'progan') return createProganDiscriminators(proganShape(c, imageChannels), new Rng(c.seed, 'init-d'));
   const dc = c.discriminator;
   const discs = new Map<number, Discriminator>();
@@ -128,8 +134,9 @@ export function createFamilyDiscriminators(c: TrainConfig, stages: Stage[], imag
 
 /** The image channels of a family's checkpoint (its first output layer's last axis), or null when not one. */
 export function familyImageChannels(c: TrainConfig, tensors: Record<string, tf.Tensor>): number | null {
+  if (isStyleFamily(c.generator.family)) return styleImageChannels(tensors);
   const r1 = c.generator.resolutions[0];
-  const t = { lapgan: `g.r${r1}.rgb.w`, srgan: `g.r${r1}.rgb.w`, stacked: 'g.s1.rgb.w', progan: `g.rgb${r1}.w` }[c.generator.family as MultiFamily];
+  const t = { lapgan: `g.r${r1}.rgb.w`, srgan: `g.r${r1}.rgb.w`, stacked: 'g.s1.rgb.w', progan: `g.rgb${r1}.w` }[c.generator.family as Exclude<MultiFamily, StyleFamily>];
   return t && tensors[t] ? (tensors[t].shape[3] ?? null) : null;
 }
 
@@ -159,6 +166,7 @@ export function familyProblems(c: TrainConfig): string[] {
     const n = c.families[k].noiseChannels;
     if (!Number.isInteger(n) || n < 0) p.push(`config.families.${k}.noiseChannels must be an integer >= 0, got ${n}.`);
   }
+  if (isStyleFamily(family)) p.push(...styleProblems(c));
   const s = c.families.srgan;
   for (const k of ['adversarial', 'pixel', 'feature'] as const) if (!(s[k] >= 0)) p.push(`config.families.srgan.${k} must be >= 0, got ${s[k]}.`);
   return p;

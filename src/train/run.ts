@@ -20,6 +20,7 @@ import { buildSession, closeStageOptimizers, disposeSession, restoreSession } fr
 import type { Stage } from './stages.js';
 import { readRunConfig } from './rundir.js';
 import { familyImageChannels } from './families.js';
+import { styleganSides } from '../models/stylegan.js';
 
 export interface LoadedRun {
   dir: string;
@@ -105,6 +106,11 @@ export interface SampleOptions {
   ema?: boolean;
   /** Resolution to draw (default: the highest meaningful one). */
   resolution?: number;
+  /**
+   * StyleGAN style mixing (src/models/stylegan.ts): the styles of synthesis sides >= mixFrom come from a
+   * second set of latents, drawn from Rng(seed, 'sample-mix'); the first set's styles below it and its noise.
+   */
+  mixFrom?: number;
 }
 
 /** Images [n,r,r,C] from a loaded run at latents drawn from Rng(seed, 'sample'): same run and seed, same images. */
@@ -122,7 +128,15 @@ export function sampleRun(run: LoadedRun, opts: SampleOptions): tf.Tensor4D {
     );
   }
   const z = sampleLatents(new Rng(opts.seed, 'sample'), opts.n, g.params.shape.zDim);
-  const x = tf.tidy(() => learnerForward(g, z, level + 1).x[level]);
-  z.dispose();
+  const mix = opts.mixFrom === undefined ? undefined : { z: sampleLatents(new Rng(opts.seed, 'sample-mix'), opts.n, g.params.shape.zDim), from: opts.mixFrom };
+  if (mix) {
+    const sides = run.config.generator.family === 'stylegan' ? styleganSides(run.config.generator) : [];
+    if (!sides.length || !sides.includes(mix.from)) {
+      tf.dispose([z, mix.z]);
+      throw new UserError(sides.length ? `--mix-from must be one of the synthesis sides ${sides.join(', ')}, got ${mix.from}.` : `--mix-from mixes styles of a stylegan run; the run in '${run.dir}' is generator.family '${run.config.generator.family}'.`);
+    }
+  }
+  const x = tf.tidy(() => learnerForward(g, z, level + 1, { mix }).x[level]);
+  tf.dispose([z, ...(mix ? [mix.z] : [])]);
   return x;
 }

@@ -60,6 +60,7 @@ export function configShape(config: TrainConfig, imageChannels: number): Generat
     // Equalised lr scales by the init's gains (learner.ts); virtual batch norm (generator.ts): recipes of docs/recipes.md.
     ...(g.equalizedLr ? { equalizedLr: { gain: g.init.gain, outGain: g.init.outGain } } : {}),
     ...(g.virtualBatchNorm ? { virtualBatchNorm: true } : {}),
+    ...(g.attention ? { attention: g.attention } : {}),
   };
 }
 
@@ -73,7 +74,7 @@ export function configSchedule(config: TrainConfig): Stage[] {
     return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
   }
   if (isMultiFamily(config.generator.family)) return familySchedule(config, steps);
-  const stages = buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level);
+  const stages = buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level, config.generator.attention);
   if (!config.generator.virtualBatchNorm) return stages;
   // Virtual batch norm's gamma_l, beta_l train with their layer's deconvolution and are frozen with it.
   const vbn = (names: string[]) => names.flatMap((n) => (n.endsWith('.deconv') ? VBN_PARTS.map((p) => n.replace(/deconv$/, p)) : []));

@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
-import { BLOCK_PARTS, gName } from '../models/learner.js';
+import { attnNames, BLOCK_PARTS, gName } from '../models/learner.js';
 import type { TrainMode } from './config.js';
 import type { CalibrationReport } from '../models/calibrate.js';
 
@@ -79,8 +79,10 @@ export function allGNames(resolutions: number[]): string[] {
  * The stage schedule of a mode; `steps[l]` is the budget of the stage that generates level index l.
  * `level` (1-based, 0 = L) is the level oracle-lower trains.
  */
-export function buildSchedule(resolutions: number[], mode: TrainMode, steps: number[], level = 0): Stage[] {
-  const names = allGNames(resolutions);
+export function buildSchedule(resolutions: number[], mode: TrainMode, steps: number[], level = 0, attention = 0): Stage[] {
+  // A self-attention block on s_l (generator.attention) is trained, frozen and hashed with its block.
+  const attn = attnNames({ attention });
+  const names = [...allGNames(resolutions), ...attn];
   const L = resolutions.length;
   const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
   const make = (level: number, trained: string[], discInput: Stage['discInput'], outputs: number[], calibrate: number[], oracle: number[] = [], untrainedHeads: number[] = []): Stage => ({
@@ -95,7 +97,7 @@ export function buildSchedule(resolutions: number[], mode: TrainMode, steps: num
     oracle,
     untrainedHeads,
   });
-  const block = (r: number) => BLOCK_PARTS.map((p) => gName(r, p));
+  const block = (r: number) => [...BLOCK_PARTS.map((p) => gName(r, p)), ...(r === attention ? attn : [])];
   switch (mode) {
     case 'layerwise':
       return resolutions.map((r, i) => make(i + 1, block(r), i === 0 ? 'single' : 'pair', resolutions.slice(0, i + 1), [i]));
@@ -103,7 +105,7 @@ export function buildSchedule(resolutions: number[], mode: TrainMode, steps: num
       // The random lower layers are calibrated too (data-free), so that the baseline is not at a degenerate scale.
       return [make(L, block(resolutions[L - 1]), 'single', [resolutions[L - 1]], upTo(L), [], upTo(L - 1))];
     case 'end-to-end': {
-      const trained = [...resolutions.flatMap((r) => [gName(r, 'deconv'), gName(r, 'bias')]), gName(resolutions[L - 1], 'out')];
+      const trained = [...resolutions.flatMap((r) => [gName(r, 'deconv'), gName(r, 'bias')]), gName(resolutions[L - 1], 'out'), ...attn];
       return [make(L, trained, 'single', [resolutions[L - 1]], upTo(L), [], upTo(L - 1))];
     }
     case 'oracle-lower': {

@@ -140,7 +140,7 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
   });
   tf.dispose([...batch.filter((x) => !cond?.includes(x)), ...fakeXs, ...(ctx.stage.fade ? realXs : [])]);
   const e = config.objective.name === 'wgan-gp' ? tf.tensor1d(shardArray(ctx.shard, Float32Array.from({ length: nD }, () => ctx.rngs.gp.uniform()))) : null;
-  if (disc.convs[0]?.u) powerIterate(disc);
+  if (disc.convs[0]?.u || disc.iterate) powerIterate(disc);
   let penalty: tf.Scalar | null = null;
   const fwd = ctx.stage.fade ? { alpha } : undefined;
   const D = (x: tf.Tensor4D) => discForward(disc, x, fwd);
@@ -229,6 +229,8 @@ const ABANDONED = new Error('step abandoned');
 export function gObjective(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null = null, cond: tf.Tensor4D[] | null = null): { loss: () => tf.Scalar; dispose: () => void } {
   const { config, disc, learner } = ctx;
   const obj = objectives[config.objective.name];
+  // Spectral norm on G (sagan): one power-iteration step per G update, outside the gradient.
+  learner.iterate?.();
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
   const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);
   const aug = augmentFor(ctx, config.train.batch);
