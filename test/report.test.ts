@@ -111,6 +111,23 @@ describe('chart builders render with the planted number of marks', () => {
     expect(labels(svg, 'bar').some((l) => l.includes('random lower') && l.includes('16'))).toBe(true);
   });
 
+  it('groupedBars: rows sharing a group and method (seeds) are one bar at their mean, never stacked', async () => {
+    const rows: charts.BarRow[] = [0.1, 0.2, 0.3].flatMap((v) => [
+      { group: 8, method: 'learner', value: v, error: 0.1 },
+      { group: 8, method: 'random', value: 2 * v },
+    ]);
+    const spec = charts.groupedBars({ title: 'Sparsity', caption: 'Mean over 3 seeds.', rows, xTitle: 'layer', yTitle: 'fraction' });
+    const values = (spec as unknown as { data: { values: { method: string; value: number; n: number; lo: number | null }[] } }).data.values;
+    expect(values.map((v) => [v.method, v.n])).toEqual([['learner', 3], ['random', 3]]);
+    expect(values[0].value).toBeCloseTo(0.2, 12);
+    expect(values[0].lo).toBeCloseTo(0.1, 12);
+    expect(values[1].lo).toBeNull();
+    const { svg } = await rendered(spec);
+    expect(marks(svg, 'bar')).toBe(2);
+    const h = barHeights(svg);
+    expect(Math.max(...h) / Math.min(...h)).toBeCloseTo(2, 6);
+  });
+
   it('builders reject a chart without title or caption, and non-finite data', () => {
     expect(() => dist.heatmap({ title: '', caption: 'c', matrix: [[1]], xTitle: 'x', yTitle: 'y' })).toThrow(/heatmap: title/);
     expect(() => dist.decayCurve({ title: 't', caption: '', layers: [{ name: 'a', points: [] }] })).toThrow(/decayCurve: caption/);

@@ -202,13 +202,19 @@ export interface GroupedBarsOptions extends ChartBase {
   methodOrder?: string[];
 }
 
-/** Grouped bars with error bars (F-layerwise quality per resolution): one bar per row, one rule per row with an error. */
+/**
+ * Grouped bars with error bars (F-layerwise quality per resolution): one bar per (group, method), one rule
+ * per bar with an error. Rows that share a group and method (one per seed) are drawn as one bar at their
+ * mean value, with the root mean square of their errors and their count `n` in the tooltip: vega-lite would
+ * otherwise stack them, a bar n times too tall.
+ */
 export function groupedBars(o: GroupedBarsOptions): ChartSpec {
   const fn = 'groupedBars';
   if (!Array.isArray(o.rows) || o.rows.length === 0) throw new Error(`${fn}: rows must be a non-empty array`);
   const groups: (string | number)[] = [];
   const methods: string[] = o.methodOrder ? [...o.methodOrder] : [];
-  const rows: Row[] = o.rows.map((r) => {
+  const cells = new Map<string, { group: string | number; method: string; values: number[]; errors: number[] }>();
+  for (const r of o.rows) {
     checkFinite(fn, `value of ${r.method} at ${r.group}`, r.value);
     if (r.error !== undefined) {
       checkFinite(fn, `error of ${r.method} at ${r.group}`, r.error);
@@ -216,8 +222,16 @@ export function groupedBars(o: GroupedBarsOptions): ChartSpec {
     }
     if (!groups.includes(r.group)) groups.push(r.group);
     if (!methods.includes(r.method)) methods.push(r.method);
-    const e = r.error ?? null;
-    return { group: String(r.group), method: r.method, value: r.value, lo: e === null ? null : r.value - e, hi: e === null ? null : r.value + e, hasError: e === null ? 0 : 1 };
+    const key = JSON.stringify([String(r.group), r.method]);
+    const cell = cells.get(key) ?? { group: r.group, method: r.method, values: [], errors: [] };
+    cell.values.push(r.value);
+    if (r.error !== undefined) cell.errors.push(r.error);
+    cells.set(key, cell);
+  }
+  const rows: Row[] = [...cells.values()].map((c) => {
+    const value = c.values.reduce((a, v) => a + v, 0) / c.values.length;
+    const e = c.errors.length ? Math.sqrt(c.errors.reduce((a, v) => a + v * v, 0) / c.errors.length) : null;
+    return { group: String(c.group), method: c.method, value, n: c.values.length, lo: e === null ? null : value - e, hi: e === null ? null : value + e, hasError: e === null ? 0 : 1 };
   });
   const x = { field: 'group', type: 'ordinal', title: o.xTitle, sort: groups.map(String), axis: { labelAngle: 0 } };
   const xOffset = { field: 'method', type: 'nominal', sort: methods };
@@ -232,7 +246,7 @@ export function groupedBars(o: GroupedBarsOptions): ChartSpec {
         encoding: {
           y: { field: 'value', type: 'quantitative', title: o.yTitle },
           color: { field: 'method', type: 'nominal', title: o.methodTitle ?? 'method', sort: methods },
-          tooltip: [{ field: 'group' }, { field: 'method' }, { field: 'value', format: '.4g' }, { field: 'lo', format: '.4g' }, { field: 'hi', format: '.4g' }],
+          tooltip: [{ field: 'group' }, { field: 'method' }, { field: 'value', format: '.4g' }, { field: 'n', title: 'rows (seeds) averaged' }, { field: 'lo', format: '.4g' }, { field: 'hi', format: '.4g' }],
         },
       },
       {

@@ -84,7 +84,7 @@ const sparsityFigure: Drawing = (spec, runs) => {
   // The histogram shows the learner whose sparsity is learned where there is one (the claim's runs).
   const first = byMethod(runs, 'layerwise-free')[0] ?? lw[0];
   const n = first ? samplesOf(first) : '';
-  const caption = `${spec.about} Bars: mean over ${n} samples x hidden positions of the fraction of exactly non-zero channels; error bars: one standard deviation over positions, divided by the channel count.`;
+  const caption = `${spec.about} Bars: mean over seeds and over ${n} samples x hidden positions of the fraction of exactly non-zero channels; error bars: one standard deviation over positions, divided by the channel count (root mean square over seeds).`;
   const charts = rows.length
     ? [{ file: spec.name, spec: bars({ title: spec.title, caption, rows, xTitle: 'layer (resolution r_l)', yTitle: 'active fraction of channels', methodTitle: 'generator' }) }]
     : [];
@@ -199,7 +199,7 @@ const alignmentFigure: Drawing = (spec, runs) => {
     }
     if (r.tiles) images.push({ path: r.tiles, caption: `${r.run.data}: left, D_1's first-layer filters; right, G's output atoms at r${r.run.config.generator.resolutions[0]}; same grid position = Hungarian-matched pair, best pairs first (each tile scaled to its own range).` });
   }
-  const caption = `${spec.about} Error bars on the random reference: one standard deviation over draws.`;
+  const caption = `${spec.about} Bars: mean over seeds; error bars on the random reference: one standard deviation over draws (root mean square over seeds).`;
   if (rows.length) charts.unshift({ file: spec.name, spec: bars({ title: spec.title, caption, rows, xTitle: 'discriminator layer vs generator head', yTitle: 'mean matched |cosine|', methodTitle: 'filters' }) });
   return { name: spec.name, title: spec.title, caption, charts, images, tables: [table] };
 };
@@ -332,7 +332,7 @@ const recoveryFigure: Drawing = (spec, runs) => {
       }
     }
   }
-  const caption = `${spec.about} The recovered fraction (|cos| > ${threshold}) is in the table.`;
+  const caption = `${spec.about} Bars: mean over seeds. The recovered fraction (|cos| > ${threshold}) is in the table.`;
   const charts = rows.length ? [{ file: spec.name, spec: bars({ title: spec.title, caption, rows, xTitle: 'output layer (resolution r_l)', yTitle: 'matched |cos| with the teacher', methodTitle: 'generator' }) }] : [];
   return { name: spec.name, title: spec.title, caption, charts, images: [], tables: [table] };
 };
