@@ -17,7 +17,7 @@ const DIR = 'experiments/figures';
 describe('figure experiments and their plan', () => {
   it('every scale plans each distinct run once per seed (and budget), shared by every figure that names it', async () => {
     const specs = await loadFigureSpecs(DIR);
-    expect(specs.map((s) => s.name)).toEqual(['F-alignment', 'F-budget', 'F-family', 'F-layerwise', 'F-locality', 'F-modes', 'F-moments', 'F-recovery', 'F-sparsity']);
+    expect(specs.map((s) => s.name)).toEqual(['F-acgan', 'F-alignment', 'F-budget', 'F-cgan', 'F-family', 'F-layerwise', 'F-locality', 'F-modes', 'F-moments', 'F-recovery', 'F-sparsity', 'F-text2img']);
     const cat = await loadCatalogue(DIR);
     expect(cat.seeds).toEqual({ test: 2, quick: 3, full: 5 });
     for (const scale of SCALES) {
@@ -39,8 +39,10 @@ describe('figure experiments and their plan', () => {
       if (scale !== 'test') expect(plan.runs.length, scale).toBe(triples.size);
       expect(new Set(plan.runs.map((r) => r.id)).size).toBe(plan.runs.length);
       const lw = plan.runs.find((r) => r.name === 'teacher/layerwise' && r.seed === 1 && r.figures.includes('F-sparsity'))!;
-      // F-modes trains no runs of the catalogue: the 2-D lab (src/experiments/modes.ts).
-      expect(lw.figures.filter((f) => f !== 'F-budget').sort()).toEqual(specs.map((s) => s.name).filter((n) => n !== 'F-budget' && n !== 'F-modes').sort());
+      // F-modes trains no runs of the catalogue: the 2-D lab (src/experiments/modes.ts); the conditional
+      // figures train their own families' runs (src/experiments/conditional-figure.ts).
+      const own = specs.filter((s) => s.name === 'F-budget' || s.builder === 'modes' || s.builder === 'conditional').map((s) => s.name);
+      expect(lw.figures.filter((f) => f !== 'F-budget').sort()).toEqual(specs.map((s) => s.name).filter((n) => !own.includes(n)).sort());
       expect(lw.config.analysis.every).toBeGreaterThan(0);
       // Runs no claim is judged on keep one seed; the others get every seed of the scale.
       const e2e = plan.runs.filter((r) => r.method === 'end-to-end');
@@ -50,7 +52,7 @@ describe('figure experiments and their plan', () => {
       for (const f of plan.figures) for (const id of f.runs) expect(plan.runs.some((r) => r.id === id)).toBe(true);
     }
     const quick = await planFigures(specs, cat, 'quick');
-    expect([...new Set(quick.runs.map((r) => r.name))].sort()).toEqual(['teacher/dcgan', 'teacher/end-to-end', 'teacher/lapgan', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/progan', 'teacher/random-lower@2', 'teacher/random-lower@3', 'teacher/srgan', 'teacher/stacked']);
+    expect([...new Set(quick.runs.map((r) => r.name))].sort()).toEqual(['emoji/acgan', 'emoji/cgan', 'emoji/text2img', 'fashion/acgan', 'fashion/cgan', 'teacher/dcgan', 'teacher/end-to-end', 'teacher/lapgan', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/progan', 'teacher/random-lower@2', 'teacher/random-lower@3', 'teacher/srgan', 'teacher/stacked']);
     // F-budget at quick: budgets 100 and 400, the last shared with the plain quick runs.
     const budget = quick.figures.find((f) => f.spec.name === 'F-budget')!;
     const steps = budget.runs.map((id) => quick.runs.find((r) => r.id === id)!.config.train.steps);

@@ -37,7 +37,7 @@ export interface RunEntry {
 
 // `set: null` accepts any object (its keys are checked when the training config is resolved).
 const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown, maxSeeds: 0 };
-const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan'] };
+const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan', 'cgan', 'acgan', 'text2img'] };
 
 export interface Catalogue {
   /** Seeds per scale: every run is trained with seeds 1..n (capped by its maxSeeds); `--seeds` overrides. */

@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
 import { DataCache, ensureRun, measureRun } from './run.js';
 import { modesFigureOutput } from './modes.js';
+import { conditionalFigureOutput } from './conditional-figure.js';
 import { buildFigure, readSummary, writeFigureFiles, writeSummaryPages, type FigureOutput, type FigureSummary, type ReproduceSummary, type RunSummary } from './summary.js';
 
 export interface ReproduceOptions {
@@ -82,7 +83,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const figSummaries: FigureSummary[] = [];
   for (const pf of plan.figures) {
     // F-modes: the 2-D lab's experiment (trained here, or read back from <out>/toy), not training runs.
-    const fig = pf.spec.builder === 'modes' ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log) : buildFigure(pf.spec, pf.runs.map((id) => results.get(id)!));
+    // F-cgan, F-acgan, F-text2img: their runs judged by the dataset's classifier (conditional-figure.ts).
+    const runResults = pf.runs.map((id) => results.get(id)!);
+    const fig =
+      pf.spec.builder === 'modes'
+        ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log)
+        : pf.spec.builder === 'conditional'
+          ? await conditionalFigureOutput(pf.spec, runResults, scale, log)
+          : buildFigure(pf.spec, runResults);
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);
     figSummaries.push({ ...fig, ...w, runs: pf.runs });

@@ -345,6 +345,10 @@ export const DRAWINGS: Record<FigureKind, Drawing> = {
   modes: (spec) => {
     throw new Error(`${spec.name}: a 'modes' figure is drawn by modesFigure from the 2-D lab's results`);
   },
+  // F-cgan, F-acgan, F-text2img measure their runs with a classifier (src/experiments/conditional-figure.ts, via reproduce.ts).
+  conditional: (spec) => {
+    throw new Error(`${spec.name}: a 'conditional' figure is drawn by conditionalFigureOutput, which measures its runs`);
+  },
 };
 
 /** Draws one figure from its runs' results (charts, images, tables; no verdicts of its own; F-budget draws the verdicts it is given). */

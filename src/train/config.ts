@@ -14,6 +14,7 @@ import { DATASET_DEFAULTS } from '../data/config.js';
 import { recipeProblems } from './recipe-checks.js';
 import { QUALITY_METRICS, type QualityMetric } from './quality-hooks.js';
 import { configProblems, dcganShape } from './config-problems.js';
+import { COND_FAMILIES, D_CONDITIONS } from '../models/conditional.js';
 
 // config-problems.ts imports only types from here: a value cycle would break tslab's CommonJS loader (notebooks).
 export { configProblems, dcganShape };
@@ -22,9 +23,10 @@ export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower']
 export const HEADS = ['linear', 'tanh'] as const;
 /**
  * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network), or
- * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md).
+ * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md),
+ * or the conditional ones of src/models/conditional.ts (CGAN, ACGAN, text-to-emoji; docs/conditional.md).
  */
-export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan'] as const;
+export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan', ...COND_FAMILIES] as const;
 export type TrainMode = (typeof MODES)[number];
 
 /**
@@ -38,6 +40,7 @@ const CHOICES = {
   'config.objective.name': OBJECTIVES,
   'config.train.mode': MODES,
   'config.guard.onNonFinite': GUARD_ACTIONS,
+  'config.families.conditional.dCondition': D_CONDITIONS,
 } as const;
 const choice = choiceIn(CHOICES);
 /** A list default typed by its allowed elements; configProblems checks the elements (mergeStrict cannot: the default is empty). */
@@ -226,6 +229,16 @@ export const DEFAULT_CONFIG = {
     progan: { fade: 0.5, stddevGroup: 4 },
     /** SRGAN: weights of G's adversarial loss, pixel MSE and feature MSE (in D's first-layer codes) against the real x_l. */
     srgan: { adversarial: 0.001, pixel: 1, feature: 0.1 },
+    /**
+     * The conditional families cgan, acgan and text2img (src/models/conditional.ts, docs/conditional.md).
+     * dCondition: how CGAN's and text2img's D sees c ('projection', Miyato & Koyama 2018, or 'concat',
+     * Reed et al.'s depth concatenation; ACGAN's D is unconditional with a class head). auxWeight: ACGAN's
+     * lambda on the class cross-entropy. textDim: the hashed text embedding's length; project: the learned
+     * compression of c (0 = c as it is; text2img needs one). wrongWeight: GAN-CLS's weight of the
+     * {real, wrong text} pairing against {fake, right text}. interpolation: GAN-INT's weight of G's loss on
+     * texts halfway between two of the batch (0 = off). classNames: the classes ([] = the dataset's).
+     */
+    conditional: { dCondition: choice('config.families.conditional.dCondition', 'projection'), auxWeight: 1, textDim: 256, project: 0, wrongWeight: 0.5, interpolation: 0, classNames: [] as string[] },
   },
   log: {
     /** Write a metrics.jsonl line every this many steps. */
