@@ -17,7 +17,7 @@ const DIR = 'experiments/figures';
 describe('figure experiments and their plan', () => {
   it('every scale plans each distinct run once per seed (and budget), shared by every figure that names it', async () => {
     const specs = await loadFigureSpecs(DIR);
-    expect(specs.map((s) => s.name)).toEqual(['F-alignment', 'F-attention', 'F-budget', 'F-family', 'F-layerwise', 'F-locality', 'F-modes', 'F-moments', 'F-recovery', 'F-sparsity', 'F-style']);
+    expect(specs.map((s) => s.name)).toEqual(['F-acgan', 'F-alignment', 'F-attention', 'F-budget', 'F-cgan', 'F-family', 'F-layerwise', 'F-locality', 'F-modes', 'F-moments', 'F-recovery', 'F-sparsity', 'F-style', 'F-text2img']);
     const cat = await loadCatalogue(DIR);
     expect(cat.seeds).toEqual({ test: 2, quick: 3, full: 5 });
     for (const scale of SCALES) {
@@ -26,12 +26,12 @@ describe('figure experiments and their plan', () => {
       // Expected distinct (run, budget, seed) triples, from the specs and the catalogue alone.
       const triples = new Set(
         specs.flatMap((s) =>
-          s.scales[scale].runs.flatMap((name) => {
+          (s.scales[scale]?.runs ?? []).flatMap((name) => {
             const e = cat.runs[scale][name];
             const own = e.maxSeeds ? seeds.slice(0, e.maxSeeds) : seeds;
             // A budget equal to the scale's own (quick: 400) trains the very same config as the plain run.
             const own400 = scale === 'quick' ? 400 : scale === 'test' ? 12 : -1;
-            return (s.scales[scale].budgets.length ? s.scales[scale].budgets : [own400]).flatMap((b) => own.map((seed) => `${name}|${b === own400 ? 'own' : b}|${seed}`));
+            return (s.scales[scale]!.budgets.length ? s.scales[scale]!.budgets : [own400]).flatMap((b) => own.map((seed) => `${name}|${b === own400 ? 'own' : b}|${seed}`));
           }),
         ),
       );
@@ -39,9 +39,10 @@ describe('figure experiments and their plan', () => {
       if (scale !== 'test') expect(plan.runs.length, scale).toBe(triples.size);
       expect(new Set(plan.runs.map((r) => r.id)).size).toBe(plan.runs.length);
       const lw = plan.runs.find((r) => r.name === 'teacher/layerwise' && r.seed === 1 && r.figures.includes('F-sparsity'))!;
-      // F-modes trains no runs of the catalogue (the 2-D lab, src/experiments/modes.ts); F-attention and F-style only their families'.
-      const own = ['F-budget', 'F-modes', 'F-attention', 'F-style'];
-      expect(lw.figures.filter((f) => f !== 'F-budget').sort()).toEqual(specs.map((s) => s.name).filter((n) => !own.includes(n)).sort());
+      // F-modes trains no runs of the catalogue (the 2-D lab, src/experiments/modes.ts); F-attention, F-style and
+      // the conditional figures only their own families' runs (style-figures.ts, conditional-figure.ts).
+      const own = specs.filter((s) => s.name === 'F-budget' || ['modes', 'conditional', 'attention', 'style'].includes(s.builder)).map((s) => s.name);
+      expect(lw.figures.filter((f) => f !== 'F-budget').sort()).toEqual(specs.filter((s) => s.scales[scale]).map((s) => s.name).filter((n) => !own.includes(n)).sort());
       expect(lw.config.analysis.every).toBeGreaterThan(0);
       // Runs no claim is judged on keep one seed; the others get every seed of the scale.
       const e2e = plan.runs.filter((r) => r.method === 'end-to-end');
@@ -52,6 +53,9 @@ describe('figure experiments and their plan', () => {
     }
     const quick = await planFigures(specs, cat, 'quick');
     expect([...new Set(quick.runs.map((r) => r.name))].sort()).toEqual(['teacher/dcgan', 'teacher/end-to-end', 'teacher/lapgan', 'teacher/layerwise', 'teacher/layerwise-crop', 'teacher/layerwise-free', 'teacher/progan', 'teacher/random-lower@2', 'teacher/random-lower@3', 'teacher/sagan', 'teacher/srgan', 'teacher/stacked', 'teacher/stylegan']);
+    // The conditional figures train real-data runs and are not drawn at quick (their files say "quick": null).
+    expect(quick.figures.map((f) => f.spec.name)).not.toContain('F-cgan');
+    expect(specs.filter((s) => s.scales.quick === null).map((s) => s.name)).toEqual(['F-acgan', 'F-cgan', 'F-text2img']);
     // F-budget at quick: budgets 100 and 400, the last shared with the plain quick runs.
     const budget = quick.figures.find((f) => f.spec.name === 'F-budget')!;
     const steps = budget.runs.map((id) => quick.runs.find((r) => r.id === id)!.config.train.steps);

@@ -86,8 +86,9 @@ describe('fsrgan reproduce --scale test', () => {
     }
     // Each distinct run trained once and shared: the layerwise run of each seed serves all six claim and
     // measurement figures and F-family; F-budget trains its own at 4 and 12 steps per stage (they log more
-    // often); F-family adds one run (seed 1) of each of the five model families.
-    expect(first.runs).toHaveLength(25);
+    // often); F-family adds one run (seed 1) of each of the five model families; F-cgan, F-acgan and
+    // F-text2img one emoji run each.
+    expect(first.runs).toHaveLength(28);
     expect(first.runs.every((r) => r.status === 'trained')).toBe(true);
     expect(first.runs.filter((r) => r.name === 'teacher/layerwise' && r.figures.length === 7).map((r) => r.seed)).toEqual([1, 2]);
     expect(first.runs.filter((r) => r.figures.includes('F-family')).map((r) => r.name).sort()).toEqual(

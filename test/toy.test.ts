@@ -118,7 +118,7 @@ describe('toy experiment and CLI', () => {
 
   it('F-modes: the spec parses at every scale; the drawing compiles, with the published numbers and density panels', () => {
     const spec = parseFigureSpec(JSON.parse(readFileSync('experiments/figures/F-modes.json', 'utf8')), 'F-modes.json');
-    expect(spec.scales.full.toy).toMatchObject({ seeds: 10, recipes: ['all'], targets: ['ring', 'grid'] });
+    expect(spec.scales.full!.toy).toMatchObject({ seeds: 10, recipes: ['all'], targets: ['ring', 'grid'] });
     expect(() => parseFigureSpec({ ...JSON.parse(readFileSync('experiments/figures/F-modes.json', 'utf8')), scales: { test: { runs: [], toy: { seeds: 0 } }, quick: { runs: [] }, full: { runs: [] } } }, 'x.json')).toThrow();
     const cells = runToyExperiment({ targets: ['ring', 'grid'], recipes: ['gan', 'pacgan2'], seeds: 2, options: TINY });
     const fig = modesFigure({ name: 'F-modes', title: 't', about: 'a', builder: 'modes' }, cells, { seeds: 2, steps: 3, batch: 8, density: ['gan'] });

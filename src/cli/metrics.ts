@@ -15,6 +15,7 @@ import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { intFlag, parseFlags } from './args.js';
+import { runConditionalMetrics } from './conditional-metrics.js';
 
 /** The measurements this command runs (all registry entries; `fsrgan analyze --what` reaches them too). */
 export { METRICS };
@@ -22,7 +23,8 @@ export { METRICS };
 const USAGE =
   `fsrgan metrics <runDir> [<runDir> ...] [--what ${METRICS.join(',')}] [--extractor model.json] [--ema] [--samples N] [--seed N] [--out DIR] [--json]\n` +
   '                        [--config analysis.json] [--set key=value ...] [--backend B]\n' +
-  `       fsrgan metrics train-extractor --dataset emoji|fashion-mnist|<folder> [--out DIR] [--steps N] [--batch N] [--seed N] [--backend B]`;
+  `       fsrgan metrics train-extractor --dataset emoji|fashion-mnist|<folder> [--out DIR] [--steps N] [--batch N] [--seed N] [--backend B]\n` +
+  '       fsrgan metrics conditional <runDir> [--seed N] [--per-class N] [--names N] [--extractor model.json] [--out FILE]';
 
 const log = (line: string) => console.error(line);
 
@@ -52,6 +54,7 @@ async function runTrainExtractor(argv: string[]): Promise<number> {
 
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'train-extractor') return runTrainExtractor(argv.slice(1));
+  if (argv[0] === 'conditional') return runConditionalMetrics(argv.slice(1));
   const { values, positionals } = parseFlags(
     'metrics',
     argv,

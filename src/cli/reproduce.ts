@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${plan.runs.length} runs, ${plan.runs.reduce((a, r) => a + runSteps(r.config), 0)} G steps`);
     // A 'modes' figure trains the 2-D lab instead of catalogue runs (src/experiments/modes.ts).
     for (const f of plan.figures) {
-      const t = f.spec.scales[scale].toy;
+      const t = f.spec.scales[scale]!.toy;
       if (t) console.log(`${f.spec.name}: the 2-D lab, ${t.targets.join(' and ')} x ${t.recipes.join(', ')} x ${t.seeds} seeds, ${t.steps} G steps of batch ${t.batch} each`);
     }
     return 0;

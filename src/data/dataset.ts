@@ -25,6 +25,8 @@ export interface ImageSet {
   labels: Int32Array;
   /** Class names; labels index into this list. */
   classNames: string[];
+  /** The text of each image [N] where the dataset has one (emoji: name and short names), for text conditioning. */
+  names?: string[];
   /** SPDX-style license of the images. */
   license: string;
   /** Attribution text required or requested by the license. */
@@ -137,11 +139,14 @@ export class ImageDataset implements PyramidSource {
     return tf.tensor4d(data, [indices.length, r, r, 3]);
   }
 
-  /** The next batch with its class labels: pyramid [x_1..x_L] (each [n,r_l,r_l,3], in [-1,1]) and labels [n]. */
-  batchWithLabels(n: number): { levels: tf.Tensor4D[]; labels: Int32Array } {
+  /**
+   * The next batch with its class labels: pyramid [x_1..x_L] (each [n,r_l,r_l,3], in [-1,1]), labels [n] and
+   * the images' indices into the ImageSet (for their names).
+   */
+  batchWithLabels(n: number): { levels: tf.Tensor4D[]; labels: Int32Array; indices: number[] } {
     const idx = this.nextIndices(n);
     const levels = tf.tidy(() => poolPyramid(this.topImages(idx), this.resolutions.length));
-    return { levels, labels: Int32Array.from(idx, (i) => this.set.labels[i]) };
+    return { levels, labels: Int32Array.from(idx, (i) => this.set.labels[i]), indices: idx };
   }
 
   batch(n: number): tf.Tensor4D[] {

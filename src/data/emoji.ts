@@ -1,7 +1,9 @@
 /**
  * Twemoji from the npm package emoji-datasource-twitter (offline): each 64x64 RGBA PNG is composited onto
  * the configured background, area-downscaled once to the top resolution and cached (docs/data.md).
- * Labels are the emoji.json categories. Images: CC-BY-4.0 (Twitter, Inc and other contributors).
+ * Labels are the emoji.json categories; each image also carries its text (`ImageSet.names`: the emoji's
+ * name and short names, for text-to-emoji), listed afresh from emoji.json so that the cache format is
+ * unchanged. Images: CC-BY-4.0 (Twitter, Inc and other contributors).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -20,6 +22,8 @@ const SOURCE_SIZE = 64;
 interface EmojiEntry {
   image: string;
   category: string;
+  name: string | null;
+  short_names?: string[];
   sort_order: number;
   has_img_twitter: boolean;
   skin_variations?: Record<string, { image: string; has_img_twitter: boolean }>;
@@ -70,25 +74,18 @@ export async function loadEmoji(cfg: DatasetConfig, opts: LoadOptions = {}): Pro
     excludeCategories: [...cfg.emoji.excludeCategories].sort(),
   };
   const folder = entryFolder(cacheFolder(cfg.cacheDir, root), 'emoji-twitter', key);
+  const { files, classNames } = await emojiFiles(dir, cfg);
+  const imgDir = join(dir, 'img', 'twitter', String(SOURCE_SIZE));
+  // The names of the images the set holds: those whose PNG is present, in the set's order.
+  const withNames = (set: ImageSet): ImageSet => {
+    const names = files.filter((f) => existsSync(join(imgDir, f.image))).map((f) => f.text);
+    return names.length === set.count ? { ...set, names } : set;
+  };
   const cached = await readCache(folder, key);
-  if (!('stale' in cached)) return cached;
+  if (!('stale' in cached)) return withNames(cached);
 
   progress(`emoji: preparing the Twemoji dataset at ${cfg.resolution}x${cfg.resolution} (${cached.stale}); cache: ${folder}`);
-  const entries = (JSON.parse(await readFile(join(dir, 'emoji.json'), 'utf8')) as EmojiEntry[]).sort((a, b) => a.sort_order - b.sort_order);
-  const categoryOrder = Object.keys(JSON.parse(await readFile(join(dir, 'categories.json'), 'utf8')) as object);
-  const excluded = new Set(cfg.emoji.excludeCategories);
-  const files: { image: string; category: string }[] = [];
-  for (const e of entries) {
-    if (excluded.has(e.category)) continue;
-    if (e.has_img_twitter) files.push({ image: e.image, category: e.category });
-    if (cfg.emoji.skinTones) {
-      for (const v of Object.values(e.skin_variations ?? {})) if (v.has_img_twitter) files.push({ image: v.image, category: e.category });
-    }
-  }
-  const present = new Set(files.map((f) => f.category));
-  const classNames = [...categoryOrder.filter((c) => present.has(c)), ...[...present].filter((c) => !categoryOrder.includes(c)).sort()];
   const r = cfg.resolution;
-  const imgDir = join(dir, 'img', 'twitter', String(SOURCE_SIZE));
   const pixels = new Uint8Array(files.length * r * r * 3);
   const labels: number[] = [];
   const missing: string[] = [];
@@ -132,5 +129,29 @@ export async function loadEmoji(cfg: DatasetConfig, opts: LoadOptions = {}): Pro
   // Read back through the checksum, so a first run and a cached run return the same thing.
   const again = await readCache(folder, key);
   if ('stale' in again) throw new Error(`loadEmoji: the cache just written to ${folder} does not read back (${again.stale})`);
-  return again;
+  return withNames(again);
+}
+
+/** An emoji's text: its name and short names, lower case, '_' and '-' as spaces ("heavy black heart heart"). */
+export function emojiText(e: { name: string | null; short_names?: string[] }): string {
+  return [e.name ?? '', ...(e.short_names ?? [])].join(' ').toLowerCase().replace(/[_-]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** The images emoji.json lists for a dataset config (sort order; skin tones after their base), and the class names. */
+async function emojiFiles(dir: string, cfg: DatasetConfig): Promise<{ files: { image: string; category: string; text: string }[]; classNames: string[] }> {
+  const entries = (JSON.parse(await readFile(join(dir, 'emoji.json'), 'utf8')) as EmojiEntry[]).sort((a, b) => a.sort_order - b.sort_order);
+  const categoryOrder = Object.keys(JSON.parse(await readFile(join(dir, 'categories.json'), 'utf8')) as object);
+  const excluded = new Set(cfg.emoji.excludeCategories);
+  const files: { image: string; category: string; text: string }[] = [];
+  for (const e of entries) {
+    if (excluded.has(e.category)) continue;
+    const text = emojiText(e);
+    if (e.has_img_twitter) files.push({ image: e.image, category: e.category, text });
+    if (cfg.emoji.skinTones) {
+      for (const v of Object.values(e.skin_variations ?? {})) if (v.has_img_twitter) files.push({ image: v.image, category: e.category, text });
+    }
+  }
+  const present = new Set(files.map((f) => f.category));
+  const classNames = [...categoryOrder.filter((c) => present.has(c)), ...[...present].filter((c) => !categoryOrder.includes(c)).sort()];
+  return { files, classNames };
 }

@@ -13,7 +13,7 @@ import type { FigureOutput } from './summary.js';
 import { mkdirs } from '../util/atomic.js';
 
 export async function modesFigureOutput(spec: FigureSpec, scale: Scale, out: string, train: boolean, log: (line: string) => void): Promise<FigureOutput> {
-  const toy = spec.scales[scale].toy;
+  const toy = spec.scales[scale]!.toy;
   if (!toy) throw new UserError(`${spec.name}: scales.${scale}.toy is required for a 'modes' figure.`);
   const { recipes, targets } = parseToyNames(toy.recipes.join(','), toy.targets.join(','));
   const file = join(out, 'toy', `${spec.name}-${scale}-${shortHash(toy)}.json`);

@@ -37,7 +37,7 @@ export interface RunEntry {
 
 // `set: null` accepts any object (its keys are checked when the training config is resolved).
 const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown, maxSeeds: 0 };
-const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-free', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan', 'sagan', 'stylegan'] };
+const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-free', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan', 'sagan', 'stylegan', 'cgan', 'acgan', 'text2img'] };
 
 export interface Catalogue {
   /** Seeds per scale: every run is trained with seeds 1..n (capped by its maxSeeds); `--seeds` overrides. */
@@ -92,7 +92,8 @@ export interface FigureSpec {
   analyses: AnalysisName[];
   /** The chart builder of src/report/charts.ts it draws with (documentation). */
   chart: string;
-  scales: Record<Scale, FigureScale>;
+  /** null: the figure is not drawn at that scale (`"quick": null` in its file). */
+  scales: Record<Scale, FigureScale | null>;
 }
 
 const FIGURE_DEFAULTS = { name: '', title: '', about: '', builder: '', analyses: [''], chart: '', scales: null as unknown };
@@ -152,7 +153,9 @@ export function parseFigureSpec(v: unknown, file: string): FigureSpec {
   if (!raw.title) throw new UserError(`${file}: title is required.`);
   if (!(FIGURE_KINDS as readonly string[]).includes(raw.builder)) throw new UserError(`${file}: builder must be one of ${FIGURE_KINDS.join(', ')}, got '${raw.builder}'.`);
   for (const a of raw.analyses) if (!(ANALYSES as readonly string[]).includes(a)) throw new UserError(`${file}: analyses: unknown '${a}'; use ${ANALYSES.join(', ')}.`);
-  const scales = perScale(raw.scales, `${file}: scales`, (x, s) => {
+  const scales = perScale(raw.scales, `${file}: scales`, (x, s): FigureScale | null => {
+    // null: the figure is not drawn at this scale (the conditional families' real-data runs are too heavy for quick).
+    if (x === null) return null;
     const f = mergeStrict({ runs: [''], budgets: [0], toy: null as unknown }, isObject(x) ? { budgets: [], toy: null, ...x } : x, `${file}: scales.${s}`);
     if (raw.builder === 'modes') {
       const toy = mergeStrict(TOY_SCALE_DEFAULTS, isObject(f.toy) ? { density: [], gHidden: [], dHidden: [], ...f.toy } : f.toy, `${file}: scales.${s}.toy`);
@@ -250,6 +253,7 @@ export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, sca
   const figures: PlannedFigure[] = [];
   for (const spec of specs) {
     const fs = spec.scales[scale];
+    if (!fs) continue;
     const ids: string[] = [];
     for (const name of fs.runs) {
       const entry = catalogue.runs[scale][name];

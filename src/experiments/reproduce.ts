@@ -15,6 +15,7 @@ import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Pla
 import { DataCache, ensureRun, measureRun } from './run.js';
 import { modesFigureOutput } from './modes.js';
 import { styleFigureOutput } from './style-figures.js';
+import { conditionalFigureOutput } from './conditional-figure.js';
 import { buildFigure, readSummary, writeFigureFiles, writeSummaryPages, type FigureOutput, type FigureSummary, type ReproduceSummary, type RunSummary } from './summary.js';
 
 export interface ReproduceOptions {
@@ -53,8 +54,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const dir = o.figuresDir ?? join('experiments', 'figures');
   const specs = await loadFigureSpecs(dir, o.only ?? []);
   const plan: Plan = await planFigures(specs, await loadCatalogue(dir), scale, o.seeds);
+  const skipped = specs.filter((s) => !s.scales[scale]).map((s) => s.name);
+  const asked = (o.only ?? []).filter((n) => skipped.includes(n));
+  if (asked.length) throw new UserError(`${asked.join(', ')} ${asked.length > 1 ? 'are' : 'is'} not drawn at scale ${scale} (its file says "${scale}": null); use --scale ${SCALES.filter((s) => specs.find((x) => x.name === asked[0])!.scales[s]).join(' or --scale ')}.`);
   const total = plan.runs.reduce((a, r) => a + runSteps(r.config), 0);
-  log(`reproduce ${specs.map((s) => s.name).join(', ')} at scale ${scale}, seeds ${plan.seeds.join(', ')}: ${plan.runs.length} runs, ${total} G steps, into ${o.out} (backend ${tf.getBackend()})`);
+  if (skipped.length) log(`not drawn at scale ${scale}: ${skipped.join(', ')} (real-data runs too heavy for it; --scale full draws them)`);
+  log(`reproduce ${plan.figures.map((f) => f.spec.name).join(', ')} at scale ${scale}, seeds ${plan.seeds.join(', ')}: ${plan.runs.length} runs, ${total} G steps, into ${o.out} (backend ${tf.getBackend()})`);
   const data = new DataCache();
   const runs: RunSummary[] = [];
   const results = new Map<string, RunResult>();
@@ -84,8 +89,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   for (const pf of plan.figures) {
     // F-modes: the 2-D lab's experiment (trained here, or read back from <out>/toy), not training runs.
     const rs = pf.runs.map((id) => results.get(id)!);
-    // F-attention, F-style: drawn from the trained generators themselves (style-figures.ts).
-    const drawn = pf.spec.builder === 'attention' || pf.spec.builder === 'style' ? await styleFigureOutput(pf.spec, rs, o.out) : null;
+    // F-attention, F-style: drawn from the trained generators themselves (style-figures.ts); F-cgan, F-acgan,
+    // F-text2img: their runs judged by the dataset's classifier (conditional-figure.ts).
+    const drawn = pf.spec.builder === 'attention' || pf.spec.builder === 'style' ? await styleFigureOutput(pf.spec, rs, o.out) : pf.spec.builder === 'conditional' ? await conditionalFigureOutput(pf.spec, rs, scale, log) : null;
     const fig = drawn ?? (pf.spec.builder === 'modes' ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log) : buildFigure(pf.spec, rs));
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);

@@ -27,6 +27,7 @@ import { Rng } from '../util/rng.js';
 import type { RunResult } from '../report/figure-data.js';
 import { filterPairPng } from '../report/tiles.js';
 import { runSteps, type PlannedRun } from './plan.js';
+import { conditionalGridPng } from './conditional-figure.js';
 
 /** How `ensureRun` got a complete run: 'trained', 'resumed' or 'reused' (complete already). */
 export type RunStatus = 'trained' | 'resumed' | 'reused';
@@ -134,9 +135,12 @@ export async function measureRun(run: PlannedRun, dir: string, analysis: Analysi
     for (const r of loaded.outputs) {
       const p = join(fdir, `samples-r${r}.png`);
       if (!(await exists(p))) {
-        const x = sampleRun(loaded, { n: 16, seed: 0, resolution: r });
-        await writeFile(p, gridPng(x, { cols: 8, scale: Math.max(1, Math.round(48 / r)) }));
-        x.dispose();
+        if (loaded.cond) await writeFile(p, await conditionalGridPng(loaded, loaded.config.generator.resolutions.indexOf(r)));
+        else {
+          const x = sampleRun(loaded, { n: 16, seed: 0, resolution: r });
+          await writeFile(p, gridPng(x, { cols: 8, scale: Math.max(1, Math.round(48 / r)) }));
+          x.dispose();
+        }
       }
       result.samples[r] = p;
     }

@@ -42,13 +42,16 @@ export interface Learner {
 /**
  * What a multi-resolution family's generator may take besides z (docs/families.md): `real`, the real
  * pyramid x_1..x_k of the batch, when the level being trained is conditioned on the real level below
- * (LAPGAN trained level by level, SRGAN); `alpha`, ProGAN's fade-in weight of the newest block (default 1).
+ * (LAPGAN trained level by level, SRGAN); `alpha`, ProGAN's fade-in weight of the newest block (default 1);
+ * `cond`, the condition of a conditional family (CGAN, ACGAN, text-to-emoji).
  */
 export interface ForwardOptions {
   real?: tf.Tensor4D[];
   alpha?: number;
   /** StyleGAN's style mixing: the styles of layers at synthesis side >= `from` come from latents `z` instead. */
   mix?: { z: tf.Tensor4D; from: number };
+  /** A conditional family's condition c [N, condDim] (one-hot class or text embedding; conditional.ts). */
+  cond?: tf.Tensor2D;
 }
 
 /** The variable name of one part of the block at resolution r. */

@@ -11,7 +11,7 @@ import type { AnalysisFile, AnalysisName, ReportTypes } from '../analysis/valida
 import type { ChartSpec } from './render.js';
 
 /** Figure drawings (figures.ts), one per figure of docs/theory.md section 4. */
-export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery', 'budget', 'family', 'modes', 'attention', 'style'] as const;
+export const FIGURE_KINDS = ['sparsity', 'moments', 'alignment', 'locality', 'layerwise', 'recovery', 'budget', 'family', 'modes', 'attention', 'style', 'conditional'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** What a drawing reads of its figure experiment (a FigureSpec of src/experiments/plan.ts has these and more). */

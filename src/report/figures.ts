@@ -358,6 +358,10 @@ export const DRAWINGS: Record<FigureKind, Drawing> = {
   style: (spec) => {
     throw new Error(`${spec.name}: a 'style' figure is drawn by styleFigureOutput from the trained runs`);
   },
+  // F-cgan, F-acgan, F-text2img measure their runs with a classifier (src/experiments/conditional-figure.ts, via reproduce.ts).
+  conditional: (spec) => {
+    throw new Error(`${spec.name}: a 'conditional' figure is drawn by conditionalFigureOutput, which measures its runs`);
+  },
 };
 
 /** Draws one figure from its runs' results (charts, images, tables; no verdicts of its own; F-budget draws the verdicts it is given). */

@@ -10,6 +10,8 @@ import { memoryProblem } from './memory.js';
 import { imageRecipeProblems, recipeProblems } from './recipe-checks.js';
 import { familyProblems, isMultiFamily } from './families.js';
 import { qualityProblems } from './quality-hooks.js';
+import { condConfigProblems } from './cond-config.js';
+import { isCondFamily } from '../models/conditional.js';
 import type { TrainConfig } from './config.js';
 
 /** Everything wrong with a merged config, one sentence each naming the field (empty when valid). */
@@ -36,6 +38,7 @@ export function configProblems(c: TrainConfig): string[] {
   const g = c.generator;
   if (g.family === 'dcgan') p.push(...dcganConfigProblems(c));
   else if (isMultiFamily(g.family)) p.push(...familyProblems(c));
+  else if (isCondFamily(g.family)) p.push(...condConfigProblems(c));
   else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, equalizedLr: undefined, virtualBatchNorm: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
   g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));

@@ -14,6 +14,7 @@ import { DATASET_DEFAULTS } from '../data/config.js';
 import { recipeProblems } from './recipe-checks.js';
 import { QUALITY_METRICS, type QualityMetric } from './quality-hooks.js';
 import { configProblems, dcganShape } from './config-problems.js';
+import { COND_FAMILIES, D_CONDITIONS } from '../models/conditional.js';
 
 // config-problems.ts imports only types from here: a value cycle would break tslab's CommonJS loader (notebooks).
 export { configProblems, dcganShape };
@@ -23,9 +24,10 @@ export const HEADS = ['linear', 'tanh'] as const;
 /**
  * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network), or
  * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md),
- * or the attention and style families of src/train/families-style.ts (SAGAN, StyleGAN).
+ * or the attention and style families of src/train/families-style.ts (SAGAN, StyleGAN), or the conditional
+ * ones of src/models/conditional.ts (CGAN, ACGAN, text-to-emoji; docs/conditional.md).
  */
-export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan', 'sagan', 'stylegan'] as const;
+export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan', 'sagan', 'stylegan', ...COND_FAMILIES] as const;
 export type TrainMode = (typeof MODES)[number];
 
 /**
@@ -39,6 +41,7 @@ const CHOICES = {
   'config.objective.name': OBJECTIVES,
   'config.train.mode': MODES,
   'config.guard.onNonFinite': GUARD_ACTIONS,
+  'config.families.conditional.dCondition': D_CONDITIONS,
 } as const;
 const choice = choiceIn(CHOICES);
 /** A list default typed by its allowed elements; configProblems checks the elements (mergeStrict cannot: the default is empty). */
@@ -238,6 +241,16 @@ export const DEFAULT_CONFIG = {
     sagan: { attentionG: 8, attentionD: 8, spectralNorm: true },
     /** StyleGAN: dense layers of the mapping network z -> w (the paper's 8) and their learning-rate multiplier (0.01). */
     stylegan: { mappingLayers: 4, lrMul: 0.01 },
+    /**
+     * The conditional families cgan, acgan and text2img (src/models/conditional.ts, docs/conditional.md).
+     * dCondition: how CGAN's and text2img's D sees c ('projection', Miyato & Koyama 2018, or 'concat',
+     * Reed et al.'s depth concatenation; ACGAN's D is unconditional with a class head). auxWeight: ACGAN's
+     * lambda on the class cross-entropy. textDim: the hashed text embedding's length; project: the learned
+     * compression of c (0 = c as it is; text2img needs one). wrongWeight: GAN-CLS's weight of the
+     * {real, wrong text} pairing against {fake, right text}. interpolation: GAN-INT's weight of G's loss on
+     * texts halfway between two of the batch (0 = off). classNames: the classes ([] = the dataset's).
+     */
+    conditional: { dCondition: choice('config.families.conditional.dCondition', 'projection'), auxWeight: 1, textDim: 256, project: 0, wrongWeight: 0.5, interpolation: 0, classNames: [] as string[] },
   },
   log: {
     /** Write a metrics.jsonl line every this many steps. */

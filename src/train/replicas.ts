@@ -30,6 +30,7 @@ import type { TrainConfig } from './config.js';
 import { StepGuard } from './guard.js';
 import { buildSession, disposeSession, openStageOptimizers, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
 import type { StepShard } from './shard.js';
+import { condTrainStep } from './cond-step.js';
 import { trainStep, type StepContext, type StepLosses } from './step.js';
 
 /**
@@ -272,6 +273,12 @@ export async function startSteps(s: Session, workers: number, root = sourceRoot(
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`startSteps: workers must be a positive integer, got ${workers}`);
   if (workers > s.config.train.batch) throw new UserError(`--workers ${workers} is more than train.batch = ${s.config.train.batch} images per step: use at most ${s.config.train.batch}.`);
   s.workers = workers;
+  const space = s.cond;
+  if (space) {
+    // The conditional families' step (cond-step.ts) runs in one process.
+    if (workers > 1) throw new UserError(`config.generator.family '${s.config.generator.family}' trains in one process: use --workers 1.`);
+    return { workers: 1, step: async (ctx, record) => condTrainStep(ctx, space, record), close: async () => undefined };
+  }
   if (workers === 1) return { workers: 1, step: async (ctx, record) => trainStep(ctx, record), close: async () => undefined };
   const r = new ReplicaSteps(s, workers);
   await r.start(root);

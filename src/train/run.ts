@@ -21,6 +21,8 @@ import type { Stage } from './stages.js';
 import { readRunConfig } from './rundir.js';
 import { familyImageChannels } from './families.js';
 import { styleganSides } from '../models/stylegan.js';
+import { classIndex, needsClassNames, oneHotRows, textInterpolationRows, textRows, type ConditionSpace } from './conditions.js';
+import { crossGrid } from './cond-samples.js';
 
 export interface LoadedRun {
   dir: string;
@@ -47,6 +49,8 @@ export interface LoadedRun {
   teacher: Teacher | null;
   /** Resolutions whose G images are meaningful at this checkpoint. */
   outputs: number[];
+  /** A conditional run's condition space (classes or text; conditions.ts), else null. */
+  cond: ConditionSpace | null;
   /** Disposes every tensor of the run, the teacher included. */
   dispose(): void;
 }
@@ -67,7 +71,8 @@ export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<L
   const out = ck.tensors[`g.r${config.generator.resolutions[0]}.out`] ?? ck.tensors['g.out.w'];
   const familyChannels = familyImageChannels(config, ck.tensors);
   if (!out && familyChannels === null) throw new UserError(`the checkpoint in '${ck.path}' holds no generator.`);
-  const wantSource = opts.source !== false;
+  // A class-conditional run takes its class names from its dataset (unless its config lists them).
+  const wantSource = opts.source !== false || needsClassNames(config);
   const teacher = opts.teacher === false && !wantSource ? null : await loadRunTeacher(dir);
   const source = !wantSource ? null : teacher ? teacherData(config, teacher).source : (await openTrainData(config)).source;
   const s = buildSession(config, familyChannels ?? out.shape[2] ?? 3, source);
@@ -92,6 +97,7 @@ export async function loadRun(dir: string, opts: LoadRunOptions = {}): Promise<L
     source,
     teacher,
     outputs,
+    cond: s.cond,
     dispose: () => {
       disposeSession(s);
       if (teacher) disposeTeacher(teacher);
@@ -111,6 +117,12 @@ export interface SampleOptions {
    * second set of latents, drawn from Rng(seed, 'sample-mix'); the first set's styles below it and its noise.
    */
   mixFrom?: number;
+  /** A class-conditional run: draw this class (a name of run.cond.classNames); absent: every class, one row each. */
+  className?: string;
+  /** A text-conditional run: draw images of this text (required there). */
+  text?: string;
+  /** With `text`: one fixed latent, the text's embedding interpolated towards this one's over the n images. */
+  textTo?: string;
 }
 
 /** Images [n,r,r,C] from a loaded run at latents drawn from Rng(seed, 'sample'): same run and seed, same images. */
@@ -127,6 +139,7 @@ export function sampleRun(run: LoadedRun, opts: SampleOptions): tf.Tensor4D {
       `the run in '${run.dir}' has not trained resolution ${r} yet (stopped at step ${run.step}; trained: ${run.outputs.join(', ') || 'none'}): resume it, or choose one of the trained resolutions.`,
     );
   }
+  if (opts.textTo !== undefined) return interpolateRun(run, g, level + 1, opts);
   const z = sampleLatents(new Rng(opts.seed, 'sample'), opts.n, g.params.shape.zDim);
   const mix = opts.mixFrom === undefined ? undefined : { z: sampleLatents(new Rng(opts.seed, 'sample-mix'), opts.n, g.params.shape.zDim), from: opts.mixFrom };
   if (mix) {
@@ -136,7 +149,46 @@ export function sampleRun(run: LoadedRun, opts: SampleOptions): tf.Tensor4D {
       throw new UserError(sides.length ? `--mix-from must be one of the synthesis sides ${sides.join(', ')}, got ${mix.from}.` : `--mix-from mixes styles of a stylegan run; the run in '${run.dir}' is generator.family '${run.config.generator.family}'.`);
     }
   }
-  const x = tf.tidy(() => learnerForward(g, z, level + 1, { mix }).x[level]);
-  tf.dispose([z, ...(mix ? [mix.z] : [])]);
+  try {
+    const c = conditionRows(run, opts);
+    if (!c) return tf.tidy(() => learnerForward(g, z, level + 1, { mix }).x[level]);
+    const x = crossGrid(g, level + 1, z, c);
+    c.dispose();
+    return x;
+  } finally {
+    tf.dispose([z, ...(mix ? [mix.z] : [])]);
+  }
+}
+/** n images at one latent of the seed, from --text's embedding to --to's (text interpolation). */
+function interpolateRun(run: LoadedRun, g: Learner, level: number, opts: SampleOptions): tf.Tensor4D {
+  if (run.cond?.kind !== 'text') throw new UserError(`--to interpolates between texts and needs a text-conditional run (text2img); the run in '${run.dir}' is '${run.config.generator.family}'.`);
+  if (!opts.text?.trim() || !opts.textTo?.trim()) throw new UserError('--to interpolates from --text to --to: give both, e.g. --text "red heart" --to "blue heart".');
+  const z1 = sampleLatents(new Rng(opts.seed, 'sample'), 1, g.params.shape.zDim);
+  const c = textInterpolationRows(opts.text, opts.textTo, opts.n, run.cond.dim);
+  const x = tf.tidy(() => learnerForward(g, tf.tile(z1, [opts.n, 1, 1, 1]) as tf.Tensor4D, level, { cond: c }).x[level - 1]);
+  tf.dispose([z1, c]);
   return x;
+}
+
+/**
+ * The condition rows [R, dim] of a sample request: one row for --class or --text, every class for a
+ * class run without --class; null for an unconditional run. Wrong requests are UserErrors naming the flag.
+ */
+function conditionRows(run: LoadedRun, opts: SampleOptions): tf.Tensor2D | null {
+  const space = run.cond;
+  const family = run.config.generator.family;
+  if (!space) {
+    if (opts.className !== undefined || opts.text !== undefined) {
+      throw new UserError(`--${opts.className !== undefined ? 'class' : 'text'} needs a conditional run (generator.family cgan, acgan or text2img); the run in '${run.dir}' is '${family}': drop the flag.`);
+    }
+    return null;
+  }
+  if (space.kind === 'text') {
+    if (opts.className !== undefined) throw new UserError(`--class needs a class-conditional run (cgan or acgan); the run in '${run.dir}' is conditioned on text: use --text "red heart".`);
+    if (opts.text === undefined || opts.text.trim() === '') throw new UserError(`the run in '${run.dir}' draws images of a text: give --text, e.g. --text "red heart".`);
+    return textRows([opts.text], space.dim);
+  }
+  if (opts.text !== undefined) throw new UserError(`--text needs a text-conditional run (text2img); the run in '${run.dir}' is conditioned on classes: use --class NAME (${space.classNames.map((c) => `'${c}'`).join(', ')}).`);
+  const rows = opts.className === undefined ? space.classNames.map((_, i) => i) : [classIndex(space, opts.className)];
+  return oneHotRows(rows, space.dim);
 }

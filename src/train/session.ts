@@ -20,6 +20,9 @@ import { dcganShape, stepsForLevel, type TrainConfig } from './config.js';
 import { createDcganDiscriminator, createDcganGenerator, dcganGeneratorNames } from '../models/dcgan.js';
 import { buildSchedule, type Stage } from './stages.js';
 import { createFamilyDiscriminators, createFamilyGenerator, familySchedule, isMultiFamily } from './families.js';
+import { createCondDiscriminator, createCondGenerator, isCondFamily } from '../models/conditional.js';
+import { condShape } from './cond-config.js';
+import { conditionSpace, type ConditionSpace } from './conditions.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
 export const RNG_STREAMS = ['latent', 'gp', 'crop', 'augment'] as const;
@@ -49,6 +52,8 @@ export interface Session {
   guard: GuardState;
   /** Data-parallel replicas training the session (replicas.ts; checkpoints record it). */
   workers: number;
+  /** A conditional family's condition space (conditions.ts); null for the unconditional families. */
+  cond: ConditionSpace | null;
 }
 
 /** The learner's shape from the config and the data's channel count. */
@@ -74,6 +79,15 @@ export function configSchedule(config: TrainConfig): Stage[] {
     return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
   }
   if (isMultiFamily(config.generator.family)) return familySchedule(config, steps);
+  if (isCondFamily(config.generator.family)) {
+    // One stage at the top resolution that trains all of G (as a dcgan); the names from a throwaway G.
+    const L = config.generator.resolutions.length;
+    const r = config.generator.resolutions[L - 1];
+    const g = createCondGenerator(condShape(config, { dim: 1, kind: 'class' }), new Rng(config.seed, 'init-g'));
+    const trained = [...g.vars.keys()];
+    for (const v of g.vars.values()) v.dispose();
+    return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
+  }
   const stages = buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level, config.generator.attention);
   if (!config.generator.virtualBatchNorm) return stages;
   // Virtual batch norm's gamma_l, beta_l train with their layer's deconvolution and are frozen with it.
@@ -87,19 +101,24 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
   const stages = configSchedule(config);
   const dcgan = config.generator.family === 'dcgan' ? dcganShape(config, imageChannels) : null;
   const multi = isMultiFamily(config.generator.family);
+  const cond = isCondFamily(config.generator.family) ? conditionSpace(config, source) : null;
+  const cshape = cond ? condShape(config, cond, imageChannels) : null;
   const learner = dcgan
     ? createDcganGenerator(dcgan, new Rng(config.seed, 'init-g'))
-    : multi
+    : cshape
+      ? createCondGenerator(cshape, new Rng(config.seed, 'init-g'))
+      : multi
       ? createFamilyGenerator(config, imageChannels)
       : createLearner(configShape(config, imageChannels), new Rng(config.seed, 'init-g'), config.generator.init);
   const shape = learner.params.shape;
   // Virtual batch norm's reference latents: train.batch of them, derived from the seed (never checkpointed).
   if (shape.virtualBatchNorm) learner.params.reference = vbnReference(config.seed, config.train.batch, shape.zDim);
   // A family's EMA is a second generator of the same family: its weights are copied from G at every stage start.
-  const ema = config.train.emaBeta > 0 ? (multi ? createFamilyGenerator(config, imageChannels) : cloneLearner(learner)) : null;
+  const ema = config.train.emaBeta > 0 ? (cshape ? createCondGenerator(cshape, new Rng(config.seed, 'init-g')) : multi ? createFamilyGenerator(config, imageChannels) : cloneLearner(learner)) : null;
   let discs = new Map<number, Discriminator>();
   const dc = config.discriminator;
   if (dcgan) discs.set(dcgan.resolution, createDcganDiscriminator(dcgan, new Rng(config.seed, `init-d.r${dcgan.resolution}`)));
+  else if (cshape) discs.set(cshape.resolution, createCondDiscriminator(cshape, new Rng(config.seed, `init-d.r${cshape.resolution}`)));
   else if (multi) discs = createFamilyDiscriminators(config, stages, imageChannels);
   else for (const st of stages) {
     const size = dc.crop > 0 && dc.crop < st.resolution ? dc.crop : st.resolution;
@@ -107,7 +126,7 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
   }
   const rngs = Object.fromEntries(RNG_STREAMS.map((s) => [s, new Rng(config.seed, s)])) as Session['rngs'];
   const sampleZ = sampleLatents(new Rng(config.seed, 'samples'), config.log.samples, shape.zDim);
-  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0, guard: { lrScale: 1, rollbacks: 0, skipsInRow: 0 }, workers: 1 };
+  return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0, guard: { lrScale: 1, rollbacks: 0, skipsInRow: 0 }, workers: 1, cond };
 }
 
 /** A non-trainable copy of a learner. */
