@@ -22,10 +22,9 @@ export { configProblems, dcganShape };
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
 /**
- * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts, the benchmarks' comparison network), or
- * the multi-resolution families of src/train/families.ts (LAPGAN, ProGAN, stacked, SRGAN; docs/families.md),
- * or the attention and style families of src/train/families-style.ts (SAGAN, StyleGAN), or the conditional
- * ones of src/models/conditional.ts (CGAN, ACGAN, text-to-emoji; docs/conditional.md).
+ * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts), the multi-resolution families (LAPGAN, ProGAN,
+ * stacked, SRGAN: src/train/families.ts), SAGAN and StyleGAN (src/train/families-style.ts), or the conditional
+ * ones (CGAN, ACGAN, text-to-emoji: src/models/conditional.ts); docs/families.md, docs/conditional.md.
  */
 export const FAMILIES = ['fsr', 'dcgan', 'lapgan', 'progan', 'stacked', 'srgan', 'sagan', 'stylegan', ...COND_FAMILIES] as const;
 export type TrainMode = (typeof MODES)[number];
