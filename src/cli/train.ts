@@ -10,9 +10,8 @@ import { UserError } from '../util/errors.js';
 import { loadConfigFile } from '../train/config.js';
 import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
 import { readRunConfig } from '../train/rundir.js';
-import { defaultWorkers } from '../train/replicas.js';
+import { defaultWorkersFor } from '../train/replicas.js';
 import { intFlag, parseFlags } from './args.js';
-import { isCondFamily } from '../models/conditional.js';
 
 const USAGE =
   'fsrgan train --config <file> [--out <dir>] [--backend auto|node-gpu|node|wasm|cpu] [--workers N] [--seed N] [--set key=value ...] [--dry-run]\n' +
@@ -112,10 +111,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const choice = await initBackend(values.backend ?? config.backend);
   const out = values.out ?? join('runs', `${config.name}-${timestamp()}`);
-  // PacGAN's packing and the unrolled GAN read the whole batch (src/train/step.ts), and the conditional
-  // families' step runs in one process (src/train/cond-step.ts): one process by default.
-  const wholeBatch = config.discriminator.pack > 1 || config.train.unroll > 0 || isCondFamily(config.generator.family);
-  const n = workers ?? (wholeBatch ? 1 : defaultWorkers(config.train.batch, choice.backend));
+  const n = workers ?? defaultWorkersFor(config, choice.backend);
   // Before anything is written: each replica needs at least one image of a step.
   if (n > config.train.batch) throw new UserError(`--workers ${n} is more than train.batch = ${config.train.batch} images per step: use at most ${config.train.batch}.`);
   console.log(`training ${config.name} (${config.train.mode}, ${config.objective.name}) into ${out} on ${describeChoice(choice)}, ${n} worker${n > 1 ? 's' : ''}`);

@@ -25,6 +25,12 @@ import { UserError } from '../util/errors.js';
 /** Images per class (class runs) and names per split (text runs) judged at each scale. */
 const PER_CLASS: Record<Scale, number> = { test: 4, quick: 50, full: 200 };
 const NAMES: Record<Scale, number> = { test: 8, quick: 100, full: 200 };
+/**
+ * The classifier a scale builds when the dataset has none cached: the default one (written to the cache,
+ * where `fsrgan metrics` finds it too) at quick and full; at test (the unit tests, notebooks in CI) a
+ * 40-step one kept inside the output folder, so that no throwaway model is ever cached as the default.
+ */
+const EXTRACTOR_STEPS: Record<Scale, number> = { test: 40, quick: DEFAULT_TRAINING.steps, full: DEFAULT_TRAINING.steps };
 
 /**
  * A conditional run's sample grid for the figure folder (measureRun, run.ts): one row per class, or per
@@ -45,7 +51,7 @@ export async function conditionalGridPng(run: LoadedRun, level: number): Promise
   return png;
 }
 
-export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[], scale: Scale, log: (line: string) => void): Promise<FigureOutput> {
+export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[], scale: Scale, out: string, log: (line: string) => void): Promise<FigureOutput> {
   const table: Table = {
     title: `${spec.name}: the classifier of the real data on the generated images`,
     columns: ['data', 'family', 'seed', 'G steps', 'condition', 'images', 'agreement', 'chance / majority', 'retrieval (0.5 = chance)', 'classifier accuracy on real'],
@@ -53,23 +59,26 @@ export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[
   };
   const bars: BarRow[] = [];
   const images: FigureImage[] = [];
-  const built = new Set<string>();
+  // Classifiers built here, by dataset: the model.json of a test-scale one, null for a default (cached) one.
+  const built = new Map<string, string | null>();
   for (const r of runs) {
     const top = Math.max(...Object.keys(r.samples).map(Number));
     const caption = (what: string) => `${r.run.data}, ${r.run.method} (seed ${r.run.seed}): ${what}, the same 8 latents in every row.`;
     if (Number.isFinite(top)) images.push({ path: r.samples[top], caption: caption(r.run.method === 'text2img' ? 'rows: 4 training names, then 4 held-out names' : 'one row per class') });
     let rep: Awaited<ReturnType<typeof measureConditional>>;
-    const measure = () => measureConditional(r.dir, { seed: 0, perClass: PER_CLASS[scale], maxNames: NAMES[scale] });
+    const measure = () => measureConditional(r.dir, { seed: 0, perClass: PER_CLASS[scale], maxNames: NAMES[scale], extractor: built.get(r.run.data) ?? undefined });
     try {
       try {
         rep = await measure();
       } catch (e) {
-        // No classifier of this dataset cached yet (a fresh clone): build the default one once, as
+        // No classifier of this dataset cached yet (a fresh clone): build one once (EXTRACTOR_STEPS), as
         // `fsrgan metrics train-extractor --dataset <data>` would, then measure.
         if (!(e instanceof UserError && /feature extractor/.test(e.message)) || built.has(r.run.data)) throw e;
-        built.add(r.run.data);
-        log(`${spec.name}: no classifier of ${r.run.data} cached: training it once (fsrgan metrics train-extractor --dataset ${r.run.data})`);
-        await buildExtractor(r.run.data, null, DEFAULT_TRAINING, (l) => log(`  ${l}`));
+        const steps = EXTRACTOR_STEPS[scale];
+        log(`${spec.name}: no classifier of ${r.run.data} cached: training one (${steps} steps; fsrgan metrics train-extractor --dataset ${r.run.data})`);
+        const at = scale === 'test' ? join(out, 'extractors', r.run.data) : null;
+        const path = await buildExtractor(r.run.data, at, { ...DEFAULT_TRAINING, steps }, (l) => log(`  ${l}`));
+        built.set(r.run.data, at ? path : null);
         rep = await measure();
       }
     } catch (e) {

@@ -91,7 +91,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     const rs = pf.runs.map((id) => results.get(id)!);
     // F-attention, F-style: drawn from the trained generators themselves (style-figures.ts); F-cgan, F-acgan,
     // F-text2img: their runs judged by the dataset's classifier (conditional-figure.ts).
-    const drawn = pf.spec.builder === 'attention' || pf.spec.builder === 'style' ? await styleFigureOutput(pf.spec, rs, o.out) : pf.spec.builder === 'conditional' ? await conditionalFigureOutput(pf.spec, rs, scale, log) : null;
+    const drawn = pf.spec.builder === 'attention' || pf.spec.builder === 'style' ? await styleFigureOutput(pf.spec, rs, o.out) : pf.spec.builder === 'conditional' ? await conditionalFigureOutput(pf.spec, rs, scale, o.out, log) : null;
     const fig = drawn ?? (pf.spec.builder === 'modes' ? await modesFigureOutput(pf.spec, scale, o.out, o.train !== false, log) : buildFigure(pf.spec, rs));
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);

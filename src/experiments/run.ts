@@ -19,7 +19,7 @@ import { openTrainData } from '../train/data.js';
 import { loadRun, sampleRun, type LoadedRun } from '../train/run.js';
 import { cachedAnalyses, hasRunConfig, readMetrics } from '../train/rundir.js';
 import { resumeTraining, train, type ProgressEvent } from '../train/trainer.js';
-import { defaultWorkers } from '../train/replicas.js';
+import { defaultWorkersFor } from '../train/replicas.js';
 import { mkdirs, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { gridPng } from '../util/png.js';
@@ -77,14 +77,14 @@ function progressLine(tag: string, every: number, log: (l: string) => void): (e:
 
 /**
  * Trains (or resumes, or reuses) one run; returns how, and the training seconds of this call. `workers`:
- * data-parallel replicas (`fsrgan train --workers`; default one per core, defaultWorkers).
+ * data-parallel replicas (`fsrgan train --workers`; default defaultWorkersFor: one per core where the step allows).
  */
 export async function ensureRun(run: PlannedRun, dir: string, data: DataCache, allowTrain: boolean, tag: string, log: (l: string) => void, workers?: number): Promise<{ status: RunStatus; seconds: number }> {
   if (await exists(join(dir, MARKER))) return { status: 'reused', seconds: 0 };
   if (!allowTrain) throw new UserError(`the run ${run.id} is not complete in '${dir}': run fsrgan reproduce without training disabled first.`);
   const t0 = performance.now();
   const { source, teacher } = await data.open(run, log);
-  const opts = { source, teacher: teacher ?? undefined, workers: workers ?? defaultWorkers(run.config.train.batch), onProgress: progressLine(tag, run.config.log.progressEvery, log), onMessage: (m: string) => log(`  ${m}`) };
+  const opts = { source, teacher: teacher ?? undefined, workers: workers ?? defaultWorkersFor(run.config), onProgress: progressLine(tag, run.config.log.progressEvery, log), onMessage: (m: string) => log(`  ${m}`) };
   let status: RunStatus = 'trained';
   let res;
   if (await hasRunConfig(dir)) {

@@ -31,6 +31,7 @@ import { StepGuard } from './guard.js';
 import { buildSession, disposeSession, openStageOptimizers, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
 import type { StepShard } from './shard.js';
 import { condTrainStep } from './cond-step.js';
+import { isCondFamily } from '../models/conditional.js';
 import { trainStep, type StepContext, type StepLosses } from './step.js';
 
 /**
@@ -41,6 +42,16 @@ import { trainStep, type StepContext, type StepLosses } from './step.js';
  */
 export function defaultWorkers(batch = Infinity, backend = tf.getBackend()): number {
   return maxWorkers(batch, backend);
+}
+
+/**
+ * The default replicas of a run: one process where its step needs the whole batch (PacGAN's packing, the
+ * unrolled GAN, historical averaging's running means: src/train/step.ts) or runs in one process (the
+ * conditional families, cond-step.ts); else defaultWorkers. `fsrgan train` and `reproduce` both use it.
+ */
+export function defaultWorkersFor(c: TrainConfig, backend = tf.getBackend()): number {
+  const wholeBatch = c.discriminator.pack > 1 || c.train.unroll > 0 || c.train.historicalAveraging > 0 || isCondFamily(c.generator.family);
+  return wholeBatch ? 1 : defaultWorkers(c.train.batch, backend);
 }
 
 /** The most replicas worth running here: one per core on wasm and cpu (at most one per image); 1 on native TensorFlow. */
