@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { ImageDataset, splitIndices, type ImageSet } from '../src/data/dataset.js';
 import { datasetConfig } from '../src/data/config.js';
@@ -11,6 +11,15 @@ import { loadFashionMnist, parseIdx } from '../src/data/fashion.js';
 import { openSource } from '../src/data/index.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
+
+// Temporary folders this file makes, removed when it ends.
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function set(count: number, r = 4): ImageSet {
   const rng = new Rng(count, 'fixture');
@@ -132,7 +141,7 @@ describe('dataset config and openSource', () => {
   });
 
   it('a teacher config .json opens the synthetic teacher as a PyramidSource', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'fsrgan-teacher-')), 'teacher.json');
+    const file = join(tempDir('fsrgan-teacher-'), 'teacher.json');
     writeFileSync(file, JSON.stringify({ resolutions: [8, 16], channels: [8, 8], targetActive: [2, 2], calibrationSamples: 256, seed: 3 }));
     const src = await openSource(file, { config: { seed: 5 } });
     expect(src.resolutions).toEqual([8, 16]);
@@ -158,7 +167,7 @@ describe('Fashion-MNIST', () => {
   });
 
   it('a missing install is a UserError naming the apt package', async () => {
-    const cfg = datasetConfig({ fashionMnist: { dir: mkdtempSync(join(tmpdir(), 'fsrgan-nofm-')) } });
+    const cfg = datasetConfig({ fashionMnist: { dir: tempDir('fsrgan-nofm-') } });
     await expect(loadFashionMnist(cfg)).rejects.toThrow(/apt-get install dataset-fashion-mnist/);
   });
 

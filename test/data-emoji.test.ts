@@ -9,6 +9,15 @@ import { datasetConfig } from '../src/data/config.js';
 import { loadEmoji } from '../src/data/emoji.js';
 import { openSource } from '../src/data/index.js';
 
+// Temporary folders this file makes, removed when it ends.
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 const PKG = 'node_modules/emoji-datasource-twitter';
 const ONLY = 'Food & Drink';
 const OTHERS = ['Component', 'Flags', 'People & Body', 'Objects', 'Symbols', 'Activities', 'Travel & Places', 'Animals & Nature', 'Smileys & Emotion'];
@@ -112,7 +121,7 @@ describe('emoji dataset (Twemoji, offline)', () => {
 
 describe('fsrgan data preview --dataset emoji (CLI, no network)', () => {
   it('writes one PNG per resolution and prints size, statistics and license', () => {
-    const out = mkdtempSync(join(tmpdir(), 'fsrgan-emoji-prev-'));
+    const out = tempDir('fsrgan-emoji-prev-');
     const r = spawnSync(process.execPath, ['bin/fsrgan.mjs', 'data', 'preview', '--dataset', 'emoji', '--out', out, '--n', '16'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     for (const res of [4, 8, 16, 32]) {

@@ -1,13 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadFolder, type FolderProblem } from '../src/data/folder.js';
 import { run as runData } from '../src/cli/data.js';
 import { UserError } from '../src/util/errors.js';
+
+// Temporary folders this file makes, removed when it ends.
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 type Pixel = (x: number, y: number) => [number, number, number, number];
 
@@ -21,7 +30,7 @@ const checker: Pixel = (x, y) => [(x * 37 + y * 11) % 256, (x * 5 + y * 71) % 25
 
 /** A folder with good images and one of each kind of bad file; returns its path. */
 function fixtureFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fsrgan-folder-'));
+  const dir = tempDir('fsrgan-folder-');
   writeFileSync(join(dir, 'good.png'), png(64, 64, checker));
   writeFileSync(join(dir, 'gray.png'), png(64, 64, (x, y) => [(x * 4 + y) % 256, (x * 4 + y) % 256, (x * 4 + y) % 256, 255], 0));
   writeFileSync(join(dir, 'alpha.png'), png(64, 64, (x) => (x < 32 ? [0, 0, 0, 0] : [255, 0, 0, 128]), 6));
@@ -87,7 +96,7 @@ describe('folder datasets', () => {
   });
 
   it('an all-bad folder is a UserError; so is an empty or missing one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fsrgan-bad-'));
+    const dir = tempDir('fsrgan-bad-');
     writeFileSync(join(dir, 'a.png'), 'nope');
     writeFileSync(join(dir, 'b.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2]));
     const messages: FolderProblem[] = [];
@@ -95,12 +104,12 @@ describe('folder datasets', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/no usable image: all 2 file\(s\) were skipped \(first: a.png: not a PNG or JPEG/);
     expect(messages.map((m) => m.file)).toEqual(['a.png', 'b.jpg']);
-    await expect(load(mkdtempSync(join(tmpdir(), 'fsrgan-empty-')))).rejects.toThrow(/has no .png\/.jpg\/.jpeg files/);
+    await expect(load(tempDir('fsrgan-empty-'))).rejects.toThrow(/has no .png\/.jpg\/.jpeg files/);
     await expect(load(join(dir, 'missing'))).rejects.toThrow(/does not exist/);
   });
 
   it('recursive reads subfolders as classes; non-recursive ignores them with a hint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fsrgan-rec-'));
+    const dir = tempDir('fsrgan-rec-');
     for (const sub of ['cats', 'dogs']) {
       mkdirSync(join(dir, sub));
       for (let i = 0; i < 2; i++) writeFileSync(join(dir, sub, `${i}.png`), png(32, 32, () => [i * 100, 0, sub === 'cats' ? 0 : 255, 255]));
@@ -114,7 +123,7 @@ describe('folder datasets', () => {
   });
 
   it.skipIf(process.platform === 'win32')('a FIFO named like an image is skipped, not read (no hang)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fsrgan-fifo-'));
+    const dir = tempDir('fsrgan-fifo-');
     writeFileSync(join(dir, 'ok.png'), png(32, 32, checker));
     execFileSync('mkfifo', [join(dir, 'pipe.png')]);
     const { set, messages } = await load(dir);
@@ -124,7 +133,7 @@ describe('folder datasets', () => {
 
   it('fsrgan data preview on a folder prints a line per bad file and writes one PNG per resolution', async () => {
     const dir = fixtureFolder();
-    const out = mkdtempSync(join(tmpdir(), 'fsrgan-prev-'));
+    const out = tempDir('fsrgan-prev-');
     const logs: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((...a) => void logs.push(a.join(' ')));
     vi.spyOn(console, 'error').mockImplementation((...a) => void logs.push(a.join(' ')));
