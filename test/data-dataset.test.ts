@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { ImageDataset, splitIndices, type ImageSet } from '../src/data/dataset.js';
 import { datasetConfig } from '../src/data/config.js';
@@ -11,15 +10,7 @@ import { loadFashionMnist, parseIdx } from '../src/data/fashion.js';
 import { openSource } from '../src/data/index.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
-
-// Temporary folders this file makes, removed when it ends.
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { tempDir } from './temp-dirs.js';
 
 function set(count: number, r = 4): ImageSet {
   const rng = new Rng(count, 'fixture');

@@ -8,15 +8,7 @@ import { initBackend } from '../src/backend/index.js';
 import { datasetConfig } from '../src/data/config.js';
 import { loadEmoji } from '../src/data/emoji.js';
 import { openSource } from '../src/data/index.js';
-
-// Temporary folders this file makes, removed when it ends.
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { tempDir } from './temp-dirs.js';
 
 const PKG = 'node_modules/emoji-datasource-twitter';
 const ONLY = 'Food & Drink';

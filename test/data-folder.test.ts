@@ -1,22 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadFolder, type FolderProblem } from '../src/data/folder.js';
 import { run as runData } from '../src/cli/data.js';
 import { UserError } from '../src/util/errors.js';
-
-// Temporary folders this file makes, removed when it ends.
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { tempDir } from './temp-dirs.js';
 
 type Pixel = (x: number, y: number) => [number, number, number, number];
 

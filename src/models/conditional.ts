@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { biasAct, conv2d, deconv2d, dense } from '../ops/index.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import type { DcganShape } from './dcgan.js';
 import type { Discriminator } from './discriminator.js';
 import type { GeneratorOutput, GeneratorShape } from './generator.js';
 import type { ForwardOptions, Learner } from './learner.js';
@@ -36,16 +37,9 @@ export function isCondFamily(family: string): family is CondFamily {
   return (COND_FAMILIES as readonly string[]).includes(family);
 }
 
-export interface CondShape {
+/** A DCGAN's shape (r a multiple of 2^gWidths.length and of 2^dWidths.length) with the condition's. */
+export interface CondShape extends DcganShape {
   family: CondFamily;
-  /** Image side r (a multiple of 2^gWidths.length and of 2^dWidths.length) and the data's pyramid ending at r. */
-  resolution: number;
-  resolutions: number[];
-  imageChannels: number;
-  zDim: number;
-  gWidths: number[];
-  dWidths: number[];
-  leak: number;
   /** Length of c: the number of classes (one-hot) or the text embedding's dimension. */
   condDim: number;
   /** Classes K of ACGAN's auxiliary head (0: no head). */
