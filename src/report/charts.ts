@@ -245,7 +245,8 @@ export function groupedBars(o: GroupedBarsOptions): ChartSpec {
         mark: 'bar',
         encoding: {
           y: { field: 'value', type: 'quantitative', title: o.yTitle },
-          color: { field: 'method', type: 'nominal', title: o.methodTitle ?? 'method', sort: methods },
+          // Legend labels in full: methods such as 'learner (layerwise, no homeostasis)' differ at their end.
+          color: { field: 'method', type: 'nominal', title: o.methodTitle ?? 'method', sort: methods, legend: { labelLimit: 400 } },
           tooltip: [{ field: 'group' }, { field: 'method' }, { field: 'value', format: '.4g' }, { field: 'n', title: 'rows (seeds) averaged' }, { field: 'lo', format: '.4g' }, { field: 'hi', format: '.4g' }],
         },
       },
