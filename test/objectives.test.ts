@@ -7,7 +7,8 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { gradientPenalty, objectives, OBJECTIVES, r1Penalty, type ObjectiveName } from '../src/train/objectives.js';
-import { clipWeights, createDiscriminator, discForward, powerIterate, spectralNormalize } from '../src/models/discriminator.js';
+import { clipWeights, createDiscriminator, discForward, powerIterate } from '../src/models/discriminator.js';
+import { snWeight } from '../src/models/layers/spectral-norm.js';
 import { Adam } from '../src/train/adam.js';
 import { ownVariable } from '../src/models/learner.js';
 import { Rng } from '../src/util/rng.js';
@@ -186,11 +187,11 @@ describeEachBackend('objectives', () => {
     powerIterate(d, 200);
     const u = layer.u!.dataSync();
     const v = layer.v!.dataSync();
-    const sigma = (ww: tf.Tensor) => tf.div(tf.sum(ww), tf.sum(spectralNormalize(ww, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>)));
+    const sigma = (ww: tf.Tensor) => tf.div(tf.sum(ww), tf.sum(snWeight(ww, { u: layer.u!, v: layer.v! })));
     const s = sigma(layer.w);
     expect(Math.abs(s.dataSync()[0] - top) / top).toBeLessThan(1e-4);
     // The normalised weight has top singular value 1.
-    const wn = spectralNormalize(layer.w, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>);
+    const wn = snWeight(layer.w, { u: layer.u!, v: layer.v! });
     const top1 = new SingularValueDecomposition(new Matrix(Array.from({ length: 12 }, (_, r) => Array.from(wn.dataSync().slice(r * 5, r * 5 + 5))))).diagonal[0];
     expect(Math.abs(top1 - 1)).toBeLessThan(1e-4);
     // sigma = v^T W u with u, v held constant: its gradient is the outer product v u^T.

@@ -17,6 +17,7 @@ import { ownVariable } from './learner.js';
 import { minibatchStddev as stddevFeature } from './layers/minibatch-stddev.js';
 import { minibatchDiscrimination } from './layers/minibatch-discrimination.js';
 import { heScale } from './layers/equalized.js';
+import { snIterate, snVectors, snWeight } from './layers/spectral-norm.js';
 
 /** Re-exported for the callers that took it from here before it became an op (src/ops/upsample.ts). */
 export { upsample2x };
@@ -137,16 +138,6 @@ export function createDiscriminator(
   const normal = (shape: number[], fanIn: number) =>
     ownVariable(tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1), eq ? 1 : cfg.gain / Math.sqrt(fanIn)), shape));
   const scaleOf = (fanIn: number) => (eq ? { scale: heScale(fanIn, cfg.gain) } : {});
-  const unitU = (n: number) => {
-    const u = rng.normals(n);
-    const norm = Math.sqrt(u.reduce((a, b) => a + b * b, 0)) || 1;
-    return ownVariable(tf.tensor1d(u.map((x) => x / norm)), false);
-  };
-  // v = W u / ||W u||, so sigma = v^T W u is a valid estimate before the first power iteration.
-  const leftV = (w: tf.Tensor, u: tf.Variable) => ownVariable(tf.tidy(() => {
-    const wu = tf.matMul(asMatrix(w), u.reshape([-1, 1])).reshape([-1]);
-    return tf.div(wu, tf.add(tf.norm(wu), 1e-12));
-  }), false);
   const convs: DiscLayer[] = [];
   const pack = cfg.pack ?? 1;
   let cin = (input === 'pair' ? 2 * imageChannels : imageChannels) * pack;
@@ -155,8 +146,7 @@ export function createDiscriminator(
     const name = `d.r${resolution}.l${i + 1}`;
     const w = normal([k, k, cin, cout], k * k * cin);
     const b = ownVariable(tf.zeros([cout]));
-    const u = cfg.spectralNorm ? unitU(cout) : null;
-    const v = u ? leftV(w, u) : null;
+    const { u, v } = cfg.spectralNorm ? snVectors(w, rng) : { u: null, v: null };
     vars.set(`${name}.w`, w).set(`${name}.b`, b);
     if (u && v) state.set(`${name}.u`, u).set(`${name}.v`, v);
     convs.push({ w, b, u, v, stride: strides[i], pad: i === 0 ? 'valid' : 'same', ...scaleOf(k * k * cin) });
@@ -168,8 +158,7 @@ export function createDiscriminator(
   const f = feats + kernels;
   const hw = normal([f, 1], f);
   const hb = ownVariable(tf.zeros([1]));
-  const hu = cfg.spectralNorm ? unitU(1) : null;
-  const hv = hu ? leftV(hw, hu) : null;
+  const { u: hu, v: hv } = cfg.spectralNorm ? snVectors(hw, rng) : { u: null, v: null };
   vars.set(`d.r${resolution}.head.w`, hw).set(`d.r${resolution}.head.b`, hb);
   if (hu && hv) state.set(`d.r${resolution}.head.u`, hu).set(`d.r${resolution}.head.v`, hv);
   let mbd: Discriminator['mbd'];
@@ -198,42 +187,10 @@ export function createDiscriminator(
   };
 }
 
-function asMatrix(w: tf.Tensor): tf.Tensor2D {
-  const n = w.shape[w.shape.length - 1];
-  return w.reshape([w.size / n, n]);
-}
-
-/**
- * Spectrally normalised weight W / sigma with sigma = v^T W u; u [fan_out] and v [fan_in] are constants
- * here (power iteration runs outside the gradient, in powerIterate), so dsigma/dW = v u^T.
- */
-export function spectralNormalize(w: tf.Tensor, u: tf.Tensor1D, v: tf.Tensor1D): tf.Tensor {
-  return tf.tidy(() => {
-    const sigma = tf.sum(tf.mul(v.reshape([-1, 1]), tf.matMul(asMatrix(w), u.reshape([-1, 1]))));
-    return tf.div(w, sigma);
-  });
-}
-
 /** Power iteration on every normalised weight of D: v <- W u / ||.||, u <- W^T v / ||.||, persisted. */
 export function powerIterate(d: Discriminator, iterations = d.powerIterations): void {
   if (d.iterate) return d.iterate(iterations);
-  for (const layer of [...d.convs, d.head]) {
-    if (!layer.u || !layer.v) continue;
-    const { u, v } = layer;
-    tf.tidy(() => {
-      const m = asMatrix(layer.w);
-      let uc: tf.Tensor = u.reshape([-1, 1]);
-      let vc: tf.Tensor = v.reshape([-1, 1]);
-      for (let i = 0; i < iterations; i++) {
-        const wu = tf.matMul(m, uc);
-        vc = tf.div(wu, tf.add(tf.norm(wu), 1e-12));
-        const wv = tf.matMul(m, vc, true, false);
-        uc = tf.div(wv, tf.add(tf.norm(wv), 1e-12));
-      }
-      u.assign(uc.reshape([-1]));
-      v.assign(vc.reshape([-1]));
-    });
-  }
+  for (const layer of [...d.convs, d.head]) if (layer.u && layer.v) snIterate(layer.w, { u: layer.u, v: layer.v }, iterations);
 }
 
 /**
@@ -247,7 +204,7 @@ export function leaky<T extends tf.Tensor>(x: T, a: number): T {
 /** The weight a layer uses: stored w, times its equalised-lr scale, over sigma (spectral norm; scale-free, so u, v are w's). */
 function weightOf(layer: DiscLayer): tf.Tensor {
   const w = layer.scale !== undefined ? tf.mul(layer.w, layer.scale) : layer.w;
-  return layer.u && layer.v ? spectralNormalize(w, layer.u as tf.Variable<tf.Rank.R1>, layer.v as tf.Variable<tf.Rank.R1>) : w;
+  return layer.u && layer.v ? snWeight(w, { u: layer.u, v: layer.v }) : w;
 }
 
 /**

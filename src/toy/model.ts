@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { leakyRelu } from '../ops/index.js';
-import { spectralNormalize } from '../models/discriminator.js';
 import { ownVariable } from '../models/learner.js';
 import { heScale } from '../models/layers/equalized.js';
+import { snIterate, snWeight } from '../models/layers/spectral-norm.js';
 import { pixelNorm } from '../models/layers/pixel-norm.js';
 import { minibatchStddev } from '../models/layers/minibatch-stddev.js';
 import { minibatchDiscrimination, referenceBatchNorm, virtualBatchNorm } from '../train/recipes.js';
@@ -68,7 +68,7 @@ function weight(m: Mlp, p: Params, name: string): tf.Tensor2D {
   let w = p[`${name}.w`] as tf.Tensor2D;
   if (m.opts.equalizedLr) w = tf.mul(w, heScale(l.fanIn, l.gain));
   const s = m.sn.get(`${name}.w`);
-  if (s) w = spectralNormalize(w, s.u as tf.Tensor1D, s.v as tf.Tensor1D) as tf.Tensor2D;
+  if (s) w = snWeight(w, s);
   return w;
 }
 
@@ -80,16 +80,7 @@ export function powerIterateMlp(m: Mlp, iterations = 1): void {
     tf.tidy(() => {
       let w = m.vars.get(`${l.name}.w`)! as tf.Tensor2D;
       if (m.opts.equalizedLr) w = tf.mul(w, heScale(l.fanIn, l.gain));
-      let u: tf.Tensor = s.u.reshape([-1, 1]);
-      let v: tf.Tensor = s.v.reshape([-1, 1]);
-      for (let i = 0; i < iterations; i++) {
-        const wu = tf.matMul(w, u);
-        v = tf.div(wu, tf.add(tf.norm(wu), 1e-12));
-        const wv = tf.matMul(w, v, true, false);
-        u = tf.div(wv, tf.add(tf.norm(wv), 1e-12));
-      }
-      s.u.assign(u.reshape([-1]));
-      s.v.assign(v.reshape([-1]));
+      snIterate(w, s, iterations);
     });
   }
 }

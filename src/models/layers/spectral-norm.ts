@@ -3,8 +3,8 @@
  * that apply it to every layer of G and D (SAGAN, Zhang et al. 2019, section 4: on both networks). A
  * weight, as a matrix W [fan_in, fan_out] (its last axis the outputs), is used as W / sigma with
  * sigma = v^T W u, u [fan_out] and v [fan_in] persisted and refreshed by power iteration outside the
- * gradient (so dsigma/dW = v u^T, as in the paper and PyTorch). The same maths as the FSR discriminator's
- * (src/models/discriminator.ts), for weights that are not its DiscLayers.
+ * gradient (so dsigma/dW = v u^T, as in the paper and PyTorch). The one implementation: the FSR
+ * discriminator (src/models/discriminator.ts), SAGAN and the 2-D lab (src/toy/model.ts) all call it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.js';
@@ -43,12 +43,12 @@ export function snVectors(w: tf.Tensor, rng: Rng): SnVectors {
 }
 
 /** sigma = v^T W u (u, v constants). */
-export function snSigma(w: tf.Tensor, s: SnVectors): tf.Scalar {
+export function snSigma(w: tf.Tensor, s: { u: tf.Tensor; v: tf.Tensor }): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.mul(s.v.reshape([-1, 1]), tf.matMul(asMatrix(w), s.u.reshape([-1, 1])))) as tf.Scalar);
 }
 
 /** W / sigma (use inside a tape or tf.tidy). */
-export function snWeight<T extends tf.Tensor>(w: T, s: SnVectors): T {
+export function snWeight<T extends tf.Tensor>(w: T, s: { u: tf.Tensor; v: tf.Tensor }): T {
   return tf.tidy(() => tf.div(w, snSigma(w, s)) as T);
 }
 
