@@ -6,12 +6,12 @@
  * the field.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
-import { PlantedSource, tinyConfig } from './train-fixtures.js';
+import { tinyConfig } from './train-fixtures.js';
+import { maxAbsDiff, planted, tempDir } from './family-fixtures.js';
 import { train, resumeTraining, type TrainHook } from '../src/train/trainer.js';
 import { listCheckpoints } from '../src/train/checkpoint.js';
 import { loadRun, sampleRun } from '../src/train/run.js';
@@ -20,23 +20,7 @@ import type { StageRecord } from '../src/train/stages.js';
 import { createLearner, learnerForward, sampleLatents } from '../src/models/learner.js';
 import { Rng } from '../src/util/rng.js';
 
-const sources: PlantedSource[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  sources.forEach((s) => s.dispose());
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-const planted = () => {
-  const s = new PlantedSource();
-  sources.push(s);
-  return s;
-};
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'fsrgan-style-'));
-  dirs.push(d);
-  return d;
-}
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+const tmp = async (): Promise<string> => tempDir('fsrgan-style-');
 
 beforeAll(async () => {
   await initBackend('wasm');
