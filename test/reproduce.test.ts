@@ -131,4 +131,20 @@ describe('fsrgan reproduce --scale test', () => {
     // A figure its file leaves out of a scale is refused by name at that scale.
     await expect(reproduce({ out: dir, scale: 'quick', only: ['F-cgan'], train: false, log: quiet })).rejects.toThrow(/F-cgan is not drawn at scale quick .*use --scale test or --scale full/);
   }, 120_000);
+
+  it('--jobs 2 trains the runs in two processes, bit for bit as one process with one replica per run', async () => {
+    const lines: string[] = [];
+    const one = await reproduce({ out: join(root, 'jobs1'), scale: 'test', only: ['F-sparsity'], log: quiet, jobs: 1, workers: 1 });
+    const two = await reproduce({ out: join(root, 'jobs2'), scale: 'test', only: ['F-sparsity'], log: (l) => lines.push(l), jobs: 2, workers: 1 });
+    expect(lines.some((l) => /training in 2 processes, 1 replica\(s\) each/.test(l))).toBe(true);
+    expect(two.summary.runs.map((r) => [r.id, r.status])).toEqual(one.summary.runs.map((r) => [r.id, 'trained']));
+    expect(two.summary.claims).toEqual(one.summary.claims);
+    for (const [a, b] of one.summary.runs.map((r, i) => [r, two.summary.runs[i]] as const)) {
+      const files = (await readdir(join(a.dir, 'figures'))).filter((f) => f.startsWith('samples-'));
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) expect((await readFile(join(b.dir, 'figures', f))).equals(await readFile(join(a.dir, 'figures', f))), `${a.id} ${f}`).toBe(true);
+    }
+    // A run that fails in a training process fails the pool with its message (here: not complete, training off).
+    await expect(reproduce({ out: join(root, 'jobs-none'), scale: 'test', only: ['F-recovery'], log: quiet, jobs: 2, train: false })).rejects.toThrow(/is not complete/);
+  }, 300_000);
 });

@@ -7,9 +7,15 @@ import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Scale } from '../experiments/plan.js';
 import { reproduce } from '../experiments/reproduce.js';
 import { intFlag, parseFlags } from './args.js';
+import { maxWorkers } from '../train/replicas.js';
+
+/** One process per core where a process computes on one thread (wasm, cpu); one on native TensorFlow. */
+function defaultJobs(): number {
+  return maxWorkers();
+}
 
 const USAGE =
-  'fsrgan reproduce --out <dir> [--scale test|quick|full] [--seeds N] [--only F-name[,F-name]] [--backend auto|node-gpu|node|wasm|cpu] [--workers N] [--figures experiments/figures] [--no-train] [--dry-run]';
+  'fsrgan reproduce --out <dir> [--scale test|quick|full] [--seeds N] [--only F-name[,F-name]] [--backend auto|node-gpu|node|wasm|cpu] [--jobs N] [--workers N] [--figures experiments/figures] [--no-train] [--dry-run]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -24,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
       figures: { type: 'string' },
       'no-train': { type: 'boolean' },
       workers: { type: 'string' },
+      jobs: { type: 'string' },
       'dry-run': { type: 'boolean' },
     },
     USAGE,
@@ -52,7 +59,10 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`backend: ${describeChoice(choice)}`);
   // Replicas per training run (fsrgan train --workers; default one per core, src/train/replicas.ts defaultWorkers).
   const workers = values.workers === undefined ? undefined : intFlag('workers', values.workers, 1, 1, 1024);
-  const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'], seeds, workers });
+  // Processes training runs side by side (default one per core on wasm and cpu, one replica each; native
+  // TensorFlow uses every core in one process): src/experiments/train-pool.ts.
+  const jobs = values.jobs === undefined ? defaultJobs() : intFlag('jobs', values.jobs, 1, 1, 256);
+  const res = await reproduce({ out: values.out, scale, only, figuresDir, train: !values['no-train'], seeds, workers, jobs });
   for (const c of res.summary.claims) {
     console.log(`claim ${c.id} (${c.figure}): ${c.verdict.toUpperCase()} - ${c.detail}`);
     console.log(`  seeds ${c.budget.seeds.join(', ')}; steps per stage ${Object.entries(c.budget.steps).map(([k, v]) => `${k} ${v}`).join(', ')}; ${c.interval}`);

@@ -13,6 +13,8 @@ import type { ChartSpec } from '../report/render.js';
 import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
 import { DataCache, ensureRun, measureRun } from './run.js';
+import { trainInProcesses, type PooledRun } from './train-pool.js';
+import { currentBackend } from '../backend/index.js';
 import { modesFigureOutput } from './modes.js';
 import { styleFigureOutput } from './style-figures.js';
 import { conditionalFigureOutput } from './conditional-figure.js';
@@ -34,8 +36,13 @@ export interface ReproduceOptions {
   pages?: boolean;
   /** Seeds per run (1..n; default: the catalogue's count for the scale). */
   seeds?: number;
-  /** Data-parallel replicas per training run (default one per core: defaultWorkers; `fsrgan train --workers`). */
+  /**
+   * Data-parallel replicas per training run (`fsrgan train --workers`; default: one per core, defaultWorkersFor,
+   * with one process; 1 with several).
+   */
   workers?: number;
+  /** Processes that train and measure runs side by side (train-pool.ts; default 1: every run in this process). */
+  jobs?: number;
 }
 
 export interface ReproduceResult {
@@ -58,19 +65,29 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const asked = (o.only ?? []).filter((n) => skipped.includes(n));
   if (asked.length) throw new UserError(`${asked.join(', ')} ${asked.length > 1 ? 'are' : 'is'} not drawn at scale ${scale} (its file says "${scale}": null); use --scale ${SCALES.filter((s) => specs.find((x) => x.name === asked[0])!.scales[s]).join(' or --scale ')}.`);
   const total = plan.runs.reduce((a, r) => a + runSteps(r.config), 0);
-  if (skipped.length) log(`not drawn at scale ${scale}: ${skipped.join(', ')} (real-data runs too heavy for it; --scale full draws them)`);
+  if (skipped.length) log(`not drawn at scale ${scale}: ${skipped.join(', ')} (their figure files leave this scale out: runs too heavy for it; --scale test or full draws them)`);
   log(`reproduce ${plan.figures.map((f) => f.spec.name).join(', ')} at scale ${scale}, seeds ${plan.seeds.join(', ')}: ${plan.runs.length} runs, ${total} G steps, into ${o.out} (backend ${tf.getBackend()})`);
   const data = new DataCache();
   const runs: RunSummary[] = [];
   const results = new Map<string, RunResult>();
   const secs = { training: 0, analysis: 0, figures: 0 };
   try {
+    // With several processes they train and measure every run first (their wall time counts as training);
+    // the loop below then finds each run complete and reads its measurements from the run's cache.
+    const jobs = Math.max(1, Math.min(o.jobs ?? 1, plan.runs.length));
+    let pooled: Map<string, PooledRun> | null = null;
+    if (jobs > 1) {
+      log(`training in ${jobs} processes, ${o.workers ?? 1} replica(s) each`);
+      const t = performance.now();
+      pooled = await trainInProcesses(plan.runs, { out: o.out, jobs, workers: o.workers, train: o.train !== false, analysis: plan.analysis, backend: backendRequest(), log });
+      secs.training += (performance.now() - t) / 1000;
+    }
     for (const [i, run] of plan.runs.entries()) {
       const rdir = join(o.out, 'runs', run.id);
       const tag = `[${i + 1}/${plan.runs.length} ${run.name} s${run.seed}]`;
       const t = performance.now();
-      const how = await ensureRun(run, rdir, data, o.train !== false, tag, log, o.workers);
-      secs.training += (performance.now() - t) / 1000;
+      const how = pooled?.get(run.id) ?? (await ensureRun(run, rdir, data, o.train !== false, tag, log, o.workers));
+      if (!pooled) secs.training += (performance.now() - t) / 1000;
       if (how.status === 'reused') log(`${tag} complete already: ${rdir}`);
       else log(`${tag} ${how.status} in ${how.seconds.toFixed(0)} s`);
       const ta = performance.now();
@@ -78,7 +95,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       secs.analysis += (performance.now() - ta) / 1000;
       const metrics = results.get(run.id)!.metrics;
       const wall = metrics.length ? metrics[metrics.length - 1].wallTime : undefined;
-      runs.push({ id: run.id, name: run.name, method: run.method, data: run.data, seed: run.seed, levels: run.levels, steps: runSteps(run.config), stepsPerStage: stepsPerStage(run.config), dir: rdir, figures: run.figures, ...how, wallTime: typeof wall === 'number' ? wall : null });
+      runs.push({ id: run.id, name: run.name, method: run.method, data: run.data, seed: run.seed, levels: run.levels, steps: runSteps(run.config), stepsPerStage: stepsPerStage(run.config), dir: rdir, figures: run.figures, status: how.status, seconds: how.seconds, wallTime: typeof wall === 'number' ? wall : null });
     }
   } finally {
     data.dispose();
@@ -115,6 +132,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const pages = o.pages !== false ? `wrote ${join(o.out, 'index.html')} and summary.json` : 'done';
   log(`${pages} in ${summary.seconds.total.toFixed(0)} s (training ${secs.training.toFixed(0)} s, analysis ${secs.analysis.toFixed(0)} s, figures ${secs.figures.toFixed(0)} s)`);
   return { summary, figures, out: o.out };
+}
+
+/** What a training process asks initBackend for: the backend this process runs on. */
+function backendRequest(): string {
+  const b = tf.getBackend();
+  return b === 'tensorflow' ? (currentBackend()?.requested ?? 'auto') : b;
 }
 
 /** One figure for a notebook: its summary entry (files relative to `out`), its chart specs, and the folder. */

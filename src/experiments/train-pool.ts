@@ -1,0 +1,136 @@
+/**
+ * `reproduce --jobs N`: the planned runs are independent, so N processes (train-child.ts) train and measure
+ * them side by side, each run on `workers` replicas (default 1). On wasm and cpu a replica computes on one
+ * thread, and N one-replica processes use N cores better than one process of N replicas, which waits at
+ * every step for the slowest replica and averages gradients (docs/speed.md). A run is the same bits as
+ * `fsrgan train --workers <workers>` of its config, whichever process trains it.
+ *
+ * The longest runs (in G steps) start first, so that no process is left with a long run at the end.
+ * A failed run stops the pool: the running ones finish, then the first failure is thrown (a UserError for
+ * bad input, as in the one-process loop). Every run's folder is its own, and a complete one is found
+ * complete, so `reproduce` run again continues where an interrupted pool stopped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { AnalysisConfig } from '../analysis/pipeline.js';
+import { UserError } from '../util/errors.js';
+import { runSteps, type PlannedRun } from './plan.js';
+import type { RunStatus } from './run.js';
+
+/** One run for a child: everything ensureRun and measureRun need, as JSON. */
+export interface ChildJob {
+  run: PlannedRun;
+  dir: string;
+  tag: string;
+  train: boolean;
+  workers: number;
+  analysis: AnalysisConfig;
+  /** The backend to initialise (initBackend's request). */
+  backend: string;
+}
+
+export type FromTrainChild =
+  | { type: 'ready' }
+  | { type: 'log'; id: string; line: string }
+  | { type: 'done'; id: string; status: RunStatus; seconds: number; analysisSeconds: number }
+  | { type: 'failed'; id: string; user: boolean; message: string; stack: string };
+
+export interface PooledRun {
+  status: RunStatus;
+  /** Training seconds of this call (0 when the run was complete already). */
+  seconds: number;
+  /** Seconds the child spent measuring it. */
+  analysisSeconds: number;
+}
+
+export interface PoolOptions {
+  /** reproduce's output folder (runs in <out>/runs/<id>). */
+  out: string;
+  jobs: number;
+  /** Replicas per run (default 1). */
+  workers?: number;
+  train: boolean;
+  analysis: AnalysisConfig;
+  backend: string;
+  log: (line: string) => void;
+}
+
+const CHILD = fileURLToPath(new URL('./train-child.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Trains and measures `runs` in `o.jobs` processes; resolves with how each went, by run id. */
+export async function trainInProcesses(runs: PlannedRun[], o: PoolOptions): Promise<Map<string, PooledRun>> {
+  const order = runs.map((run, i) => ({ run, i })).sort((a, b) => runSteps(b.run.config) - runSteps(a.run.config) || a.i - b.i);
+  const done = new Map<string, PooledRun>();
+  let failure: Error | null = null;
+  const n = Math.max(1, Math.min(o.jobs, order.length));
+  const worker = async (): Promise<void> => {
+    let child: ChildProcess | null = null;
+    try {
+      for (let next = order.shift(); next && !failure; next = order.shift()) {
+        const { run, i } = next;
+        child ??= start(o.log);
+        const job: ChildJob = { run, dir: join(o.out, 'runs', run.id), tag: `[${i + 1}/${runs.length} ${run.name} s${run.seed}]`, train: o.train, workers: o.workers ?? 1, analysis: o.analysis, backend: o.backend };
+        try {
+          done.set(run.id, await runIn(child, job));
+        } catch (e) {
+          failure ??= e as Error;
+          if ((e as { crashed?: boolean }).crashed) child = null;
+        }
+      }
+    } finally {
+      if (child) await close(child);
+    }
+  };
+  await Promise.all(Array.from({ length: n }, worker));
+  if (failure) throw failure;
+  return done;
+}
+
+function start(log: (line: string) => void): ChildProcess {
+  const child = fork(CHILD, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+  const lines = (buf: Buffer) => {
+    for (const l of buf.toString().split('\n')) if (l.trim()) log(l);
+  };
+  child.stdout!.on('data', lines);
+  child.stderr!.on('data', lines);
+  child.on('message', (m: FromTrainChild) => {
+    if (m.type === 'log') log(m.line);
+  });
+  child.on('error', () => undefined);
+  return child;
+}
+
+function runIn(child: ChildProcess, job: ChildJob): Promise<PooledRun> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: FromTrainChild) => {
+      if (!('id' in m) || m.id !== job.run.id || m.type === 'log') return;
+      cleanup();
+      if (m.type === 'done') resolve({ status: m.status, seconds: m.seconds, analysisSeconds: m.analysisSeconds });
+      else if (m.user) reject(new UserError(m.message));
+      else reject(Object.assign(new Error(`${job.run.id}: ${m.message}`), { stack: m.stack || undefined }));
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      cleanup();
+      reject(Object.assign(new Error(`the training process ended (${signal ?? `exit code ${code}`}) while running ${job.run.id}; run reproduce again to resume it`), { crashed: true }));
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.send({ type: 'run', job });
+  });
+}
+
+/** Ends an idle child (it exits when its IPC channel closes). */
+function close(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.disconnect();
+  });
+}
