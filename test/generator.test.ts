@@ -57,4 +57,38 @@ describeEachBackend('generatorForward', () => {
         }
     tf.dispose([s, x, z]);
   });
+
+  it('with a skip, x_2 = up(x_1) + the level-2 painting, nearest or bilinear (float64 upsampling)', async () => {
+    const z = tf.tensor4d(new Rng(6).normals(2 * 2), [2, 1, 1, 2]);
+    const plain = generatorForward(tinyParams(new Rng(5)), z);
+    const painted = await plain.x[1].data();
+    for (const mode of ['nearest', 'bilinear'] as const) {
+      const p = tinyParams(new Rng(5));
+      p.shape = { ...p.shape, skip: true, ...(mode === 'bilinear' ? { skipUpsample: 'bilinear' as const } : {}) };
+      const { s, x } = generatorForward(p, z);
+      const low = await x[0].data();
+      const got = await x[1].data();
+      // Along one axis of length 4: nearest copies pixel o >> 1; bilinear (half-pixel centres, edges clamped)
+      // takes 3/4 of it and 1/4 of the neighbour on o's side.
+      const taps = (o: number): [number, number][] => {
+        const i = o >> 1;
+        if (mode === 'nearest') return [[i, 1]];
+        const j = Math.min(3, Math.max(0, o % 2 === 0 ? i - 1 : i + 1));
+        return [[i, 0.75], [j, 0.25]];
+      };
+      let worst = 0;
+      for (let b = 0; b < 2; b++)
+        for (let y = 0; y < 8; y++)
+          for (let xx = 0; xx < 8; xx++)
+            for (let ch = 0; ch < 3; ch++) {
+              let up = 0;
+              for (const [iy, wy] of taps(y)) for (const [ix, wx] of taps(xx)) up += wy * wx * low[((b * 4 + iy) * 4 + ix) * 3 + ch];
+              const k = ((b * 8 + y) * 8 + xx) * 3 + ch;
+              worst = Math.max(worst, Math.abs(got[k] - (up + painted[k])));
+            }
+      expect(worst, mode).toBeLessThan(1e-5);
+      tf.dispose([s, x]);
+    }
+    tf.dispose([plain.s, plain.x, z]);
+  });
 });

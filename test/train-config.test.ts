@@ -48,6 +48,11 @@ describe('train config', () => {
     fails({ ...OK, train: { stepsByLevel: [10, 10] } }, /config\.train\.stepsByLevel must be empty or have one entry per resolution \(3\), got 2/);
     fails({ ...OK, discriminator: { crop: 6 } }, /config\.discriminator\.crop = 6 must be a multiple of config\.generator\.patch = 4/);
   });
+  it('refuses a skip upsampling without the skip, and an unknown one', () => {
+    fails({ ...OK, generator: { ...OK.generator, skipUpsample: 'bilinear' } }, /config\.generator\.skipUpsample = 'bilinear' acts only through the skip: set generator\.skip to true/);
+    fails(OK, /config\.generator\.skipUpsample must be one of nearest, bilinear/, ['generator.skip=true', 'generator.skipUpsample=bicubic']);
+    expect(resolveConfig(OK, { sets: ['generator.skip=true', 'generator.skipUpsample=bilinear'] }).generator.skipUpsample).toBe('bilinear');
+  });
   it('--set with a wrong type names the field', () => fails(OK, /config\.train\.steps must be a number, got string/, ['train.steps=many']));
   it('rejects a missing dataset', () => fails({ generator: OK.generator }, /config\.data is required/));
 

@@ -12,7 +12,7 @@
  * freezing a level is a lookup (`params.blocks[16]`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { deconv2d, upsample2x } from '../ops/index.js';
+import { deconv2d, upsample2x, upsampleBilinear2x } from '../ops/index.js';
 import { pixelNorm } from './layers/pixel-norm.js';
 import { equalizedWeight } from './layers/equalized.js';
 import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-norm.js';
@@ -44,6 +44,12 @@ export interface GeneratorShape {
    * as LAPGAN's residual levels do. Off (the theory's and the teacher's form): u_l = A_l y_p.
    */
   skip?: boolean;
+  /**
+   * How the skip upsamples u_{l-1}: nearest (default; avgpool2x inverts it exactly) or bilinear
+   * (src/ops/upsample_bilinear.ts): the lower level's pixels blend into each other instead of painting
+   * 2x2 blocks, so the detail painted over them need not hide the blocks (docs/findings.md).
+   */
+  skipUpsample?: 'nearest' | 'bilinear';
   /**
    * ProGAN's pixelwise feature normalisation (Karras et al. 2018; docs/recipes.md) of every hidden layer,
    * s_l = PN(ReLU(...)): a learner option (generator.pixelNorm), off for the teacher and by default. Zeros
@@ -197,7 +203,7 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
       const { pre, refPre } = layerPre(params, l, input, refIn);
       const hid = hiddenOf(shape, pre, block);
       const painted = deconv2d(hid, layerWeights(shape, l, block).out, shape.patch, 'valid');
-      const pre2: tf.Tensor4D = below ? tf.add(upsample2x(below), painted) : painted;
+      const pre2: tf.Tensor4D = below ? tf.add(shape.skipUpsample === 'bilinear' ? upsampleBilinear2x(below) : upsample2x(below), painted) : painted;
       const out = [hid, pre2, shape.head === 'tanh' ? tf.tanh(pre2) : pre2];
       return refPre ? [...out, hiddenOf(shape, refPre, block)] : out;
     }) as (tf.Tensor4D | null)[];

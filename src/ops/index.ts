@@ -45,3 +45,4 @@ export { biasAct, type Activation } from './bias_act.js';
 export { dense } from './dense.js';
 export { upsampleConcat } from './upsample_concat.js';
 export { downsample2xSum, upsample2x } from './upsample.js';
+export { upsampleBilinear2x } from './upsample_bilinear.js';

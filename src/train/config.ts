@@ -21,6 +21,7 @@ export { configProblems, dcganShape };
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
+export const SKIP_UPSAMPLES = ['nearest', 'bilinear'] as const;
 /**
  * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts), the multi-resolution families (LAPGAN, ProGAN,
  * stacked, SRGAN: src/train/families.ts), SAGAN and StyleGAN (src/train/families-style.ts), or the conditional
@@ -36,6 +37,7 @@ export type TrainMode = (typeof MODES)[number];
 const CHOICES = {
   'config.backend': ['auto', 'node-gpu', 'node', 'wasm', 'cpu'],
   'config.generator.head': HEADS,
+  'config.generator.skipUpsample': SKIP_UPSAMPLES,
   'config.generator.family': FAMILIES,
   'config.objective.name': OBJECTIVES,
   'config.train.mode': MODES,
@@ -100,6 +102,8 @@ export const DEFAULT_CONFIG = {
     head: choice('config.generator.head', 'linear'),
     /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = the x_l = A_l y of docs/theory.md section 1. */
     skip: false,
+    /** How the skip upsamples the level below: 'nearest' (avgpool inverts it exactly) or 'bilinear' (smooth; docs/findings.md). */
+    skipUpsample: choice('config.generator.skipUpsample', 'nearest'),
     /**
      * Bias homeostasis (src/models/calibrate.ts retargetBias; docs/findings.md): every `every` G steps of a
      * stage, each hidden layer it trains gets b_l = the (1 - active) quantile of its pre-activations over
