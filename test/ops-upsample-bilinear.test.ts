@@ -70,10 +70,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const xt = tf.tensor4d(x, shape);
         const gt = tf.tensor4d(g, [shape[0], 2 * shape[1], 2 * shape[2], shape[3]]);
         const vt = tf.tensor4d(v, shape);
-        const first = tf.grad((a: tf.Tensor4D) => tf.sum(tf.mul(upsampleBilinear2x(a), gt)))(xt);
+        const first = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(upsampleBilinear2x(a as tf.Tensor4D), gt)))(xt);
         // d/dx <d/dx sum(U x)^2, v> = 2 U^T U v.
-        const inner = (a: tf.Tensor4D) => tf.grad((b: tf.Tensor4D) => tf.sum(tf.square(upsampleBilinear2x(b))))(a);
-        const second = tf.grad((a: tf.Tensor4D) => tf.sum(tf.mul(inner(a), vt)))(xt);
+        const inner = (a: tf.Tensor) => tf.grad((b: tf.Tensor) => tf.sum(tf.square(upsampleBilinear2x(b as tf.Tensor4D))))(a);
+        const second = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(inner(a), vt)))(xt);
         return [first.dataSync(), second.dataSync()];
       });
       expect(tf.memory().numTensors).toBe(before);
