@@ -76,6 +76,17 @@ describe('figure experiments and their plan', () => {
     await expect(planFigures(specs, cat, 'quick', 0)).rejects.toThrow(/--seeds must be a whole number/);
   });
 
+  it('F-family measures FID and KID on its image-data runs only (the teacher has no extractor)', async () => {
+    const specs = await loadFigureSpecs(DIR, ['F-family']);
+    const full = await planFigures(specs, await loadCatalogue(DIR), 'full');
+    const emoji = full.runs.filter((r) => r.data === 'emoji');
+    const teacher = full.runs.filter((r) => r.data !== 'emoji');
+    expect(emoji.length).toBeGreaterThan(0);
+    expect(teacher.length).toBeGreaterThan(0);
+    for (const r of emoji) expect(r.analyses, r.id).toEqual(['swd', 'moments', 'fid', 'kid']);
+    for (const r of teacher) expect(r.analyses, r.id).toEqual(['swd', 'moments']);
+  });
+
   it('run ids hash the config\'s differences from the defaults: a field at its default is invisible, a change is not', () => {
     const base = resolveConfig({ data: 'x.json', generator: { resolutions: [8, 16], channels: [8, 8] } });
     const key = configKey(base);
@@ -284,5 +295,34 @@ describe('figure claims on planted results', () => {
       [400, 'holds'],
     ]);
     expect(fig.charts).toHaveLength(1);
+  });
+});
+
+describe('F-family on image data', () => {
+  const swd = (v: number) => file('swd', { learner: { kind: 'swd', method, levels: [8, 16, 32].map((resolution) => ({ resolution, patch: 7, descriptors: 10, swd: v })) } });
+  const fid = (v: number, floor: number) => file('fid', { learner: { kind: 'fid', method, fid: v, meanTerm: v / 2, covTerm: v / 2, floor } });
+  const kid = (v: number) => file('kid', { learner: { kind: 'kid', method, kid: v, std: 0, subsets: 1, subsetSize: 10, floor: 0, floorStd: 0 } });
+
+  it('draws FID at the top resolution with its real floor, and FID, floor and KID in the table (means over seeds)', () => {
+    const runs = [1, 2].flatMap((seed) => [
+      planted('layerwise', { analyses: { swd: swd(0.1), fid: fid(100 + seed, 80), kid: kid(0.05 * seed) } as RunResult['analyses'] }, [8, 16, 32], seed),
+      planted('dcgan', { analyses: { swd: swd(0.2), fid: fid(150, 80), kid: kid(0.2) } as RunResult['analyses'] }, [32], seed),
+    ]);
+    const out = buildFigure(spec('family'), runs);
+    const chart = out.charts.find((c) => c.file === 'F-family-fid');
+    expect(chart).toBeDefined();
+    const values = (chart!.spec as unknown as { data: { values: { method: string; value: number }[] } }).data.values;
+    expect(values.find((v) => v.method === 'real (floor)')!.value).toBe(80);
+    expect(values.find((v) => v.method !== 'real (floor)' && v.value > 100 && v.value < 102)!.value).toBeCloseTo(101.5, 10);
+    const t = out.tables[0];
+    expect(t.columns.slice(-3)).toEqual(['FID', 'FID floor', 'KID']);
+    const top = t.rows.filter((r) => r[1] === 32);
+    expect(top.map((r) => r.slice(-3))).toEqual([[101.5, 80, 0.075], [150, 80, 0.2]].map((x) => x.map((v) => expect.closeTo(v, 3))));
+    // Lower levels have no FID (the metrics measure the top level only).
+    expect(t.rows.filter((r) => r[1] === 8).every((r) => r[r.length - 3] === null)).toBe(true);
+    // Without FID reports (the teacher) there is no FID chart and no FID columns.
+    const plain = buildFigure(spec('family'), [planted('layerwise', { analyses: { swd: swd(0.1) } as RunResult['analyses'] })]);
+    expect(plain.charts.map((c) => c.file)).not.toContain('F-family-fid');
+    expect(plain.tables[0].columns).not.toContain('FID');
   });
 });

@@ -20,6 +20,11 @@ export interface Measurement<R = unknown, N extends string = string> {
    * once per call (RunContext.pyramids, TeacherContext.pair), and its cache key names which data was used.
    */
   realData?: boolean;
+  /**
+   * It needs real images and a feature extractor trained on them (the sample-quality metrics): it cannot run
+   * on a synthetic teacher's runs, so `reproduce` plans it only on runs on image data.
+   */
+  imageData?: boolean;
   /** In the default `--what` of `fsrgan analyze <run>` and of `fsrgan analyze --teacher`. */
   defaults: { run: boolean; teacher: boolean };
   /** The parts of the analysis config its numbers depend on: they key the analysis cache (src/train/rundir.ts). */

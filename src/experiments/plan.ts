@@ -12,6 +12,8 @@ import { resolveAnalysisConfig, type AnalysisConfig } from '../analysis/pipeline
 import { ANALYSES, type AnalysisName } from '../analysis/validate.js';
 import { FIGURE_KINDS, type FigureKind, type FigureRun } from '../report/figure-data.js';
 import { DEFAULT_CONFIG, readConfigFile, resolveConfig, type TrainConfig } from '../train/config.js';
+import { isTeacherData } from '../train/data.js';
+import { measurement } from '../analysis/registry.js';
 import { mergeStrict, readJsonFile } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 
@@ -271,7 +273,8 @@ export async function planFigures(specs: FigureSpec[], catalogue: Catalogue, sca
           runs.set(id, run);
         }
         if (!run.figures.includes(spec.name)) run.figures.push(spec.name);
-        for (const a of spec.analyses) if (!run.analyses.includes(a)) run.analyses.push(a);
+        // The sample-quality metrics need an extractor trained on real images: none on a teacher's runs.
+        for (const a of spec.analyses) if (!run.analyses.includes(a) && !(measurement(a).imageData && isTeacherData(config))) run.analyses.push(a);
         ids.push(id);
       }
     }

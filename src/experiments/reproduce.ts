@@ -12,7 +12,7 @@ import { stepsPerStage, type RunResult } from '../report/figure-data.js';
 import type { ChartSpec } from '../report/render.js';
 import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Plan, type Scale } from './plan.js';
-import { DataCache, ensureRun, measureRun } from './run.js';
+import { DataCache, ensureExtractors, ensureRun, measureRun } from './run.js';
 import { trainInProcesses, type PooledRun } from './train-pool.js';
 import { currentBackend } from '../backend/index.js';
 import { modesFigureOutput } from './modes.js';
@@ -74,6 +74,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   try {
     // With several processes they train and measure every run first (their wall time counts as training);
     // the loop below then finds each run complete and reads its measurements from the run's cache.
+    if (o.train !== false) await ensureExtractors(plan.runs, plan.analysis, log);
     const jobs = Math.max(1, Math.min(o.jobs ?? 1, plan.runs.length));
     let pooled: Map<string, PooledRun> | null = null;
     if (jobs > 1) {

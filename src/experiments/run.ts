@@ -28,6 +28,11 @@ import type { RunResult } from '../report/figure-data.js';
 import { filterPairPng } from '../report/tiles.js';
 import { runSteps, type PlannedRun } from './plan.js';
 import { conditionalGridPng } from './conditional-figure.js';
+import { existsSync } from 'node:fs';
+import { datasetConfig } from '../data/config.js';
+import { loadImageSet } from '../data/open.js';
+import { extractorPath } from '../analysis/metrics-context.js';
+import { buildExtractor } from '../metrics/build-extractor.js';
 
 /** How `ensureRun` got a complete run: 'trained', 'resumed' or 'reused' (complete already). */
 export type RunStatus = 'trained' | 'resumed' | 'reused';
@@ -172,5 +177,21 @@ function randomRecovery(run: LoadedRun, c: AnalysisConfig): RecoveryReport {
     return teacherRecovery(l.params, run.teacher!.params, { threshold: c.recovery.threshold });
   } finally {
     disposeLearner(l);
+  }
+}
+
+/**
+ * The default feature extractor of every image dataset whose runs the plan measures with the sample-quality
+ * metrics (FID, KID, ...), trained once here when none is cached (as `fsrgan metrics train-extractor` would,
+ * about a minute), before any run needs it: so that processes measuring runs side by side never train it twice.
+ */
+export async function ensureExtractors(runs: PlannedRun[], analysis: AnalysisConfig, log: (l: string) => void): Promise<void> {
+  if (analysis.metrics.extractor) return;
+  const specs = new Set(runs.filter((r) => r.analyses.some((a) => measurement(a).imageData)).map((r) => r.fullConfig.data));
+  for (const spec of specs) {
+    const set = await loadImageSet(spec, datasetConfig({}));
+    if (existsSync(extractorPath(analysis, set.name))) continue;
+    log(`no feature extractor for ${set.name} cached: training the default one (fsrgan metrics train-extractor --dataset ${spec})`);
+    await buildExtractor(spec, null, undefined, log);
   }
 }

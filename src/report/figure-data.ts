@@ -200,6 +200,10 @@ export interface QualityCell {
   o1: number[];
   o2: number[];
   floor2: number[];
+  /** FID and KID of the run's top level (F-family on image data; docs/metrics.md), with their real floors. */
+  fid: number[];
+  kid: number[];
+  fidFloor: number[];
 }
 
 export const cellKey = (data: string, method: string, res: number) => `${data}|${method}|${res}`;
@@ -211,7 +215,7 @@ export function qualityCells(runs: RunResult[]): { cells: Map<string, QualityCel
     if (!METHOD_LABEL[r.run.method]) continue;
     for (const res of qualityResolutions(r)) {
       const key = cellKey(r.run.data, r.run.method, res);
-      const c = cells.get(key) ?? { data: r.run.data, method: r.run.method, res, swd: [], o1: [], o2: [], floor2: [] };
+      const c = cells.get(key) ?? { data: r.run.data, method: r.run.method, res, swd: [], o1: [], o2: [], floor2: [], fid: [], kid: [], fidFloor: [] };
       const s = swdAt(r, res);
       if (s !== null) c.swd.push(s);
       const m1 = momentAt(r, res, 1);
@@ -219,6 +223,12 @@ export function qualityCells(runs: RunResult[]): { cells: Map<string, QualityCel
       if (m1) c.o1.push(m1.relError);
       if (m2) c.o2.push(m2.relError);
       if (m2?.noiseFloor != null) c.floor2.push(m2.noiseFloor);
+      // The sample-quality metrics measure the top level only.
+      const fid = res === Math.max(...qualityResolutions(r)) ? result(r, 'fid', 'learner') : null;
+      const kid = res === Math.max(...qualityResolutions(r)) ? result(r, 'kid', 'learner') : null;
+      if (fid) c.fid.push(fid.fid);
+      if (fid?.floor != null) c.fidFloor.push(fid.floor);
+      if (kid) c.kid.push(kid.kid);
       cells.set(key, c);
     }
   }

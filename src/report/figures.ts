@@ -265,6 +265,8 @@ const localityFigure: Drawing = (spec, runs) => {
 
 // ---------------------------------------------------------------------------------------------------------
 
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
 const layerwiseFigure: Drawing = (spec, runs) => {
   const { list } = qualityCells(runs);
   const seeds = Math.max(1, ...list.map((c) => c.swd.length));
@@ -302,10 +304,34 @@ const layerwiseFigure: Drawing = (spec, runs) => {
       }),
     });
   }
+  // FID and KID (F-family on image data; the offline extractor of docs/metrics.md) at each run's top level.
+  const withFid = list.filter((c) => c.fid.length);
+  if (withFid.length) {
+    // One floor per group (every run of a dataset and resolution has the same held-out reference).
+    const floorByGroup = new Map<string, number[]>();
+    for (const c of withFid) floorByGroup.set(groupLabel(runs, c.data, `r${c.res}`), [...(floorByGroup.get(groupLabel(runs, c.data, `r${c.res}`)) ?? []), ...c.fidFloor]);
+    const fidFloors = [...floorByGroup].filter(([, v]) => v.length).map(([group, v]) => ({ group, method: 'real (floor)', value: mean(v) }));
+    charts.push({
+      file: `${spec.name}-fid`,
+      spec: bars({
+        title: 'FID at the top resolution',
+        caption: `Frechet distance of the offline extractor's features of generated and held-out real images (lower is better; ${seedText}); the last bar of each group: as many real training images against the same held-out ones, the floor at this sample count. KID is in the table.`,
+        rows: [...withFid.map((c) => ({ group: groupLabel(runs, c.data, `r${c.res}`), method: METHOD_LABEL[c.method], value: mean(c.fid), ...(c.fid.length > 1 ? { error: std(c.fid) } : {}) })), ...fidFloors],
+        xTitle: 'data, resolution',
+        yTitle: 'FID',
+        methodOrder: [...order, 'real (floor)'],
+      }),
+    });
+  }
+  const metricCols = withFid.length ? ['FID', 'FID floor', 'KID'] : [];
   const table: Table = {
     title: 'Quality per resolution',
-    columns: ['data', 'resolution', 'method', 'seeds', 'SWD mean', 'SWD std', 'moment o1', 'moment o2', 'o2 noise floor'],
-    rows: list.map((c) => [c.data, c.res, METHOD_LABEL[c.method], c.swd.length, f3(mean(c.swd)), f3(std(c.swd)), f3(mean(c.o1)), f3(mean(c.o2)), c.floor2.length ? f3(mean(c.floor2)) : null]),
+    columns: ['data', 'resolution', 'method', 'seeds', 'SWD mean', 'SWD std', 'moment o1', 'moment o2', 'o2 noise floor', ...metricCols],
+    rows: list.map((c) => [
+      c.data, c.res, METHOD_LABEL[c.method], c.swd.length, f3(mean(c.swd)), f3(std(c.swd)), f3(mean(c.o1)), f3(mean(c.o2)), c.floor2.length ? f3(mean(c.floor2)) : null,
+      // FID as papers report it, to one decimal; KID to three significant digits.
+      ...(withFid.length ? [c.fid.length ? round1(mean(c.fid)) : null, c.fidFloor.length ? round1(mean(c.fidFloor)) : null, c.kid.length ? f3(mean(c.kid)) : null] : []),
+    ]),
   };
   const images: FigureImage[] = [];
   for (const r of runs) {

@@ -21,6 +21,7 @@ export const fidEntry = defineMeasurement<FidReport, 'fid'>({
   name: 'fid',
   schema: report('fid', { fid: num, meanTerm: num, covTerm: num, floor: nullable(num) }),
   realData: true,
+  imageData: true,
   defaults: { run: false, teacher: false },
   settings: (c) => metricSettings(c),
   onRun: (ctx) => {

@@ -29,6 +29,7 @@ export const isEntry = defineMeasurement<IsReport, 'is'>({
   name: 'is',
   schema: report('is', { score: num, std: num, splits: num, classes: num, floor: nullable(num) }),
   realData: true,
+  imageData: true,
   defaults: { run: false, teacher: false },
   settings: (c) => metricSettings(c, 'is'),
   onRun: (ctx) => {

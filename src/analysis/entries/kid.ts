@@ -24,6 +24,7 @@ export const kidEntry = defineMeasurement<KidReport, 'kid'>({
   name: 'kid',
   schema: report('kid', { kid: num, std: num, subsets: num, subsetSize: num, floor: nullable(num), floorStd: nullable(num) }),
   realData: true,
+  imageData: true,
   defaults: { run: false, teacher: false },
   settings: (c) => metricSettings(c, 'kid'),
   onRun: (ctx) => {

@@ -23,6 +23,7 @@ export const prEntry = defineMeasurement<PrReport, 'pr'>({
   name: 'pr',
   schema: report('pr', { precision: num, recall: num, k: num, floor: nullable(obj({ precision: num, recall: num })) }),
   realData: true,
+  imageData: true,
   defaults: { run: false, teacher: false },
   settings: (c) => metricSettings(c, 'pr'),
   onRun: (ctx) => {

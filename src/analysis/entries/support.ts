@@ -29,6 +29,7 @@ export const supportEntry = defineMeasurement<SupportReport, 'support'>({
   name: 'support',
   schema: report('support', { tau: num, fake: birthday, real: birthday }),
   realData: true,
+  imageData: true,
   defaults: { run: false, teacher: false },
   settings: (c) => metricSettings(c, 'support'),
   onRun: (ctx) => {
