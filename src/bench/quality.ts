@@ -27,6 +27,7 @@ import { loadRun, sampleRun } from '../train/run.js';
 import { generatorImages, sourceImages } from '../analysis/pipeline.js';
 import { patchSwd } from '../analysis/swd.js';
 import { momentMatching } from '../analysis/moments.js';
+import { flatFraction } from '../analysis/flatness.js';
 import { toImageArray, type ImageArray } from '../analysis/common.js';
 import { writeGridPng } from '../util/png.js';
 import { dcganConfig } from './train.js';
@@ -66,6 +67,8 @@ export interface LevelQuality {
   /** Relative errors of the patch mean (order 1) and second-moment matrix (order 2). */
   moment1: number;
   moment2: number;
+  /** Flat fraction of the measured images (src/analysis/flatness.ts): the real floor row shows the data's own. */
+  flat: number;
 }
 
 export interface QualityRow {
@@ -114,6 +117,7 @@ export function measure(real: ImageArray[], fake: ImageArray[], seed: number): L
     swd: lv.swd,
     moment1: mom.levels[i].orders.find((o) => o.order === 1)!.relError,
     moment2: mom.levels[i].orders.find((o) => o.order === 2)!.relError,
+    flat: flatFraction(fake[i]),
   }));
 }
 
@@ -290,10 +294,10 @@ export async function benchQuality(o: QualityOptions): Promise<QualityRow[]> {
 
 /** A markdown table: one row per dataset and contender, SWD and moment errors per level, and the ratio to torch. */
 export function formatQualityTable(rows: QualityRow[]): string {
-  const out = ['| dataset | contender | images | train s | per level: patch SWD (moment err o1 / o2) | SWD / torch |', '|---|---|---|---|---|---|'];
+  const out = ['| dataset | contender | images | train s | per level: patch SWD (moment err o1 / o2; flat fraction) | SWD / torch |', '|---|---|---|---|---|---|'];
   for (const r of rows) {
     const torch = rows.find((x) => x.dataset === r.dataset && x.contender === 'torch');
-    const per = r.levels.map((l) => `r${l.resolution} ${l.swd.toFixed(4)} (${l.moment1.toFixed(3)} / ${l.moment2.toFixed(3)})`).join('; ');
+    const per = r.levels.map((l) => `r${l.resolution} ${l.swd.toFixed(4)} (${l.moment1.toFixed(3)} / ${l.moment2.toFixed(3)}; ${l.flat.toFixed(2)})`).join('; ');
     const ratio = torch && r.contender !== 'torch' ? r.levels.map((l, i) => (l.swd / torch.levels[i].swd).toFixed(2)).join(' / ') : '';
     out.push(`| ${r.dataset} | ${r.contender} | ${r.images || ''} | ${r.seconds ? r.seconds.toFixed(0) : ''} | ${per} | ${ratio} |`);
   }
