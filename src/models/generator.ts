@@ -234,6 +234,6 @@ export function shapeProblems(shape: GeneratorShape, field = 'generator'): strin
     if (r[0] % shape.patch !== 0) p.push(`${field}.resolutions[0] = ${r[0]} must be a multiple of ${field}.patch = ${shape.patch}`);
     if (!Array.isArray(c) || c.length !== r.length) p.push(`${field}.channels must have one entry per resolution (${r.length})`);
   }
-  if (!(shape.kernel >= 1 && shape.kernel <= 5)) p.push(`${field}.kernel must be between 1 and 5`);
+  if (!(Number.isInteger(shape.kernel) && shape.kernel >= 1 && shape.kernel <= 9)) p.push(`${field}.kernel must be a whole number from 1 to 9`);
   return p;
 }
