@@ -43,8 +43,9 @@ describe('sagan and stylegan: configs', () => {
     const style = { ...base, generator: { ...base.generator, family: 'stylegan' } };
     expect(() => resolveConfig({ ...style, families: { stylegan: { mappingLayers: 0 } } })).toThrow(/families.stylegan.mappingLayers must be an integer >= 1/);
     expect(() => resolveConfig({ ...style, discriminator: { ...base.discriminator, spectralNorm: true } })).toThrow(/'stylegan' uses the equalised learning rate, not spectral norm/);
-    // generator.spectralNorm (the 2-D lab's) stays refused for every image family, sagan included.
-    expect(() => resolveConfig({ ...sagan, generator: { ...sagan.generator, spectralNorm: true } })).toThrow(/generator.spectralNorm is implemented in the 2-D lab/);
+    // generator.spectralNorm (the FSR learner's and the 2-D lab's) stays refused for the other families, sagan included.
+    expect(() => resolveConfig({ ...sagan, generator: { ...sagan.generator, spectralNorm: true } })).toThrow(/family 'sagan' normalises G and D by families.sagan.spectralNorm .*leave generator.spectralNorm false/);
+    expect(() => resolveConfig({ ...style, generator: { ...style.generator, spectralNorm: true } })).toThrow(/generator.spectralNorm normalises the FSR learner's weights .*not family 'stylegan''s own G/);
   });
 });
 

@@ -14,10 +14,11 @@
  * threshold (~1.2 standard deviations) takes over a thousand steps at lr 1e-3. Calibrating at the start
  * of the stage that trains layer l (when layers < l are final) puts the layer at the right scale and at
  * a chosen sparsity at once. The model of docs/theory.md section 1 is unchanged: this only picks initial
- * values of the same Deconv_l and b_l.
+ * values of the same Deconv_l and b_l. Under spectral norm (generator.spectralNorm) the rescale sets only the
+ * channels' relative scales (W / sigma(W) is scale-free) and b is taken after it, on the normalised layer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { generatorPreActivation, type GeneratorParams } from './generator.js';
+import { generatorPreActivation, snLayer, type GeneratorParams } from './generator.js';
 
 export interface CalibrationReport {
   /** 1-based layer. */
@@ -91,6 +92,8 @@ export function calibrateLayer(params: GeneratorParams, l: number, z: tf.Tensor4
   const n = values.length / C;
   const scale = new Float32Array(C).fill(1);
   const b = new Float32Array(C);
+  // Channels calibrated (not dead).
+  const live = new Uint8Array(C);
   let dead = 0;
   let stdSum = 0;
   let activeCount = 0;
@@ -110,14 +113,26 @@ export function calibrateLayer(params: GeneratorParams, l: number, z: tf.Tensor4
       continue;
     }
     scale[c] = 1 / std;
+    live[c] = 1;
     const scaled = col.map((v) => v / std);
     b[c] = quantile(scaled, 1 - active);
     for (const v of scaled) if (v > b[c]) activeCount++;
   }
-  tf.tidy(() => {
-    // Deconv weights are [k,k,C_l,C_{l-1}]: output channel c is axis 2.
-    deconv.assign(tf.mul(deconv, tf.tensor1d(scale).reshape([1, 1, C, 1])));
-    bias.assign(tf.tensor1d(b));
-  });
+  // Deconv weights are [k,k,C_l,C_{l-1}]: output channel c is axis 2.
+  tf.tidy(() => deconv.assign(tf.mul(deconv, tf.tensor1d(scale).reshape([1, 1, C, 1]))));
+  if (snLayer(shape, l)) {
+    // Spectral norm (Miyato et al. 2018): the layer uses W / sigma(W), scale-free, so the rescale sets only
+    // the channels' relative scales and sigma (v^T W u of the rescaled W) sets their common one. The
+    // pre-activations are then not the unit-variance ones above: b_l is their quantile, recomputed.
+    const after = preActivations(params, l, z);
+    activeCount = 0;
+    for (let c = 0; c < C; c++) {
+      if (!live[c]) continue;
+      const col = after.subarray(c * n, (c + 1) * n);
+      b[c] = quantile(col, 1 - active);
+      for (const v of col) if (v > b[c]) activeCount++;
+    }
+  }
+  tf.tidy(() => bias.assign(tf.tensor1d(b)));
   return { layer: l + 1, meanStd: stdSum / C, deadChannels: dead, activeFraction: activeCount / (n * C) };
 }

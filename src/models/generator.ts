@@ -17,6 +17,7 @@ import { pixelNorm } from './layers/pixel-norm.js';
 import { equalizedWeight } from './layers/equalized.js';
 import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-norm.js';
 import { selfAttention, type AttentionWeights } from './layers/self-attention.js';
+import { snWeight } from './layers/spectral-norm.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -75,6 +76,14 @@ export interface GeneratorShape {
    * the teacher and by default. Its gamma starts at 0, so the learner starts as the plain FSR generator.
    */
   attention?: number;
+  /**
+   * Spectral normalisation (Miyato et al. 2018; generator.spectralNorm; layers/spectral-norm.ts), a learner
+   * option absent for the teacher: every weight of the layers from index `from` on (deconvolution, head,
+   * self-attention's q, k, h, o) is used as W / sigma(W), sigma = v^T W u with the block's persisted vectors
+   * (GeneratorBlock.sn), as SAGAN does on G (Zhang et al. 2019). `from` is 0 except in oracle-lower, whose
+   * lower layers are the teacher's own weights and are used as they are (W / sigma(W) would not be them).
+   */
+  spectralNorm?: { from: number };
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -90,6 +99,11 @@ export interface GeneratorBlock {
   vbnBeta?: tf.Tensor1D;
   /** The self-attention block on s_l (only at shape.attention). */
   attn?: AttentionWeights;
+  /**
+   * Spectral norm's vectors u, v of each normalised weight, keyed 'deconv', 'out', 'attn.q', 'attn.k',
+   * 'attn.h', 'attn.o' (only in a learner's layers that shape.spectralNorm normalises).
+   */
+  sn?: Record<string, { u: tf.Tensor; v: tf.Tensor }>;
 }
 
 export interface GeneratorParams {
@@ -121,11 +135,37 @@ export function deconvFanIn(shape: GeneratorShape, l: number): number {
   return Math.max(1, (shape.channels[l - 1] * shape.kernel * shape.kernel) / 4);
 }
 
-/** The weights layer index l uses: the stored ones, times He's constant under equalised lr (use in tf.tidy or a tape). */
+/** Whether shape.spectralNorm normalises the weights of layer index l. */
+export function snLayer(shape: GeneratorShape, l: number): boolean {
+  return shape.spectralNorm !== undefined && l >= shape.spectralNorm.from;
+}
+
+/** W / sigma(W) with the block's vectors of weight `key` (spectral-norm.ts); a learner built without them is a bug, not a silent no-op. */
+function normalised<T extends tf.Tensor>(w: T, block: GeneratorBlock, key: string): T {
+  const s = block.sn?.[key];
+  if (!s) throw new Error(`generator: spectral norm is on but the block has no vectors for '${key}' (learner.ts attaches them)`);
+  return snWeight(w, s);
+}
+
+/**
+ * The weights layer index l uses (use in tf.tidy or a tape): the stored ones, times He's constant under
+ * equalised lr, over sigma under spectral norm. Sigma is scale-free (Miyato et al. 2018: W / sigma(W) is
+ * the same for any c W), so the vectors are those of the stored weight, as in the FSR discriminator.
+ */
 export function layerWeights(shape: GeneratorShape, l: number, block: GeneratorBlock): { deconv: tf.Tensor4D; out: tf.Tensor4D } {
   const e = shape.equalizedLr;
-  if (!e) return { deconv: block.deconv, out: block.out };
-  return { deconv: equalizedWeight(block.deconv, deconvFanIn(shape, l), e.gain), out: equalizedWeight(block.out, shape.channels[l], e.outGain) };
+  const w = e
+    ? { deconv: equalizedWeight(block.deconv, deconvFanIn(shape, l), e.gain), out: equalizedWeight(block.out, shape.channels[l], e.outGain) }
+    : { deconv: block.deconv, out: block.out };
+  if (!snLayer(shape, l)) return w;
+  return { deconv: normalised(w.deconv, block, 'deconv'), out: normalised(w.out, block, 'out') };
+}
+
+/** The self-attention weights of layer index l's block, each over its sigma under spectral norm (SAGAN normalises them too). */
+function attentionOf(shape: GeneratorShape, l: number, block: GeneratorBlock): AttentionWeights | undefined {
+  const a = block.attn;
+  if (!a || !snLayer(shape, l)) return a;
+  return { q: normalised(a.q, block, 'attn.q'), k: normalised(a.k, block, 'attn.k'), h: normalised(a.h, block, 'attn.h'), o: normalised(a.o, block, 'attn.o'), gamma: a.gamma };
 }
 
 /**
@@ -146,11 +186,12 @@ function layerPre(params: GeneratorParams, l: number, input: tf.Tensor4D, ref: t
   return { pre: virtualBatchNorm(pre, r.mean, r.meanSq, ref.shape[0], g, b), refPre: r.out };
 }
 
-/** s_l from its pre-activation: ReLU(pre - b_l), pixel-normalised when the shape says so, then the block's self-attention where it has one. */
-function hiddenOf(shape: GeneratorShape, pre: tf.Tensor4D, block: GeneratorBlock): tf.Tensor4D {
+/** s_l of layer index l from its pre-activation: ReLU(pre - b_l), pixel-normalised when the shape says so, then the block's self-attention where it has one. */
+function hiddenOf(shape: GeneratorShape, l: number, pre: tf.Tensor4D, block: GeneratorBlock): tf.Tensor4D {
   const act = tf.relu(tf.sub(pre, block.bias)) as tf.Tensor4D;
   const normed = shape.pixelNorm ? pixelNorm(act) : act;
-  return block.attn ? selfAttention(normed, block.attn) : normed;
+  const attn = attentionOf(shape, l, block);
+  return attn ? selfAttention(normed, attn) : normed;
 }
 
 /** The reference latents when the shape has virtual batch norm (null without). */
@@ -171,8 +212,8 @@ export function generatorPreActivation(params: GeneratorParams, l: number, z: tf
     for (let i = 0; i < l; i++) {
       const block = params.blocks[params.shape.resolutions[i]];
       const { pre, refPre } = layerPre(params, i, input, ref);
-      input = hiddenOf(params.shape, pre, block);
-      ref = refPre ? hiddenOf(params.shape, refPre, block) : null;
+      input = hiddenOf(params.shape, i, pre, block);
+      ref = refPre ? hiddenOf(params.shape, i, refPre, block) : null;
     }
     return layerPre(params, l, input, ref).pre;
   });
@@ -201,11 +242,11 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
     const below: tf.Tensor4D | null = lowU;
     const [h, u, img, refH]: (tf.Tensor4D | null)[] = tf.tidy(() => {
       const { pre, refPre } = layerPre(params, l, input, refIn);
-      const hid = hiddenOf(shape, pre, block);
+      const hid = hiddenOf(shape, l, pre, block);
       const painted = deconv2d(hid, layerWeights(shape, l, block).out, shape.patch, 'valid');
       const pre2: tf.Tensor4D = below ? tf.add(shape.skipUpsample === 'bilinear' ? upsampleBilinear2x(below) : upsample2x(below), painted) : painted;
       const out = [hid, pre2, shape.head === 'tanh' ? tf.tanh(pre2) : pre2];
-      return refPre ? [...out, hiddenOf(shape, refPre, block)] : out;
+      return refPre ? [...out, hiddenOf(shape, l, refPre, block)] : out;
     }) as (tf.Tensor4D | null)[];
     s.push(h!);
     x.push(img!);

@@ -2,12 +2,14 @@
  * The learner generator G (docs/theory.md section 2): the shared FSR generator of generator.ts whose tensors
  * are tf.Variables named by resolution (`g.r16.deconv`, `g.r16.bias`, `g.r16.out`), so that a training
  * stage freezes a level by looking its names up. Initialised from the run's seed, forward is the shared
- * `generatorForward`.
+ * `generatorForward`. Under spectral norm (shape.spectralNorm) each normalised weight `n` has two more,
+ * non-trainable variables `n.sn.u`, `n.sn.v` (checkpointed and copied to replicas with the rest).
  */
 import * as tf from '@tensorflow/tfjs';
-import { deconvFanIn, generatorForward, hiddenGrids, type GeneratorOutput, type GeneratorParams, type GeneratorShape } from './generator.js';
+import { deconvFanIn, generatorForward, hiddenGrids, snLayer, type GeneratorOutput, type GeneratorParams, type GeneratorShape } from './generator.js';
 import { Rng } from '../util/rng.js';
 import { attentionWidths } from './layers/self-attention.js';
+import { snIterate, snVectors } from './layers/spectral-norm.js';
 
 /** The three parts of a generator block, in the order their variables are created. */
 export const BLOCK_PARTS = ['deconv', 'bias', 'out'] as const;
@@ -113,7 +115,56 @@ export function createLearner(shape: GeneratorShape, rng: Rng, init: LearnerInit
     vars.set(attnName(shape.attention, 'gamma'), ownVariable(tf.zeros([1])));
   }
   attachAttention(shape, blocks, vars);
+  // Spectral norm's vectors (Miyato et al. 2018), drawn after every weight: the weights are those of the
+  // same seed without it.
+  for (const w of snWeights(shape)) {
+    const { u, v } = snVectors(vars.get(w.name)!, rng);
+    vars.set(snName(w.name, 'u'), u).set(snName(w.name, 'v'), v);
+  }
+  attachSn(shape, blocks, vars);
   return { params: { shape, blocks }, vars };
+}
+
+/** The variable name of spectral norm's vector u or v of the weight variable `weight`. */
+export function snName(weight: string, which: 'u' | 'v'): string {
+  return `${weight}.sn.${which}`;
+}
+
+/**
+ * The weights shape.spectralNorm normalises: every deconvolution, head and self-attention weight (not the
+ * biases, VBN's gamma and beta, or attention's gamma) of the layers from spectralNorm.from on, each with its
+ * block's resolution, its key in GeneratorBlock.sn and its variable name.
+ */
+export function snWeights(shape: GeneratorShape): { r: number; key: string; name: string }[] {
+  return shape.resolutions.flatMap((r, l) => {
+    if (!snLayer(shape, l)) return [];
+    const attn = shape.attention === r ? ['q', 'k', 'h', 'o'].map((p) => ({ r, key: `attn.${p}`, name: attnName(r, p) })) : [];
+    return [{ r, key: 'deconv', name: gName(r, 'deconv') }, { r, key: 'out', name: gName(r, 'out') }, ...attn];
+  });
+}
+
+/** Puts each normalised weight's vectors, looked up in `from`, on its block (GeneratorBlock.sn). */
+function attachSn(shape: GeneratorShape, blocks: GeneratorParams['blocks'], from: Map<string, tf.Tensor>): void {
+  for (const w of snWeights(shape)) {
+    const [u, v] = [from.get(snName(w.name, 'u')), from.get(snName(w.name, 'v'))];
+    if (!u || !v) throw new Error(`learner: spectral norm needs the vectors ${snName(w.name, 'u')}, ${snName(w.name, 'v')}`);
+    blocks[w.r].sn = { ...blocks[w.r].sn, [w.key]: { u, v } };
+  }
+}
+
+/**
+ * One power iteration (spectral-norm.ts snIterate) on each normalised weight among `names`: the G step runs
+ * it on the weights its stage trains (step.ts), once per G update as Miyato et al. 2018 (Algorithm 1) do,
+ * so that a frozen layer's u, v stay as its stage left them (their hashes are verified with the layer's).
+ * A no-op without shape.spectralNorm (a family's G, e.g. SAGAN, iterates its own: Learner.iterate).
+ */
+export function iterateSn(learner: Learner, names: Iterable<string>): void {
+  if (!learner.params.shape.spectralNorm) return;
+  for (const n of names) {
+    const u = learner.vars.get(snName(n, 'u'));
+    const v = learner.vars.get(snName(n, 'v'));
+    if (u && v) snIterate(learner.vars.get(n)!, { u, v });
+  }
 }
 
 /** The variable name of a part (q, k, h, o, gamma) of the self-attention block at resolution r. */
@@ -142,9 +193,11 @@ export function vbnReference(seed: number, n: number, zDim: number): tf.Tensor4D
 
 /**
  * Wraps existing tensors (e.g. loaded from a checkpoint, keyed by `gName`) as a learner; the tensors are
- * copied into new variables (the caller keeps ownership of `tensors`).
+ * copied into new variables (the caller keeps ownership of `tensors`). Under spectral norm, `sharedSn`
+ * (another learner's variables) gives the vectors u, v to use, shared and not among the new learner's
+ * variables (the EMA's, session.ts); without it they are copied from `tensors` like the weights.
  */
-export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string, tf.Tensor>, trainable = true): Learner {
+export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string, tf.Tensor>, trainable = true, sharedSn?: Map<string, tf.Variable>): Learner {
   const vars = new Map<string, tf.Variable>();
   const blocks: GeneratorParams['blocks'] = {};
   shape.resolutions.forEach((r, l) => {
@@ -174,6 +227,15 @@ export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string
     vars.set(name, tf.variable(tensors[name], trainable));
   }
   attachAttention(shape, blocks, vars);
+  if (!sharedSn) {
+    for (const w of snWeights(shape)) {
+      for (const name of [snName(w.name, 'u'), snName(w.name, 'v')]) {
+        if (!tensors[name]) throw new Error(`learnerFromTensors: missing tensor ${name}`);
+        vars.set(name, tf.variable(tensors[name], false));
+      }
+    }
+  }
+  attachSn(shape, blocks, sharedSn ?? vars);
   return { params: { shape, blocks }, vars };
 }
 

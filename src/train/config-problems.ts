@@ -39,7 +39,7 @@ export function configProblems(c: TrainConfig): string[] {
   if (g.family === 'dcgan') p.push(...dcganConfigProblems(c));
   else if (isMultiFamily(g.family)) p.push(...familyProblems(c));
   else if (isCondFamily(g.family)) p.push(...condConfigProblems(c));
-  else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, equalizedLr: undefined, virtualBatchNorm: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
+  else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, equalizedLr: undefined, virtualBatchNorm: undefined, spectralNorm: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
   if (g.skipUpsample !== 'nearest' && !g.skip) p.push(`config.generator.skipUpsample = '${g.skipUpsample}' acts only through the skip: set generator.skip to true, or leave skipUpsample at 'nearest'.`);
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
   g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));

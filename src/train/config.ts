@@ -115,12 +115,15 @@ export const DEFAULT_CONFIG = {
     homeostasis: { active: 0, every: 25, samples: 256, from: 1 },
     /**
      * Recipes on G (docs/recipes.md; issue 19), all off by default. spectralNorm: every weight of G divided
-     * by its top singular value (Miyato et al. 2018, as SAGAN does on G). pixelNorm: ProGAN's pixelwise
-     * feature normalisation after each hidden layer. equalizedLr: weights stored N(0, 1) and scaled by
-     * He's constant at run time (Karras et al. 2018). virtualBatchNorm: each hidden layer normalised with
-     * the statistics of a reference batch of latents fixed at the start (Salimans et al. 2016). All act in
-     * the 2-D lab's MLP G (fsrgan toy); pixelNorm, equalizedLr and virtualBatchNorm also in the FSR learner
-     * (generator.ts); the image stages refuse spectralNorm for now (configProblems).
+     * by its top singular value (Miyato et al. 2018, as SAGAN does on G), sigma by one power iteration per
+     * G step with u, v persisted (`g.*.sn.u/v`, only on the weights the stage trains); oracle-lower's
+     * teacher layers stay unnormalised. With it the weight rescale of init.calibrate sets only the channels'
+     * relative scales (W / sigma is scale-free; their common scale is sigma's) and the bias quantile is taken
+     * on the normalised pre-activations. pixelNorm: ProGAN's pixelwise feature normalisation after each
+     * hidden layer. equalizedLr: weights stored N(0, 1) and scaled by He's constant at run time (Karras et
+     * al. 2018). virtualBatchNorm: each hidden layer normalised with the statistics of a reference batch of
+     * latents fixed at the start (Salimans et al. 2016). All act in the 2-D lab's MLP G (fsrgan toy) and in
+     * the FSR learner (generator.ts); the other families refuse them (configProblems).
      */
     spectralNorm: false,
     pixelNorm: false,

@@ -47,11 +47,10 @@ export function imageUnsupportedRecipes(c: TrainConfig): string[] {
   // The D-side recipes build on the FSR discriminator's layers (src/models/discriminator.ts); the other
   // families' discriminators have their own forward pass.
   const fsrD = g.family === 'fsr';
-  // The G-side recipes build on the FSR learner's layers (src/models/generator.ts). Spectral norm on G is not
-  // in the stages yet (it is being added with SAGAN's G).
+  // The G-side recipes build on the FSR learner's layers (src/models/generator.ts); spectral norm on another
+  // family's G is refused in imageRecipeProblems.
   const fsrG = g.family === 'fsr';
   const on: [boolean, string][] = [
-    [g.spectralNorm, 'generator.spectralNorm'],
     [g.pixelNorm && !fsrG, `generator.pixelNorm (with generator.family '${g.family}')`],
     [g.equalizedLr && !fsrG, `generator.equalizedLr (with generator.family '${g.family}')`],
     [g.virtualBatchNorm && !fsrG, `generator.virtualBatchNorm (with generator.family '${g.family}')`],
@@ -72,6 +71,15 @@ export function imageRecipeProblems(c: TrainConfig): string[] {
   const p: string[] = [];
   // D's first layer of a packed D reads m samples' channels, which G's atoms cannot be matched against.
   if (c.discriminator.pack > 1 && c.analysis.every > 0 && c.analysis.alignment) p.push("config.discriminator.pack > 1 makes D's first layer read several samples at once: set analysis.alignment to false (or analysis.every to 0).");
+  // generator.spectralNorm normalises the FSR learner's weights (generator.ts); the other families build their own G.
+  const family = c.generator.family;
+  if (c.generator.spectralNorm && family !== 'fsr') {
+    p.push(
+      family === 'sagan'
+        ? "config.generator.spectralNorm normalises the FSR learner (generator.family 'fsr'); family 'sagan' normalises G and D by families.sagan.spectralNorm (on by default): leave generator.spectralNorm false."
+        : `config.generator.spectralNorm normalises the FSR learner's weights (generator.family 'fsr') and the 2-D lab's G, not family '${family}''s own G: set it to false (or use generator.family 'fsr' or 'sagan').`,
+    );
+  }
   // The recipes the image stages do not apply yet: the 2-D lab (fsrgan toy) has them all.
   const toyOnly = imageUnsupportedRecipes(c);
   if (toyOnly.length) p.push(`${toyOnly.join(', ')} ${toyOnly.length > 1 ? 'are' : 'is'} implemented in the 2-D lab (fsrgan toy) only, not yet in the image stages; see docs/recipes.md.`);

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GeneratorParams, GeneratorShape } from '../models/generator.js';
-import { BLOCK_PARTS, createLearner, disposeLearner, gName, learnerFromTensors, sampleLatents, vbnReference, VBN_PARTS, type Learner } from '../models/learner.js';
+import { BLOCK_PARTS, createLearner, disposeLearner, gName, learnerFromTensors, sampleLatents, snName, snWeights, vbnReference, VBN_PARTS, type Learner } from '../models/learner.js';
 import { deconvFanIn } from '../models/generator.js';
 import { heScale } from '../models/layers/equalized.js';
 import { HistoricalAverage } from './recipes.js';
@@ -68,6 +68,8 @@ export function configShape(config: TrainConfig, imageChannels: number): Generat
     ...(g.equalizedLr ? { equalizedLr: { gain: g.init.gain, outGain: g.init.outGain } } : {}),
     ...(g.virtualBatchNorm ? { virtualBatchNorm: true } : {}),
     ...(g.attention ? { attention: g.attention } : {}),
+    // Spectral norm (Miyato et al. 2018) on every weight of G, except oracle-lower's teacher layers (generator.ts).
+    ...(g.spectralNorm ? { spectralNorm: { from: config.train.mode === 'oracle-lower' ? (config.train.level || g.resolutions.length) - 1 : 0 } } : {}),
   };
 }
 
@@ -90,12 +92,18 @@ export function configSchedule(config: TrainConfig): Stage[] {
     for (const v of g.vars.values()) v.dispose();
     return [{ level: L, resolution: r, steps: steps[L - 1], trained, frozen: [], discInput: 'single', outputs: [r], calibrate: [], oracle: [], untrainedHeads: [] }];
   }
-  const stages = buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level, config.generator.attention);
-  if (!config.generator.virtualBatchNorm) return stages;
-  // Virtual batch norm's gamma_l, beta_l train with their layer's deconvolution and are frozen with it.
-  const vbn = (names: string[]) => names.flatMap((n) => (n.endsWith('.deconv') ? VBN_PARTS.map((p) => n.replace(/deconv$/, p)) : []));
-  const all = config.generator.resolutions.flatMap((r) => VBN_PARTS.map((p) => gName(r, p)));
-  return stages.map((st) => ({ ...st, trained: [...st.trained, ...vbn(st.trained)], frozen: [...st.frozen, ...all.filter((n) => !vbn(st.trained).includes(n))] }));
+  let stages = buildSchedule(config.generator.resolutions, config.train.mode, steps, config.train.level, config.generator.attention);
+  if (config.generator.virtualBatchNorm) {
+    // Virtual batch norm's gamma_l, beta_l train with their layer's deconvolution and are frozen with it.
+    const vbn = (names: string[]) => names.flatMap((n) => (n.endsWith('.deconv') ? VBN_PARTS.map((p) => n.replace(/deconv$/, p)) : []));
+    const all = config.generator.resolutions.flatMap((r) => VBN_PARTS.map((p) => gName(r, p)));
+    stages = stages.map((st) => ({ ...st, trained: [...st.trained, ...vbn(st.trained)], frozen: [...st.frozen, ...all.filter((n) => !vbn(st.trained).includes(n))] }));
+  }
+  // Spectral norm's u, v have no optimiser: a stage power-iterates those of the weights it trains (step.ts),
+  // which are thus in neither list; those of every other weight are frozen, hashed with their layer.
+  const sn = snWeights(configShape(config, 3)).map((w) => w.name);
+  if (sn.length) stages = stages.map((st) => ({ ...st, frozen: [...st.frozen, ...sn.filter((n) => !st.trained.includes(n)).flatMap((n) => [snName(n, 'u'), snName(n, 'v')])] }));
+  return stages;
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
@@ -131,17 +139,22 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
   return { config, shape, stages, learner, ema, discs, rngs, source, sampleZ, opt: null, step: 0, stageIndex: 0, stageStep: 0, wallTime: 0, guard: { lrScale: 1, rollbacks: 0, skipsInRow: 0 }, workers: 1, cond };
 }
 
-/** A non-trainable copy of a learner. */
+/**
+ * A non-trainable copy of a learner (the EMA's). Under spectral norm the copy shares the learner's vectors
+ * u, v instead of holding its own: sigma = v^T W_ema u is then the power-iteration estimate for the EMA's
+ * weights, which average the learner's recent iterates, and the vectors follow the training (iterated each
+ * G step, checkpointed once). Its own copies would stay at their stage-start values.
+ */
 export function cloneLearner(l: Learner): Learner {
   const t: Record<string, tf.Tensor> = {};
   for (const [n, v] of l.vars) t[n] = v;
-  const copy = learnerFromTensors(l.params.shape, t, false);
+  const copy = learnerFromTensors(l.params.shape, t, false, l.params.shape.spectralNorm ? l.vars : undefined);
   if (l.params.reference) copy.params.reference = l.params.reference.clone();
   return copy;
 }
 
-/** Copies every variable of `from` into `to` (same names). */
-export function copyLearner(to: Learner, from: Learner, names: Iterable<string> = from.vars.keys()): void {
+/** Copies each variable of `to` (default: all of them; an EMA has no spectral-norm vectors of its own) from `from` (same names). */
+export function copyLearner(to: Learner, from: Learner, names: Iterable<string> = to.vars.keys()): void {
   for (const n of names) to.vars.get(n)!.assign(from.vars.get(n)!);
 }
 
@@ -266,6 +279,7 @@ function assignFrom(tensors: Record<string, tf.Tensor>, name: string, v: tf.Vari
 /** The config fields that decide the tensors under a name prefix (for the mismatch message). */
 function fieldsOf(name: string): string {
   if (name.startsWith('ema.')) return 'train.emaBeta (an EMA exists only when it is > 0)';
+  if (name.includes('.sn.')) return "generator.spectralNorm (families.sagan.spectralNorm for sagan), or train.mode and train.level: oracle-lower leaves the teacher's layers unnormalised";
   if (name.startsWith('g.')) return 'generator.resolutions, channels, zDim, kernel or patch';
   return 'discriminator.widths, kernel, patch, patchStride or crop, generator.resolutions or train.mode';
 }

@@ -37,7 +37,7 @@ export interface Stage {
   steps: number;
   /** G variables trained, by name. */
   trained: string[];
-  /** Every other G variable (frozen). */
+  /** Every other G variable (frozen); under spectral norm, the u, v of the weights not trained (session.ts configSchedule). */
   frozen: string[];
   /** What D sees: x_level alone, or (x_{level-1}, x_level). */
   discInput: 'single' | 'pair';

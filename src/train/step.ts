@@ -4,7 +4,7 @@
  * number of live tensors stays flat over a run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gName, learnerForward, sampleLatents, type Learner } from '../models/learner.js';
+import { gName, iterateSn, learnerForward, sampleLatents, type Learner } from '../models/learner.js';
 import { retargetBias } from '../models/calibrate.js';
 import { clipWeights, discCodes, discFeatures, discForward, discInput, powerIterate, type Discriminator } from '../models/discriminator.js';
 import { fadeReal } from '../models/progan.js';
@@ -229,8 +229,10 @@ const ABANDONED = new Error('step abandoned');
 export function gObjective(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | null = null, cond: tf.Tensor4D[] | null = null): { loss: () => tf.Scalar; dispose: () => void } {
   const { config, disc, learner } = ctx;
   const obj = objectives[config.objective.name];
-  // Spectral norm on G (sagan): one power-iteration step per G update, outside the gradient.
+  // Spectral norm on G: one power-iteration step per G update, outside the gradient, before it as in Miyato
+  // et al. 2018, Algorithm 1 (sagan: every weight of its G; the FSR learner: the weights this stage trains).
   learner.iterate?.();
+  iterateSn(learner, ctx.stage.trained);
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, learner.params.shape.zDim);
   const off = cropOffsets(ctx.rngs.crop, disc.resolution, disc.inputSize, disc.patch);
   const aug = augmentFor(ctx, config.train.batch);

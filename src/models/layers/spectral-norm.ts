@@ -4,7 +4,8 @@
  * weight, as a matrix W [fan_in, fan_out] (its last axis the outputs), is used as W / sigma with
  * sigma = v^T W u, u [fan_out] and v [fan_in] persisted and refreshed by power iteration outside the
  * gradient (so dsigma/dW = v u^T, as in the paper and PyTorch). The one implementation: the FSR
- * discriminator (src/models/discriminator.ts), SAGAN and the 2-D lab (src/toy/model.ts) all call it.
+ * discriminator (src/models/discriminator.ts), the FSR learner (src/models/generator.ts, learner.ts), SAGAN
+ * and the 2-D lab (src/toy/model.ts) all call it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.js';
@@ -47,9 +48,13 @@ export function snSigma(w: tf.Tensor, s: { u: tf.Tensor; v: tf.Tensor }): tf.Sca
   return tf.tidy(() => tf.sum(tf.mul(s.v.reshape([-1, 1]), tf.matMul(asMatrix(w), s.u.reshape([-1, 1])))) as tf.Scalar);
 }
 
-/** W / sigma (use inside a tape or tf.tidy). */
+/**
+ * W / sigma (use inside a tape or tf.tidy). Sigma is floored at 1e-30 so that a weight set to zero (the FSR
+ * learner's heads that no stage trains, zeroed under generator.skip; session.ts) stays zero instead of
+ * 0 / 0; for any sigma above the floor the value and the gradient are W / sigma's, bit for bit.
+ */
 export function snWeight<T extends tf.Tensor>(w: T, s: { u: tf.Tensor; v: tf.Tensor }): T {
-  return tf.tidy(() => tf.div(w, snSigma(w, s)) as T);
+  return tf.tidy(() => tf.div(w, tf.maximum(snSigma(w, s), 1e-30)) as T);
 }
 
 /** `iterations` power iterations on W: v <- W u / ||.||, u <- W^T v / ||.||, written back into s. */
