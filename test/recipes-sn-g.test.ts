@@ -8,13 +8,13 @@
  * layers as they are; the other families refuse it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { afterAll, expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { PlantedSource, tinyConfig } from './train-fixtures.js';
+import { tempDir } from './temp-dirs.js';
 import { metricsWithoutTimings } from './reliability-fixtures.js';
 import { createLearner, disposeLearner, iterateSn, sampleLatents, snName, snWeights, type Learner } from '../src/models/learner.js';
 import { generatorForward, layerWeights, type GeneratorParams, type GeneratorShape } from '../src/models/generator.js';
@@ -38,17 +38,12 @@ const PLAIN: GeneratorShape = { ...SN_SHAPE, spectralNorm: undefined };
 
 const sources: PlantedSource[] = [];
 const teachers: Teacher[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
+afterAll(() => {
   sources.forEach((s) => s.dispose());
   teachers.forEach(disposeTeacher);
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'fsrgan-sn-g-'));
-  dirs.push(d);
-  return d;
-}
+// Removed when the file's tests end (test/temp-dirs.ts).
+const tmp = async (): Promise<string> => tempDir('fsrgan-sn-g-');
 function planted(): PlantedSource {
   const s = new PlantedSource();
   sources.push(s);
