@@ -4,6 +4,7 @@
  * order: defaults <- preset <- config file (over its `extends` bases) <- --set overrides <- --seed. Choices
  * are documented in docs/training.md.
  */
+import { PRESETS } from './presets.js';
 import { basename } from 'node:path';
 import { OBJECTIVES } from './objectives.js';
 import { GUARD_ACTIONS } from './guard.js';
@@ -18,6 +19,7 @@ import { COND_FAMILIES, D_CONDITIONS } from '../models/conditional.js';
 
 // config-problems.ts imports only types from here: a value cycle would break tslab's CommonJS loader (notebooks).
 export { configProblems, dcganShape };
+export { PRESETS };
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
@@ -301,27 +303,6 @@ export const DEFAULT_CONFIG = {
 };
 
 export type TrainConfig = typeof DEFAULT_CONFIG;
-
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
-
-/** Named presets: common optimiser/objective recipes from the GAN literature, and the smoke budget. */
-export const PRESETS: Record<string, DeepPartial<TrainConfig>> = {
-  // Radford et al. 2016.
-  dcgan: { objective: { name: 'ns' }, train: { lrG: 0.0002, lrD: 0.0002, beta1: 0.5, beta2: 0.999, dSteps: 1 } },
-  // Arjovsky et al. 2017 (Adam with beta1 = 0 in place of RMSProp).
-  wgan: { objective: { name: 'wgan', clip: 0.01 }, train: { lrG: 0.00005, lrD: 0.00005, beta1: 0, beta2: 0.9, dSteps: 5 } },
-  // Gulrajani et al. 2017.
-  'wgan-gp': { objective: { name: 'wgan-gp', gpLambda: 10 }, train: { lrG: 0.0001, lrD: 0.0001, beta1: 0, beta2: 0.9, dSteps: 5 } },
-  // Heusel et al. 2017: D learns faster than G.
-  ttur: { train: { lrG: 0.0001, lrD: 0.0004, beta1: 0, beta2: 0.9 } },
-  // Miyato et al. 2018.
-  sngan: { objective: { name: 'hinge' }, discriminator: { spectralNorm: true }, train: { lrG: 0.0002, lrD: 0.0002, beta1: 0, beta2: 0.9 } },
-  smoke: { train: { batch: 16, steps: 30 }, log: { every: 5, checkpointEvery: 30, sampleEvery: 30 } },
-  // Zhang et al. 2019 (SAGAN): hinge loss and TTUR (lr_D 4e-4, lr_G 1e-4, Adam 0 / 0.9); its spectral norm on G and D is families.sagan.spectralNorm (on by default).
-  sagan: { objective: { name: 'hinge' }, train: { lrG: 0.0001, lrD: 0.0004, beta1: 0, beta2: 0.9 } },
-  // Karras et al. 2018 (ProGAN): WGAN-GP with the drift term, Adam(0.001, 0, 0.99), one D step per G step, EMA of G.
-  progan: { objective: { name: 'wgan-gp', gpLambda: 10, drift: 0.001 }, train: { lrG: 0.001, lrD: 0.001, beta1: 0, beta2: 0.99, dSteps: 1, emaBeta: 0.999 } },
-};
 
 const ALLOWED = { ...CHOICES, 'config.preset': ['', ...Object.keys(PRESETS)] };
 
