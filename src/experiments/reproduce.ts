@@ -72,9 +72,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const results = new Map<string, RunResult>();
   const secs = { training: 0, analysis: 0, figures: 0 };
   try {
+    if (o.train !== false) await ensureExtractors(plan.runs, plan.analysis, log);
     // With several processes they train and measure every run first (their wall time counts as training);
     // the loop below then finds each run complete and reads its measurements from the run's cache.
-    if (o.train !== false) await ensureExtractors(plan.runs, plan.analysis, log);
     const jobs = Math.max(1, Math.min(o.jobs ?? 1, plan.runs.length));
     let pooled: Map<string, PooledRun> | null = null;
     if (jobs > 1) {
