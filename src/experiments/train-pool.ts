@@ -12,10 +12,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { AnalysisConfig } from '../analysis/pipeline.js';
 import { UserError } from '../util/errors.js';
+import { sourceRoot } from '../parallel/pool.js';
 import { runSteps, type PlannedRun } from './plan.js';
 import type { RunStatus } from './run.js';
 
@@ -57,8 +58,14 @@ export interface PoolOptions {
   log: (line: string) => void;
 }
 
-const CHILD = fileURLToPath(new URL('./train-child.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/**
+ * The child entry and tsx's loader, found from the checkout (sourceRoot, as the replica pool finds its worker),
+ * not from import.meta: notebooks load this module through tslab's CommonJS compilation, where it does not exist.
+ */
+function childEntry(): { child: string; tsx: string } {
+  const root = sourceRoot();
+  return { child: join(root, 'src', 'experiments', 'train-child.ts'), tsx: pathToFileURL(createRequire(join(root, 'package.json')).resolve('tsx')).href };
+}
 
 /** Trains and measures `runs` in `o.jobs` processes; resolves with how each went, by run id. */
 export async function trainInProcesses(runs: PlannedRun[], o: PoolOptions): Promise<Map<string, PooledRun>> {
@@ -90,7 +97,8 @@ export async function trainInProcesses(runs: PlannedRun[], o: PoolOptions): Prom
 }
 
 function start(log: (line: string) => void): ChildProcess {
-  const child = fork(CHILD, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+  const { child: entry, tsx } = childEntry();
+  const child = fork(entry, [], { execArgv: ['--import', tsx], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
   const lines = (buf: Buffer) => {
     for (const l of buf.toString().split('\n')) if (l.trim()) log(l);
   };
