@@ -29,9 +29,8 @@ async function handle(job: ChildJob): Promise<void> {
     }
     const how = await ensureRun(job.run, job.dir, data, job.train, job.tag, log, job.workers);
     const t = performance.now();
-    const res = await measureRun(job.run, job.dir, job.analysis, data, log);
-    // The parent measures again from the caches this call filled; nothing else crosses the channel.
-    void res;
+    // The parent measures again from the caches this call fills; only how the run went crosses the channel.
+    await measureRun(job.run, job.dir, job.analysis, data, log);
     send({ type: 'done', id: job.run.id, status: how.status, seconds: how.seconds, analysisSeconds: (performance.now() - t) / 1000 });
   } catch (e) {
     const message = ((e as Error)?.message ?? String(e)).split('\n')[0].slice(0, 1000);
