@@ -7,11 +7,16 @@ import { UserError } from '../util/errors.js';
 import { loadCatalogue, loadFigureSpecs, planFigures, runSteps, SCALES, type Scale } from '../experiments/plan.js';
 import { reproduce } from '../experiments/reproduce.js';
 import { intFlag, parseFlags } from './args.js';
+import { totalmem } from 'node:os';
 import { maxWorkers } from '../train/replicas.js';
 
-/** One process per core where a process computes on one thread (wasm, cpu); one on native TensorFlow. */
+/**
+ * One process per core where a process computes on one thread (wasm, cpu); one on native TensorFlow. At most
+ * one per GiB of memory: each process holds its own tfjs heap and data (0.25-0.3 GiB measured on the small
+ * teacher's runs; image runs hold more).
+ */
 function defaultJobs(): number {
-  return maxWorkers();
+  return Math.max(1, Math.min(maxWorkers(), Math.floor(totalmem() / 2 ** 30)));
 }
 
 const USAGE =
