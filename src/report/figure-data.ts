@@ -213,6 +213,8 @@ export function qualityCells(runs: RunResult[]): { cells: Map<string, QualityCel
   const cells = new Map<string, QualityCell>();
   for (const r of runs) {
     if (!METHOD_LABEL[r.run.method]) continue;
+    // The sample-quality metrics (FID, KID) measure the run's top level only.
+    const top = Math.max(...qualityResolutions(r));
     for (const res of qualityResolutions(r)) {
       const key = cellKey(r.run.data, r.run.method, res);
       const c = cells.get(key) ?? { data: r.run.data, method: r.run.method, res, swd: [], o1: [], o2: [], floor2: [], fid: [], kid: [], fidFloor: [] };
@@ -223,9 +225,8 @@ export function qualityCells(runs: RunResult[]): { cells: Map<string, QualityCel
       if (m1) c.o1.push(m1.relError);
       if (m2) c.o2.push(m2.relError);
       if (m2?.noiseFloor != null) c.floor2.push(m2.noiseFloor);
-      // The sample-quality metrics measure the top level only.
-      const fid = res === Math.max(...qualityResolutions(r)) ? result(r, 'fid', 'learner') : null;
-      const kid = res === Math.max(...qualityResolutions(r)) ? result(r, 'kid', 'learner') : null;
+      const fid = res === top ? result(r, 'fid', 'learner') : null;
+      const kid = res === top ? result(r, 'kid', 'learner') : null;
       if (fid) c.fid.push(fid.fid);
       if (fid?.floor != null) c.fidFloor.push(fid.floor);
       if (kid) c.kid.push(kid.kid);

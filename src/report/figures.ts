@@ -309,7 +309,10 @@ const layerwiseFigure: Drawing = (spec, runs) => {
   if (withFid.length) {
     // One floor per group (every run of a dataset and resolution has the same held-out reference).
     const floorByGroup = new Map<string, number[]>();
-    for (const c of withFid) floorByGroup.set(groupLabel(runs, c.data, `r${c.res}`), [...(floorByGroup.get(groupLabel(runs, c.data, `r${c.res}`)) ?? []), ...c.fidFloor]);
+    for (const c of withFid) {
+      const group = groupLabel(runs, c.data, `r${c.res}`);
+      floorByGroup.set(group, [...(floorByGroup.get(group) ?? []), ...c.fidFloor]);
+    }
     const fidFloors = [...floorByGroup].filter(([, v]) => v.length).map(([group, v]) => ({ group, method: 'real (floor)', value: mean(v) }));
     charts.push({
       file: `${spec.name}-fid`,
