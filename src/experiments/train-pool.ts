@@ -10,7 +10,8 @@
  * bad input, as in the one-process loop). Every run's folder is its own, and a complete one is found
  * complete, so `reproduce` run again continues where an interrupted pool stopped.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeChild, forkTs } from '../util/child.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -88,7 +89,7 @@ export async function trainInProcesses(runs: PlannedRun[], o: PoolOptions): Prom
         }
       }
     } finally {
-      if (child) await close(child);
+      if (child) await closeChild(child);
     }
   };
   await Promise.all(Array.from({ length: n }, worker));
@@ -98,16 +99,10 @@ export async function trainInProcesses(runs: PlannedRun[], o: PoolOptions): Prom
 
 function start(log: (line: string) => void): ChildProcess {
   const { child: entry, tsx } = childEntry();
-  const child = fork(entry, [], { execArgv: ['--import', tsx], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
-  const lines = (buf: Buffer) => {
-    for (const l of buf.toString().split('\n')) if (l.trim()) log(l);
-  };
-  child.stdout!.on('data', lines);
-  child.stderr!.on('data', lines);
+  const child = forkTs(entry, tsx, log);
   child.on('message', (m: FromTrainChild) => {
     if (m.type === 'log') log(m.line);
   });
-  child.on('error', () => undefined);
   return child;
 }
 
@@ -131,14 +126,5 @@ function runIn(child: ChildProcess, job: ChildJob): Promise<PooledRun> {
     child.on('message', onMessage);
     child.on('exit', onExit);
     child.send({ type: 'run', job });
-  });
-}
-
-/** Ends an idle child (it exits when its IPC channel closes). */
-function close(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.disconnect();
   });
 }

@@ -5,7 +5,8 @@
  * the parent's without the queue address and password (a run never sees a credential), and its output
  * lines reach the parent's log with the worker's tag.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeChild, forkTs } from '../util/child.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CA_ENV, PASSWORD_ENV, QUEUE_ENV } from './connection.js';
@@ -69,12 +70,7 @@ export class RunProcess {
   }
 
   private start(): ChildProcess {
-    const child = fork(CHILD, [], { execArgv: ['--import', TSX], env: childEnv(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
-    const lines = (buf: Buffer) => {
-      for (const l of buf.toString().split('\n')) if (l.trim()) this.o.log(l);
-    };
-    child.stdout!.on('data', lines);
-    child.stderr!.on('data', lines);
+    const child = forkTs(CHILD, TSX, this.o.log, childEnv());
     child.on('message', (m: FromChild) => {
       const p = this.pending;
       if (m.type === 'log') this.o.log(m.line);
@@ -94,7 +90,6 @@ export class RunProcess {
       this.pending = null;
       p?.reject(new RunFailure(`the run process ended (${signal ?? `exit code ${code}`}) while running ${p.id}`, 'crash'));
     });
-    child.on('error', () => undefined);
     return child;
   }
 
@@ -123,10 +118,6 @@ export class RunProcess {
   close(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.disconnect();
-    });
+    return child ? closeChild(child) : Promise.resolve();
   }
 }
