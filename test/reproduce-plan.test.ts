@@ -42,7 +42,12 @@ describe('figure experiments and their plan', () => {
       // F-modes trains no runs of the catalogue (the 2-D lab, src/experiments/modes.ts); F-attention, F-style and
       // the conditional figures only their own families' runs (style-figures.ts, conditional-figure.ts).
       const own = specs.filter((s) => s.name === 'F-budget' || ['modes', 'conditional', 'attention', 'style'].includes(s.builder)).map((s) => s.name);
+      // At full, F-family compares the families on the small teacher with the small teacher's own FSR runs
+      // (small/*), while the claims judge the paper-scale teacher (teacher/*).
+      if (scale === 'full') own.push('F-family');
       expect(lw.figures.filter((f) => f !== 'F-budget').sort()).toEqual(specs.filter((s) => s.scales[scale]).map((s) => s.name).filter((n) => !own.includes(n)).sort());
+      const family = plan.runs.filter((r) => r.figures.includes('F-family'));
+      if (family.length) expect(new Set(family.filter((r) => r.name.startsWith('teacher/') || r.name.startsWith('small/')).map((r) => r.data)), scale).toEqual(new Set(['teacher-small']));
       expect(lw.config.analysis.every).toBeGreaterThan(0);
       // Runs no claim is judged on keep one seed; the others get every seed of the scale.
       const e2e = plan.runs.filter((r) => r.method === 'end-to-end');
