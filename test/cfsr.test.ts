@@ -5,8 +5,8 @@
  * by hand). D: D(x, c) = w.f + b + <V c, f> (float64, with and without spectral norm). The gradients of E_l and
  * V match finite differences (V through D's loss with R1's double backprop). A layerwise run keeps live
  * tensors flat, freezes E_1 in stage 2 (and the hash check catches a change), resumes bit-identically after a
- * kill mid-stage, trains under wgan-gp and hinge with spectral norm, and samples by class at every level.
- * On cpu and wasm.
+ * kill mid-stage, gives D the labels of the batch drawn last in every call, trains under wgan-gp with bias
+ * homeostasis and under hinge with spectral norm, and samples by class at every level. On cpu and wasm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
@@ -286,7 +286,7 @@ describeEachBackend('class-conditional FSR: layerwise training', () => {
   });
 
   for (const [name, over] of [
-    ['wgan-gp', { objective: { name: 'wgan-gp' } }],
+    ['wgan-gp, bias homeostasis (class-balanced quantiles)', { objective: { name: 'wgan-gp' }, generator: { condition: 'class', homeostasis: { active: 0.3, every: 1, samples: 12 } } }],
     ['hinge, spectral norm on D, minibatch stddev', { objective: { name: 'hinge' }, discriminator: { spectralNorm: true, minibatchStddev: 2 } }],
   ] as const) {
     it(`${name}: every stage trains with finite losses`, async () => {
