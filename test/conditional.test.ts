@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
-import { ImageDataset, type ImageSet } from '../src/data/dataset.js';
+import { ImageDataset } from '../src/data/dataset.js';
 import { createCondDiscriminator, createCondGenerator, type CondShape } from '../src/models/conditional.js';
 import { embedText } from '../src/models/text-embed.js';
 import { sampleLatents } from '../src/models/learner.js';
@@ -25,6 +25,7 @@ import { listCheckpoints } from '../src/train/checkpoint.js';
 import { loadRun, sampleRun, type LoadedRun } from '../src/train/run.js';
 import { Rng } from '../src/util/rng.js';
 import { tinyConfig } from './train-fixtures.js';
+import { labelledSet, maxAbsDiff } from './family-fixtures.js';
 
 const softplus = (t: number) => Math.log1p(Math.exp(t));
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
@@ -33,7 +34,6 @@ const num = (t: tf.Tensor) => {
   t.dispose();
   return v;
 };
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -160,27 +160,6 @@ describe('the condition changes the output', () => {
   });
 });
 
-/** 24 images at 16x16 in 3 classes (a red square, a green bar, a blue dot, at shifting places), each with a name. */
-function labelledSet(): ImageSet {
-  const n = 24;
-  const r = 16;
-  const pixels = new Uint8Array(n * r * r * 3).fill(255);
-  const colors = [[220, 30, 30], [30, 180, 30], [30, 30, 220]];
-  const names: string[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = i % 3;
-    const o = (i * 5) % 6;
-    for (let y = 0; y < r; y++)
-      for (let x = 0; x < r; x++) {
-        const inside = k === 0 ? x >= o && x < o + 8 && y >= 4 && y < 12 : k === 1 ? y >= o + 4 && y < o + 7 : (x - 8) ** 2 + (y - 8) ** 2 < 9 + o;
-        if (inside) pixels.set(colors[k], ((i * r + y) * r + x) * 3);
-      }
-    labels.push(k);
-    names.push(`${['red square', 'green bar', 'blue dot'][k]} ${['small', 'big', 'round', 'thin'][i % 4]}`);
-  }
-  return { name: 'labelled-test', count: n, resolution: r, channels: 3, pixels, labels: Int32Array.from(labels), classNames: ['square', 'bar', 'dot'], names, license: 'CC0-1.0', attribution: '', provenance: {} };
-}
 const source = () => new ImageDataset(labelledSet(), { seed: 3, heldOutFraction: 0.25, minResolution: 4 });
 
 const CASES: [string, Record<string, unknown>][] = [

@@ -1,9 +1,10 @@
 /**
- * Figures F-cgan, F-acgan and F-text2img in `reproduce` (builder 'conditional'; docs/conditional.md): for
- * each run of the figure, the classifier of its dataset judges whether the images follow their condition
- * (src/experiments/conditional.ts; the report also goes to <run>/conditional.json), drawn as grouped bars
- * (agreement per class, or category agreement and retrieval for training and held-out names, next to
- * chance), with the run's class-by-row or name-by-row sample grid and a table of the numbers.
+ * Figures F-cgan (cgan and the class-conditional FSR learner, cfsr), F-acgan and F-text2img in `reproduce`
+ * (builder 'conditional'; docs/conditional.md): for each run of the figure, the classifier of its dataset
+ * judges whether the images follow their condition (src/experiments/conditional.ts; the report also goes to
+ * <run>/conditional.json), drawn as grouped bars (agreement per class, or category agreement and retrieval
+ * for training and held-out names, next to chance), with the run's class-by-row or name-by-row sample grid
+ * and a table of the numbers.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -64,6 +65,8 @@ export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[
   for (const r of runs) {
     const top = Math.max(...Object.keys(r.samples).map(Number));
     const caption = (what: string) => `${r.run.data}, ${r.run.method} (seed ${r.run.seed}): ${what}, the same 8 latents in every row.`;
+    // A figure may hold two models of one dataset (F-cgan: cgan and cfsr): the bars name the model too.
+    const label = `${r.run.data} ${r.run.method} s${r.run.seed}`;
     if (Number.isFinite(top)) images.push({ path: r.samples[top], caption: caption(r.run.method === 'text2img' ? 'rows: 4 training names, then 4 held-out names' : 'one row per class') });
     let rep: Awaited<ReturnType<typeof measureConditional>>;
     const measure = () => measureConditional(r.dir, { seed: 0, perClass: PER_CLASS[scale], maxNames: NAMES[scale], extractor: built.get(r.run.data) ?? undefined });
@@ -94,7 +97,7 @@ export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[
     if (rep.classes) {
       const c = rep.classes;
       table.rows.push([...head, 'class', c.n, f3(c.agreement), f3(c.chance), null, acc]);
-      for (const [name, v] of Object.entries(c.perClass)) if (Number.isFinite(v)) bars.push({ group: name, method: `${r.run.data} s${r.run.seed}`, value: v });
+      for (const [name, v] of Object.entries(c.perClass)) if (Number.isFinite(v)) bars.push({ group: name, method: label, value: v });
       log(`${spec.name}: ${r.run.id}: agreement ${f3(c.agreement)} over ${c.n} images (chance ${f3(c.chance)})`);
     }
     if (rep.text) {
@@ -102,10 +105,10 @@ export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[
       const path = join(r.dir, 'interpolation.png');
       await writeFile(path, await interpolationPng(r.dir));
       images.push({ path, caption: `${r.run.data}, text2img (seed ${r.run.seed}): text interpolation, each row one latent, the text embedding moving in 8 steps from a training name (left) to a held-out name (right).` });
-      for (const [label, s] of [['held-out names', rep.text.heldOut], ['training names', rep.text.train]] as const) {
-        table.rows.push([...head, label, s.names, f3(s.categoryAgreement), f3(s.majorityRate), f3(s.retrieval), acc]);
-        bars.push({ group: `category (${label})`, method: `${r.run.data} s${r.run.seed}`, value: s.categoryAgreement });
-        bars.push({ group: `retrieval (${label})`, method: `${r.run.data} s${r.run.seed}`, value: s.retrieval });
+      for (const [split, s] of [['held-out names', rep.text.heldOut], ['training names', rep.text.train]] as const) {
+        table.rows.push([...head, split, s.names, f3(s.categoryAgreement), f3(s.majorityRate), f3(s.retrieval), acc]);
+        bars.push({ group: `category (${split})`, method: label, value: s.categoryAgreement });
+        bars.push({ group: `retrieval (${split})`, method: label, value: s.retrieval });
       }
       log(`${spec.name}: ${r.run.id}: held-out names category ${f3(rep.text.heldOut.categoryAgreement)}, retrieval ${f3(rep.text.heldOut.retrieval)}`);
     }

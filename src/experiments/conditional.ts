@@ -2,7 +2,7 @@
  * How well a conditional run follows its condition (docs/conditional.md), measured with the classifier of
  * its dataset (src/metrics/extractor.ts, trained on the real images):
  *
- *   class runs (cgan, acgan): `perClass` images of every class at one seed; agreement = the fraction the
+ *   class runs (cgan, acgan, the FSR learner with generator.condition 'class'): `perClass` images of every class at one seed; agreement = the fraction the
  *     classifier puts in the requested class (chance 1/K), with the confusion matrix.
  *   text runs (text2img): one image per name, for the held-out names (never trained on) and as many
  *     training names: category agreement (the classifier's category of G(name) against the emoji's own,
@@ -46,6 +46,11 @@ export interface ConditionalReport {
   classes?: ClassAgreement & { perClassSamples: number };
   text?: { heldOut: TextSplitReport; train: TextSplitReport; examples: TextExample[] };
   seconds: number;
+}
+
+/** The model a report names: the conditional family, or 'cfsr' for the FSR learner with generator.condition 'class'. */
+function conditionalModel(run: LoadedRun): string {
+  return run.config.generator.condition === 'class' ? 'cfsr' : run.config.generator.family;
 }
 
 function datasetOf(run: LoadedRun): ImageDataset {
@@ -99,7 +104,7 @@ export async function measureConditional(dir: string, opts: { seed?: number; per
     const ds = datasetOf(run);
     const ex = extractorFor(ds, opts.extractor);
     try {
-      const head = { run: dir, family: run.config.generator.family, step: run.step, seed, extractor: { name: ex.name, sha256: ex.sha256, heldOutAccuracy: (ex.info.heldOutAccuracy as number | undefined) ?? null } };
+      const head = { run: dir, family: conditionalModel(run), step: run.step, seed, extractor: { name: ex.name, sha256: ex.sha256, heldOutAccuracy: (ex.info.heldOutAccuracy as number | undefined) ?? null } };
       if (run.cond.kind === 'class') {
         const per = opts.perClass ?? 100;
         const k = run.cond.classNames.length;

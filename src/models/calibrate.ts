@@ -16,9 +16,16 @@
  * a chosen sparsity at once. The model of docs/theory.md section 1 is unchanged: this only picks initial
  * values of the same Deconv_l and b_l. Under spectral norm (generator.spectralNorm) the rescale sets only the
  * channels' relative scales (W / sigma(W) is scale-free) and b is taken after it, on the normalised layer.
+ *
+ * A class-conditional learner (shape.classes; class-shift.ts) is calibrated on a class-balanced batch:
+ * latent i with class i mod K (no draws). Its pre-activation is Deconv_l(s_{l-1}) + E_l c, through lower
+ * layers whose E's their stages trained; E_l is 0 when layer l's stage starts, and the rescale divides
+ * E_l's column c with Deconv_l's channel c, so that the whole pre-activation is rescaled exactly whenever
+ * it runs. Homeostasis's quantiles (retargetBias) are likewise those of the balanced batch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { generatorPreActivation, snLayer, type GeneratorParams } from './generator.js';
+import { balancedClassRows } from './class-shift.js';
 
 export interface CalibrationReport {
   /** 1-based layer. */
@@ -42,9 +49,10 @@ function quantile(xs: Float32Array, q: number): number {
  * major: channel c's values (every latent and position) are [c * n, (c + 1) * n).
  */
 export function preActivations(params: GeneratorParams, l: number, z: tf.Tensor4D): Float32Array {
-  const C = params.shape.channels[l];
-  // As the forward pass computes them (equalised weights, virtual batch norm; generator.ts).
-  const pre = tf.tidy(() => generatorPreActivation(params, l, z).reshape([-1, C]).transpose() as tf.Tensor2D);
+  const { channels, classes } = params.shape;
+  const C = channels[l];
+  // As the forward pass computes them (equalised weights, virtual batch norm, the class shift; generator.ts).
+  const pre = tf.tidy(() => generatorPreActivation(params, l, z, classes ? balancedClassRows(z.shape[0], classes) : undefined).reshape([-1, C]).transpose() as tf.Tensor2D);
   const values = pre.dataSync() as Float32Array;
   pre.dispose();
   return values;
@@ -120,6 +128,8 @@ export function calibrateLayer(params: GeneratorParams, l: number, z: tf.Tensor4
   }
   // Deconv weights are [k,k,C_l,C_{l-1}]: output channel c is axis 2.
   tf.tidy(() => deconv.assign(tf.mul(deconv, tf.tensor1d(scale).reshape([1, 1, C, 1]))));
+  const cls = block.cls as tf.Variable | undefined;
+  if (cls) tf.tidy(() => cls.assign(tf.mul(cls, tf.tensor1d(scale).reshape([1, C]))));
   if (snLayer(shape, l)) {
     // Spectral norm (Miyato et al. 2018): the layer uses W / sigma(W), scale-free, so the rescale sets only
     // the channels' relative scales and sigma (v^T W u of the rescaled W) sets their common one. The

@@ -20,13 +20,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { biasAct, conv2d, deconv2d, dense } from '../ops/index.js';
 import type { Rng } from '../util/rng.js';
-import { UserError } from '../util/errors.js';
 import type { DcganShape } from './dcgan.js';
 import type { Discriminator } from './discriminator.js';
 import type { GeneratorOutput, GeneratorShape } from './generator.js';
 import type { ForwardOptions, Learner } from './learner.js';
 import { heVar, pooledLevels, zeroVar, type Vars } from './family-layers.js';
 import { pixelNorm } from './layers/pixel-norm.js';
+import { missingCondition } from './class-shift.js';
 
 export const COND_FAMILIES = ['cgan', 'acgan', 'text2img'] as const;
 export type CondFamily = (typeof COND_FAMILIES)[number];
@@ -104,10 +104,7 @@ export function createCondGenerator(s: CondShape, rng: Rng): Learner {
   const forward = (z: tf.Tensor4D, _upTo?: number, opts?: ForwardOptions): GeneratorOutput => {
     const c = opts?.cond;
     if (!c || c.shape[0] !== z.shape[0] || c.shape[1] !== s.condDim) {
-      // What reaches here without a condition is code written for unconditional generators (analyses, FID).
-      throw new UserError(
-        `the ${s.family} generator needs a condition [${z.shape[0]}, ${s.condDim}], got ${c ? `[${c.shape}]` : 'none'}: this measurement draws unconditional samples; measure a conditional run with \`fsrgan metrics conditional\` and sample it with \`fsrgan sample --class/--text\`.`,
-      );
+      throw missingCondition(s.family, z.shape[0], s.condDim, c);
     }
     const x = tf.tidy(() => {
       const n = z.shape[0];

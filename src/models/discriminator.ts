@@ -9,6 +9,10 @@
  * Optional spectral normalisation (Miyato et al. 2018): each weight, as a matrix W [fan_in, fan_out], is
  * divided by its top singular value sigma = v^T W u, estimated by power iteration with persisted vectors
  * u [fan_out] and v [fan_in] (held constant in the gradient, as in Miyato et al. and PyTorch).
+ *
+ * Class-conditional (generator.condition 'class'; addProjection): the projection discriminator of Miyato &
+ * Koyama 2018, D(x, c) = w^T f + b + <V c, f>, f the features the head reads (flattened, with any minibatch
+ * features), c [N,K] one-hot, V [K,F] (`d.r<r>.proj`): class k adds its own direction V_k to the head.
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2d, leakyRelu, upsample2x } from '../ops/index.js';
@@ -89,7 +93,7 @@ export interface Discriminator {
   /** Non-trainable state by name (`d.r16.l1.u`): checkpointed with the weights. */
   state: Map<string, tf.Variable>;
   /** Another model family's forward pass (dcgan.ts; its convs are empty and its head a placeholder); `alpha`: ProGAN's fade-in. */
-  forward?: (input: tf.Tensor4D, opts?: { alpha?: number }) => tf.Tensor1D;
+  forward?: (input: tf.Tensor4D, opts?: { alpha?: number; cond?: tf.Tensor2D }) => tf.Tensor1D;
   /** Another family's power iteration on its spectrally normalised weights (SAGAN); powerIterate calls it. */
   iterate?: (iterations: number) => void;
   /** Another family's D input from a pyramid (the stacked GAN's (x_1, x_L) pair), instead of discInput's. */
@@ -100,6 +104,8 @@ export interface Discriminator {
   minibatchStddev?: number;
   /** Minibatch discrimination: its tensor T [F, B*C] (also in vars), B and C; absent = off. */
   mbd?: { t: tf.Variable; kernels: number; dims: number };
+  /** The projection's class embedding V [K,F] (also in vars) and its spectral-norm vectors; absent = unconditional. */
+  proj?: Pick<DiscLayer, 'w' | 'u' | 'v'>;
 }
 
 /** Spatial size of the features before the head, and the stride of each conv layer. */
@@ -187,10 +193,27 @@ export function createDiscriminator(
   };
 }
 
+/**
+ * Makes D class-conditional for K classes (in place; returns it): V [K,F] after every other weight, so those
+ * are the unconditional D's of the same seed. V = 0 (no draws): at init D(x, c) = D(x). Under spectral norm
+ * V is normalised like every weight (Miyato & Koyama normalise their class embedding too), which needs
+ * V != 0: it is then drawn ~ N(0, (gain / sqrt(F))^2) from `rng` (the head's scale), with its u, v.
+ */
+export function addProjection(d: Discriminator, classes: number, rng: Rng, cfg: Pick<DiscriminatorConfig, 'spectralNorm' | 'gain'>): Discriminator {
+  const f = d.head.w.shape[0];
+  const name = `d.r${d.resolution}.proj`;
+  const w = ownVariable(cfg.spectralNorm ? tf.tensor(rng.normals(classes * f, cfg.gain / Math.sqrt(f)), [classes, f]) : tf.zeros([classes, f]));
+  const { u, v } = cfg.spectralNorm ? snVectors(w, rng) : { u: null, v: null };
+  d.vars.set(name, w);
+  if (u && v) d.state.set(`${name}.u`, u).set(`${name}.v`, v);
+  d.proj = { w, u, v };
+  return d;
+}
+
 /** Power iteration on every normalised weight of D: v <- W u / ||.||, u <- W^T v / ||.||, persisted. */
 export function powerIterate(d: Discriminator, iterations = d.powerIterations): void {
   if (d.iterate) return d.iterate(iterations);
-  for (const layer of [...d.convs, d.head]) if (layer.u && layer.v) snIterate(layer.w, { u: layer.u, v: layer.v }, iterations);
+  for (const layer of [...d.convs, d.head, ...(d.proj ? [d.proj] : [])]) if (layer.u && layer.v) snIterate(layer.w, { u: layer.u, v: layer.v }, iterations);
 }
 
 /**
@@ -202,7 +225,7 @@ export function leaky<T extends tf.Tensor>(x: T, a: number): T {
 }
 
 /** The weight a layer uses: stored w, times its equalised-lr scale, over sigma (spectral norm; scale-free, so u, v are w's). */
-function weightOf(layer: DiscLayer): tf.Tensor {
+function weightOf(layer: Pick<DiscLayer, 'w' | 'u' | 'v' | 'scale'>): tf.Tensor {
   const w = layer.scale !== undefined ? tf.mul(layer.w, layer.scale) : layer.w;
   return layer.u && layer.v ? snWeight(w, { u: layer.u, v: layer.v }) : w;
 }
@@ -229,8 +252,8 @@ export function discCodes(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
-/** D's logits [N] for its input [N,r,r,C or 2C] (see discInput). */
-export function discForward(d: Discriminator, input: tf.Tensor4D, opts?: { alpha?: number }): tf.Tensor1D {
+/** D's logits [N] for its input [N,r,r,C or 2C] (see discInput); `cond` [N,K]: the classes a projection D (addProjection) needs. */
+export function discForward(d: Discriminator, input: tf.Tensor4D, opts?: { alpha?: number; cond?: tf.Tensor2D }): tf.Tensor1D {
   const cin = (d.input === 'pair' ? 2 * d.imageChannels : d.imageChannels) * (d.pack ?? 1);
   const s = d.inputSize;
   if (input.rank !== 4 || input.shape[1] !== s || input.shape[2] !== s || input.shape[3] !== cin) {
@@ -242,7 +265,12 @@ export function discForward(d: Discriminator, input: tf.Tensor4D, opts?: { alpha
     if (d.minibatchStddev) h = stddevFeature(h, d.minibatchStddev);
     let flat = h.reshape([h.shape[0], -1]) as tf.Tensor2D;
     if (d.mbd) flat = minibatchDiscrimination(flat, d.mbd.t as tf.Tensor2D, d.mbd.kernels, d.mbd.dims);
-    return tf.add(tf.matMul(flat, weightOf(d.head) as tf.Tensor2D), d.head.b).reshape([-1]) as tf.Tensor1D;
+    const out = tf.add(tf.matMul(flat, weightOf(d.head) as tf.Tensor2D), d.head.b).reshape([-1]) as tf.Tensor1D;
+    if (!d.proj) return out;
+    const c = opts?.cond;
+    if (!c || c.shape[0] !== input.shape[0] || c.shape[1] !== d.proj.w.shape[0]) throw new Error(`discForward: D_r${d.resolution} is class-conditional: it needs classes [${input.shape[0]}, ${d.proj.w.shape[0]}], got ${c ? `[${c.shape}]` : 'none'}`);
+    // <V c, f> per sample (Miyato & Koyama 2018: y^T V phi(x)).
+    return tf.add(out, tf.sum(tf.mul(flat, tf.matMul(c, weightOf(d.proj) as tf.Tensor2D)), 1)) as tf.Tensor1D;
   });
 }
 

@@ -10,6 +10,15 @@
  *
  * The hidden grid of layer l is g_l = r_l / P. Blocks are addressed by the image resolution r_l, so
  * freezing a level is a lookup (`params.blocks[16]`).
+ *
+ * Class-conditional learner (shape.classes = K; generator.condition 'class'; class-shift.ts): every hidden
+ * layer's pre-activation is shifted by a learned per-class vector, the conditional bias of conditional batch
+ * norm (de Vries et al. 2017; Dumoulin et al. 2017),
+ *
+ *   s_l = ReLU(Deconv_l(s_{l-1}) + E_l c - b_l)    c [N,K] (one-hot), E_l [K,C_l]: (E_l c)_j = sum_k c_k E_l[k,j]
+ *
+ * so the label enters every layer, and layer l's own E_l is trained with it in stage l and frozen with it
+ * after. E_l = 0 gives the unconditional s_l exactly (pre + 0 is pre), which is how E_l starts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d, upsample2x, upsampleBilinear2x } from '../ops/index.js';
@@ -18,6 +27,7 @@ import { equalizedWeight } from './layers/equalized.js';
 import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-norm.js';
 import { selfAttention, type AttentionWeights } from './layers/self-attention.js';
 import { snWeight } from './layers/spectral-norm.js';
+import { classShift, missingCondition } from './class-shift.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -84,6 +94,11 @@ export interface GeneratorShape {
    * lower layers are the teacher's own weights and are used as they are (W / sigma(W) would not be them).
    */
   spectralNorm?: { from: number };
+  /**
+   * K, the classes of a class-conditional learner (generator.condition 'class'): each block has E_l [K,C_l]
+   * (`cls`) and the forward pass needs c [N,K]. Absent for the teacher and the unconditional learner.
+   */
+  classes?: number;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
@@ -104,6 +119,8 @@ export interface GeneratorBlock {
    * 'attn.h', 'attn.o' (only in a learner's layers that shape.spectralNorm normalises).
    */
   sn?: Record<string, { u: tf.Tensor; v: tf.Tensor }>;
+  /** The class embedding E_l [K,C_l] added to the pre-activation as E_l c (only with shape.classes). */
+  cls?: tf.Tensor2D;
 }
 
 export interface GeneratorParams {
@@ -170,15 +187,17 @@ function attentionOf(shape: GeneratorShape, l: number, block: GeneratorBlock): A
 
 /**
  * Layer index l's pre-activation Deconv_l(input) (virtual-batch-normalised when the shape says so, with the
- * reference batch's own input `ref` of the same layer), and the reference batch's normalised one (or null).
+ * reference batch's own input `ref` of the same layer; plus E_l c for a class-conditional learner), and the
+ * reference batch's normalised one (or null).
  */
-function layerPre(params: GeneratorParams, l: number, input: tf.Tensor4D, ref: tf.Tensor4D | null): { pre: tf.Tensor4D; refPre: tf.Tensor4D | null } {
+function layerPre(params: GeneratorParams, l: number, input: tf.Tensor4D, ref: tf.Tensor4D | null, cond?: tf.Tensor2D): { pre: tf.Tensor4D; refPre: tf.Tensor4D | null } {
   const { shape } = params;
   const block = params.blocks[shape.resolutions[l]];
   const stride = l === 0 ? hiddenGrids(shape)[0] : 2;
   const pad = l === 0 ? 'valid' : 'same';
   const w = layerWeights(shape, l, block).deconv;
-  const pre = deconv2d(input, w, stride, pad);
+  const raw = deconv2d(input, w, stride, pad);
+  const pre = block.cls && cond ? classShift(raw, cond, block.cls) : raw;
   if (!ref) return { pre, refPre: null };
   const g = block.vbnGamma!;
   const b = block.vbnBeta!;
@@ -202,32 +221,45 @@ function referenceOf(params: GeneratorParams): tf.Tensor4D | null {
 }
 
 /**
- * Pre-activations Deconv_l(s_{l-1}) [N,g_l,g_l,C_l] of hidden layer index l (0-based) for latents z, as
- * generatorForward computes them (equalised weights, virtual batch norm): what calibration sets b_l from.
+ * Pre-activations Deconv_l(s_{l-1}) (+ E_l c) [N,g_l,g_l,C_l] of hidden layer index l (0-based) for latents
+ * z (and conditions c of a class-conditional learner), as generatorForward computes them (equalised
+ * weights, virtual batch norm): what calibration sets b_l from.
  */
-export function generatorPreActivation(params: GeneratorParams, l: number, z: tf.Tensor4D): tf.Tensor4D {
+export function generatorPreActivation(params: GeneratorParams, l: number, z: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor4D {
+  checkCondition(params.shape, z, cond);
   return tf.tidy(() => {
     let input = z;
     let ref = referenceOf(params);
     for (let i = 0; i < l; i++) {
       const block = params.blocks[params.shape.resolutions[i]];
-      const { pre, refPre } = layerPre(params, i, input, ref);
+      const { pre, refPre } = layerPre(params, i, input, ref, cond);
       input = hiddenOf(params.shape, i, pre, block);
       ref = refPre ? hiddenOf(params.shape, i, refPre, block) : null;
     }
-    return layerPre(params, l, input, ref).pre;
+    return layerPre(params, l, input, ref, cond).pre;
   });
+}
+
+/** A class-conditional shape needs c [N,K] for z [N,...]; an unconditional one takes none. */
+function checkCondition(shape: GeneratorShape, z: tf.Tensor4D, cond: tf.Tensor2D | undefined): void {
+  if (!shape.classes) {
+    if (cond) throw new Error('generatorForward: a condition was given to an unconditional generator (shape.classes is unset)');
+    return;
+  }
+  if (!cond || cond.rank !== 2 || cond.shape[0] !== z.shape[0] || cond.shape[1] !== shape.classes) throw missingCondition('class-conditional FSR', z.shape[0], shape.classes, cond);
 }
 
 /**
  * Runs the generator on z [N,1,1,zDim] up to layer `upTo` (1-based, default L) and returns every hidden
- * layer and image. The caller disposes the result (or runs this inside tf.tidy).
+ * layer and image; `cond` [N,K]: the classes of a class-conditional learner (required there, else absent).
+ * The caller disposes the result (or runs this inside tf.tidy).
  */
-export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo = params.shape.resolutions.length): GeneratorOutput {
+export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo = params.shape.resolutions.length, cond?: tf.Tensor2D): GeneratorOutput {
   const { shape } = params;
   if (z.rank !== 4 || z.shape[1] !== 1 || z.shape[2] !== 1 || z.shape[3] !== shape.zDim) {
     throw new Error(`generatorForward: z must be [N,1,1,${shape.zDim}], got [${z.shape}]`);
   }
+  checkCondition(shape, z, cond);
   const s: tf.Tensor4D[] = [];
   const x: tf.Tensor4D[] = [];
   let prev: tf.Tensor4D = z;
@@ -241,7 +273,7 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
     // tidy per layer so that callers outside tf.tidy leak no intermediates; s_l and x_l are kept.
     const below: tf.Tensor4D | null = lowU;
     const [h, u, img, refH]: (tf.Tensor4D | null)[] = tf.tidy(() => {
-      const { pre, refPre } = layerPre(params, l, input, refIn);
+      const { pre, refPre } = layerPre(params, l, input, refIn, cond);
       const hid = hiddenOf(shape, l, pre, block);
       const painted = deconv2d(hid, layerWeights(shape, l, block).out, shape.patch, 'valid');
       const pre2: tf.Tensor4D = below ? tf.add(shape.skipUpsample === 'bilinear' ? upsampleBilinear2x(below) : upsample2x(below), painted) : painted;

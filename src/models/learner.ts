@@ -3,7 +3,8 @@
  * are tf.Variables named by resolution (`g.r16.deconv`, `g.r16.bias`, `g.r16.out`), so that a training
  * stage freezes a level by looking its names up. Initialised from the run's seed, forward is the shared
  * `generatorForward`. Under spectral norm (shape.spectralNorm) each normalised weight `n` has two more,
- * non-trainable variables `n.sn.u`, `n.sn.v` (checkpointed and copied to replicas with the rest).
+ * non-trainable variables `n.sn.u`, `n.sn.v` (checkpointed and copied to replicas with the rest). A
+ * class-conditional learner (shape.classes) has one more per block, its class embedding `g.r16.cls`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { deconvFanIn, generatorForward, hiddenGrids, snLayer, type GeneratorOutput, type GeneratorParams, type GeneratorShape } from './generator.js';
@@ -17,6 +18,8 @@ export type BlockPart = (typeof BLOCK_PARTS)[number];
 /** Virtual batch norm's parameters of a block (shape.virtualBatchNorm), created after every block's BLOCK_PARTS. */
 export const VBN_PARTS = ['vbnGamma', 'vbnBeta'] as const;
 export type VbnPart = (typeof VBN_PARTS)[number];
+/** A class-conditional learner's class embedding E_l of a block (shape.classes; generator.ts), created after every other variable. */
+export const CLASS_PART = 'cls';
 
 /** Initialisation choices the theory does not fix (docs/training.md). */
 export interface LearnerInit {
@@ -52,12 +55,12 @@ export interface ForwardOptions {
   alpha?: number;
   /** StyleGAN's style mixing: the styles of layers at synthesis side >= `from` come from latents `z` instead. */
   mix?: { z: tf.Tensor4D; from: number };
-  /** A conditional family's condition c [N, condDim] (one-hot class or text embedding; conditional.ts). */
+  /** A conditional family's condition c [N, condDim] (one-hot class or text embedding; conditional.ts), or the class-conditional FSR learner's c [N,K]. */
   cond?: tf.Tensor2D;
 }
 
 /** The variable name of one part of the block at resolution r. */
-export function gName(r: number, part: BlockPart | VbnPart): string {
+export function gName(r: number, part: BlockPart | VbnPart | typeof CLASS_PART): string {
   return `g.r${r}.${part}`;
 }
 
@@ -122,7 +125,15 @@ export function createLearner(shape: GeneratorShape, rng: Rng, init: LearnerInit
     vars.set(snName(w.name, 'u'), u).set(snName(w.name, 'v'), v);
   }
   attachSn(shape, blocks, vars);
+  // Class embeddings E_l = 0 (class-shift.ts): no draws, so every other tensor is the unconditional learner's.
+  if (shape.classes) shape.resolutions.forEach((r, l) => vars.set(gName(r, CLASS_PART), ownVariable(tf.zeros([shape.classes!, shape.channels[l]]))));
+  attachClasses(shape, blocks, vars);
   return { params: { shape, blocks }, vars };
+}
+
+/** Puts each block's class embedding, looked up in `vars`, on its block (GeneratorBlock.cls). */
+function attachClasses(shape: GeneratorShape, blocks: GeneratorParams['blocks'], vars: Map<string, tf.Variable>): void {
+  if (shape.classes) for (const r of shape.resolutions) blocks[r].cls = vars.get(gName(r, CLASS_PART)) as tf.Variable<tf.Rank.R2>;
 }
 
 /** The variable name of spectral norm's vector u or v of the weight variable `weight`. */
@@ -236,12 +247,18 @@ export function learnerFromTensors(shape: GeneratorShape, tensors: Record<string
     }
   }
   attachSn(shape, blocks, sharedSn ?? vars);
+  if (shape.classes) shape.resolutions.forEach((r, l) => {
+    const t = tensors[gName(r, CLASS_PART)];
+    if (!t || t.shape.join() !== `${shape.classes},${shape.channels[l]}`) throw new Error(`learnerFromTensors: missing or misshapen tensor ${gName(r, CLASS_PART)}`);
+    vars.set(gName(r, CLASS_PART), tf.variable(t, trainable));
+  });
+  attachClasses(shape, blocks, vars);
   return { params: { shape, blocks }, vars };
 }
 
 /** Images of G at every level up to `upTo` for latents z [N,1,1,zDim]; see generatorForward. */
 export function learnerForward(learner: Learner, z: tf.Tensor4D, upTo?: number, opts?: ForwardOptions): GeneratorOutput {
-  return learner.forward ? learner.forward(z, upTo, opts) : generatorForward(learner.params, z, upTo);
+  return learner.forward ? learner.forward(z, upTo, opts) : generatorForward(learner.params, z, upTo, opts?.cond);
 }
 
 /** Latents z [n,1,1,zDim] drawn from `rng`. */

@@ -1,6 +1,7 @@
 /**
  * The condition space of a conditional run (docs/conditional.md): what c is for an image and for a user's
- * request. Class families (cgan, acgan): c = one-hot of the image's class among the run's class names
+ * request. Class families (cgan, acgan) and the class-conditional FSR learner (generator.condition
+ * 'class'): c = one-hot of the image's class among the run's class names
  * (the dataset's labels: Fashion-MNIST's 10 classes, emoji's categories, a folder's subfolders). text2img:
  * c = the hashed embedding (models/text-embed.ts) of the image's text (ImageSet.names: emoji's name and
  * short names). The real batch's conditions are also the generated batch's (so D's real and fake halves
@@ -30,9 +31,14 @@ export interface ConditionedBatch {
   labels: tf.Tensor1D;
 }
 
-/** Whether a config's family needs its dataset's class names to build (and to sample). */
+/** Whether a config (its family, or generator.condition 'class') needs its dataset's class names to build (and to sample). */
 export function needsClassNames(c: TrainConfig): boolean {
-  return (c.generator.family === 'cgan' || c.generator.family === 'acgan') && c.families.conditional.classNames.length === 0;
+  return (c.generator.family === 'cgan' || c.generator.family === 'acgan' || c.generator.condition === 'class') && c.families.conditional.classNames.length === 0;
+}
+
+/** Whether a config draws conditional images: a conditional family, or the FSR learner with generator.condition 'class'. */
+export function isConditional(c: TrainConfig): boolean {
+  return isCondFamily(c.generator.family) || c.generator.condition === 'class';
 }
 
 function labelled(source: PyramidSource | null): ImageDataset | null {
@@ -42,10 +48,12 @@ function labelled(source: PyramidSource | null): ImageDataset | null {
 /** The condition space of a conditional config, from the config and (class names, texts) its dataset. */
 export function conditionSpace(c: TrainConfig, source: PyramidSource | null): ConditionSpace {
   const family = c.generator.family;
-  if (!isCondFamily(family)) throw new Error(`conditionSpace: '${family}' is not a conditional family`);
+  if (!isConditional(c)) throw new Error(`conditionSpace: '${family}' is not a conditional family`);
+  // What the messages name: the family, or the FSR learner's condition field.
+  const what = isCondFamily(family) ? `config.generator.family '${family}'` : "config.generator.condition 'class'";
   const ds = labelled(source);
   if (source && !ds) {
-    throw new UserError(`config.generator.family '${family}' needs a labelled image dataset (emoji, fashion-mnist or a folder of class subfolders); config.data '${c.data}' has no labels.`);
+    throw new UserError(`${what} needs a labelled image dataset (emoji, fashion-mnist or a folder of class subfolders); config.data '${c.data}' has no labels.`);
   }
   if (family === 'text2img') {
     if (ds && !ds.set.names) throw new UserError(`config.generator.family 'text2img' needs a dataset whose images have names (emoji); '${c.data}' has none.`);
@@ -53,7 +61,7 @@ export function conditionSpace(c: TrainConfig, source: PyramidSource | null): Co
   }
   const given = c.families.conditional.classNames;
   const names = given.length ? [...given] : (ds?.set.classNames ?? []);
-  if (!names.length) throw new UserError(`config.generator.family '${family}' needs class names: train on a labelled dataset, or set families.conditional.classNames.`);
+  if (!names.length) throw new UserError(`${what} needs class names: train on a labelled dataset, or set families.conditional.classNames.`);
   if (ds && given.length && given.length !== ds.set.classNames.length) {
     throw new UserError(`config.families.conditional.classNames has ${given.length} names but the dataset '${c.data}' has ${ds.set.classNames.length} classes: leave it [] to use the dataset's.`);
   }

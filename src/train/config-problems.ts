@@ -11,6 +11,7 @@ import { imageRecipeProblems, recipeProblems } from './recipe-checks.js';
 import { familyProblems, isMultiFamily } from './families.js';
 import { qualityProblems } from './quality-hooks.js';
 import { condConfigProblems } from './cond-config.js';
+import { classFsrProblems } from './cfsr-config.js';
 import { isCondFamily } from '../models/conditional.js';
 import type { TrainConfig } from './config.js';
 
@@ -40,6 +41,7 @@ export function configProblems(c: TrainConfig): string[] {
   else if (isMultiFamily(g.family)) p.push(...familyProblems(c));
   else if (isCondFamily(g.family)) p.push(...condConfigProblems(c));
   else p.push(...shapeProblems({ ...g, head: undefined, skip: undefined, equalizedLr: undefined, virtualBatchNorm: undefined, spectralNorm: undefined, imageChannels: 3 }, 'config.generator').map((s) => `${s}.`));
+  p.push(...classFsrProblems(c));
   if (g.skipUpsample !== 'nearest' && !g.skip) p.push(`config.generator.skipUpsample = '${g.skipUpsample}' acts only through the skip: set generator.skip to true, or leave skipUpsample at 'nearest'.`);
   g.resolutions.forEach((r, i) => int(r, `generator.resolutions[${i}]`, 1));
   g.channels.forEach((ch, i) => int(ch, `generator.channels[${i}]`, 1));

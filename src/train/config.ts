@@ -16,6 +16,7 @@ import { recipeProblems } from './recipe-checks.js';
 import { QUALITY_METRICS, type QualityMetric } from './quality-hooks.js';
 import { configProblems, dcganShape } from './config-problems.js';
 import { COND_FAMILIES, D_CONDITIONS } from '../models/conditional.js';
+import { GENERATOR_CONDITIONS } from '../models/class-shift.js';
 
 // config-problems.ts imports only types from here: a value cycle would break tslab's CommonJS loader (notebooks).
 export { configProblems, dcganShape };
@@ -41,6 +42,7 @@ const CHOICES = {
   'config.generator.head': HEADS,
   'config.generator.skipUpsample': SKIP_UPSAMPLES,
   'config.generator.family': FAMILIES,
+  'config.generator.condition': GENERATOR_CONDITIONS,
   'config.objective.name': OBJECTIVES,
   'config.train.mode': MODES,
   'config.guard.onNonFinite': GUARD_ACTIONS,
@@ -136,6 +138,8 @@ export const DEFAULT_CONFIG = {
     attention: 0,
     equalizedLr: false,
     virtualBatchNorm: false,
+    /** 'class': the fsr learner given the data's class in every layer (E_l c) and a projection D per stage (docs/conditional.md). */
+    condition: choice('config.generator.condition', 'none'),
   },
   discriminator: {
     /** Channels per conv; layer 1 has the patch geometry of G's head (kernel = stride = patch). */

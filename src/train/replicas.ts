@@ -31,7 +31,8 @@ import { StepGuard } from './guard.js';
 import { buildSession, disposeSession, openStageOptimizers, restoreSession, sessionState, sessionTensors, type Session } from './session.js';
 import type { StepShard } from './shard.js';
 import { condTrainStep } from './cond-step.js';
-import { isCondFamily } from '../models/conditional.js';
+import { isConditional } from './conditions.js';
+import { classStageStep } from './cfsr-step.js';
 import { trainStep, type StepContext, type StepLosses } from './step.js';
 
 /**
@@ -47,10 +48,11 @@ export function defaultWorkers(batch = Infinity, backend = tf.getBackend()): num
 /**
  * The default replicas of a run: one process where its step needs the whole batch (PacGAN's packing, the
  * unrolled GAN, historical averaging's running means: src/train/step.ts) or runs in one process (the
- * conditional families, cond-step.ts); else defaultWorkers. `fsrgan train` and `reproduce` both use it.
+ * conditional families, cond-step.ts; the class-conditional FSR learner, cfsr-step.ts); else defaultWorkers.
+ * `fsrgan train` and `reproduce` both use it.
  */
 export function defaultWorkersFor(c: TrainConfig, backend = tf.getBackend()): number {
-  const wholeBatch = c.discriminator.pack > 1 || c.train.unroll > 0 || c.train.historicalAveraging > 0 || isCondFamily(c.generator.family);
+  const wholeBatch = c.discriminator.pack > 1 || c.train.unroll > 0 || c.train.historicalAveraging > 0 || isConditional(c);
   return wholeBatch ? 1 : defaultWorkers(c.train.batch, backend);
 }
 
@@ -286,9 +288,11 @@ export async function startSteps(s: Session, workers: number, root = sourceRoot(
   s.workers = workers;
   const space = s.cond;
   if (space) {
-    // The conditional families' step (cond-step.ts) runs in one process.
-    if (workers > 1) throw new UserError(`config.generator.family '${s.config.generator.family}' trains in one process: use --workers 1.`);
-    return { workers: 1, step: async (ctx, record) => condTrainStep(ctx, space, record), close: async () => undefined };
+    // The conditional families' step (cond-step.ts) and the class-conditional FSR stage step (cfsr-step.ts) run in one process.
+    const fsr = s.config.generator.family === 'fsr';
+    if (workers > 1) throw new UserError(`${fsr ? "config.generator.condition 'class'" : `config.generator.family '${s.config.generator.family}'`} trains in one process: use --workers 1.`);
+    const step = fsr ? classStageStep : condTrainStep;
+    return { workers: 1, step: async (ctx, record) => step(ctx, space, record), close: async () => undefined };
   }
   if (workers === 1) return { workers: 1, step: async (ctx, record) => trainStep(ctx, record), close: async () => undefined };
   const r = new ReplicaSteps(s, workers);

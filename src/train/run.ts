@@ -179,7 +179,7 @@ function conditionRows(run: LoadedRun, opts: SampleOptions): tf.Tensor2D | null 
   const family = run.config.generator.family;
   if (!space) {
     if (opts.className !== undefined || opts.text !== undefined) {
-      throw new UserError(`--${opts.className !== undefined ? 'class' : 'text'} needs a conditional run (generator.family cgan, acgan or text2img); the run in '${run.dir}' is '${family}': drop the flag.`);
+      throw new UserError(`--${opts.className !== undefined ? 'class' : 'text'} needs a conditional run (generator.family cgan, acgan or text2img, or generator.condition 'class'); the run in '${run.dir}' is '${family}': drop the flag.`);
     }
     return null;
   }

@@ -12,7 +12,7 @@ import { heScale } from '../models/layers/equalized.js';
 import { HistoricalAverage } from './recipes.js';
 import { calibrateLayer, type CalibrationReport } from '../models/calibrate.js';
 import { UserError } from '../util/errors.js';
-import { createDiscriminator, type Discriminator } from '../models/discriminator.js';
+import { addProjection, createDiscriminator, type Discriminator } from '../models/discriminator.js';
 import type { PyramidSource } from '../data/source.js';
 import { Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
@@ -22,7 +22,8 @@ import { buildSchedule, type Stage } from './stages.js';
 import { createFamilyDiscriminators, createFamilyGenerator, familySchedule, isMultiFamily } from './families.js';
 import { createCondDiscriminator, createCondGenerator, isCondFamily } from '../models/conditional.js';
 import { condShape } from './cond-config.js';
-import { conditionSpace, type ConditionSpace } from './conditions.js';
+import { conditionSpace, isConditional, type ConditionSpace } from './conditions.js';
+import { classStages, isClassFsr } from './cfsr-config.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
 export const RNG_STREAMS = ['latent', 'gp', 'crop', 'augment'] as const;
@@ -52,7 +53,7 @@ export interface Session {
   guard: GuardState;
   /** Data-parallel replicas training the session (replicas.ts; checkpoints record it). */
   workers: number;
-  /** A conditional family's condition space (conditions.ts); null for the unconditional families. */
+  /** A conditional run's condition space (conditions.ts: a conditional family, or generator.condition 'class'); null otherwise. */
   cond: ConditionSpace | null;
 }
 
@@ -103,7 +104,8 @@ export function configSchedule(config: TrainConfig): Stage[] {
   // which are thus in neither list; those of every other weight are frozen, hashed with their layer.
   const sn = snWeights(configShape(config, 3)).map((w) => w.name);
   if (sn.length) stages = stages.map((st) => ({ ...st, frozen: [...st.frozen, ...sn.filter((n) => !st.trained.includes(n)).flatMap((n) => [snName(n, 'u'), snName(n, 'v')])] }));
-  return stages;
+  // A class-conditional learner's E_l trains and freezes with its layer (cfsr-config.ts).
+  return isClassFsr(config) ? classStages(stages, config.generator.resolutions) : stages;
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
@@ -111,15 +113,15 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
   const stages = configSchedule(config);
   const dcgan = config.generator.family === 'dcgan' ? dcganShape(config, imageChannels) : null;
   const multi = isMultiFamily(config.generator.family);
-  const cond = isCondFamily(config.generator.family) ? conditionSpace(config, source) : null;
-  const cshape = cond ? condShape(config, cond, imageChannels) : null;
+  const cond = isConditional(config) ? conditionSpace(config, source) : null;
+  const cshape = cond && isCondFamily(config.generator.family) ? condShape(config, cond, imageChannels) : null;
   const learner = dcgan
     ? createDcganGenerator(dcgan, new Rng(config.seed, 'init-g'))
     : cshape
       ? createCondGenerator(cshape, new Rng(config.seed, 'init-g'))
       : multi
       ? createFamilyGenerator(config, imageChannels)
-      : createLearner(configShape(config, imageChannels), new Rng(config.seed, 'init-g'), config.generator.init);
+      : createLearner({ ...configShape(config, imageChannels), ...(cond ? { classes: cond.dim } : {}) }, new Rng(config.seed, 'init-g'), config.generator.init);
   const shape = learner.params.shape;
   // Virtual batch norm's reference latents: train.batch of them, derived from the seed (never checkpointed).
   if (shape.virtualBatchNorm) learner.params.reference = vbnReference(config.seed, config.train.batch, shape.zDim);
@@ -132,7 +134,10 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
   else if (multi) discs = createFamilyDiscriminators(config, stages, imageChannels);
   else for (const st of stages) {
     const size = dc.crop > 0 && dc.crop < st.resolution ? dc.crop : st.resolution;
-    discs.set(st.resolution, createDiscriminator(st.resolution, st.discInput, imageChannels, shape.patch, dc, new Rng(config.seed, `init-d.r${st.resolution}`), size));
+    const rng = new Rng(config.seed, `init-d.r${st.resolution}`);
+    const d = createDiscriminator(st.resolution, st.discInput, imageChannels, shape.patch, dc, rng, size);
+    // The class-conditional FSR learner (the only fsr run with a condition space): a projection D per stage.
+    discs.set(st.resolution, cond ? addProjection(d, cond.dim, rng, dc) : d);
   }
   const rngs = Object.fromEntries(RNG_STREAMS.map((s) => [s, new Rng(config.seed, s)])) as Session['rngs'];
   const sampleZ = sampleLatents(new Rng(config.seed, 'samples'), config.log.samples, shape.zDim);
@@ -279,6 +284,7 @@ function assignFrom(tensors: Record<string, tf.Tensor>, name: string, v: tf.Vari
 /** The config fields that decide the tensors under a name prefix (for the mismatch message). */
 function fieldsOf(name: string): string {
   if (name.startsWith('ema.')) return 'train.emaBeta (an EMA exists only when it is > 0)';
+  if (name.endsWith('.cls') || name.includes('.proj')) return "generator.condition (class embeddings exist only when it is 'class'; their rows are the dataset's classes)";
   if (name.includes('.sn.')) return "generator.spectralNorm (families.sagan.spectralNorm for sagan), or train.mode and train.level: oracle-lower leaves the teacher's layers unnormalised";
   if (name.startsWith('g.')) return 'generator.resolutions, channels, zDim, kernel or patch';
   return 'discriminator.widths, kernel, patch, patchStride or crop, generator.resolutions or train.mode';
