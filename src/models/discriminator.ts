@@ -22,6 +22,7 @@ import { minibatchStddev as stddevFeature } from './layers/minibatch-stddev.js';
 import { minibatchDiscrimination } from './layers/minibatch-discrimination.js';
 import { heScale } from './layers/equalized.js';
 import { snIterate, snVectors, snWeight } from './layers/spectral-norm.js';
+import { neighbourDiffs } from './layers/neighbour-diffs.js';
 
 /** Re-exported for the callers that took it from here before it became an op (src/ops/upsample.ts). */
 export { upsample2x };
@@ -58,6 +59,11 @@ export interface DiscriminatorConfig {
    * N(0, 1) and multiplied at run time by gain / sqrt(fan_in), the init's constant (DiscLayer.scale).
    */
   equalizedLr?: boolean;
+  /**
+   * The first layer also sees each pixel's absolute differences to its right and lower neighbours
+   * (layers/neighbour-diffs.ts): 3x its input channels. Off by default (docs/findings.md).
+   */
+  neighbourDiffs?: boolean;
 }
 
 export interface DiscLayer {
@@ -100,6 +106,8 @@ export interface Discriminator {
   makeInput?: (xs: tf.Tensor4D[], l: number) => tf.Tensor4D;
   /** PacGAN: samples packed along channels per D input (absent = 1; docs/recipes.md). */
   pack?: number;
+  /** Whether the first layer sees [x, |dx|, |dy|] (DiscriminatorConfig.neighbourDiffs) rather than x. */
+  neighbourDiffs?: boolean;
   /** Minibatch-stddev group size (absent or 0 = off). */
   minibatchStddev?: number;
   /** Minibatch discrimination: its tensor T [F, B*C] (also in vars), B and C; absent = off. */
@@ -146,7 +154,7 @@ export function createDiscriminator(
   const scaleOf = (fanIn: number) => (eq ? { scale: heScale(fanIn, cfg.gain) } : {});
   const convs: DiscLayer[] = [];
   const pack = cfg.pack ?? 1;
-  let cin = (input === 'pair' ? 2 * imageChannels : imageChannels) * pack;
+  let cin = (input === 'pair' ? 2 * imageChannels : imageChannels) * pack * (cfg.neighbourDiffs ? 3 : 1);
   cfg.widths.forEach((cout, i) => {
     const k = i === 0 ? patch : cfg.kernel;
     const name = `d.r${resolution}.l${i + 1}`;
@@ -177,6 +185,7 @@ export function createDiscriminator(
   }
   return {
     pack,
+    ...(cfg.neighbourDiffs ? { neighbourDiffs: true } : {}),
     minibatchStddev: cfg.minibatchStddev ?? 0,
     mbd,
     resolution,
@@ -247,7 +256,7 @@ export function discInput(d: Discriminator, xs: tf.Tensor4D[], l: number): tf.Te
 export function discCodes(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const l = d.convs[0];
-    const h = tf.add(conv2d(input, weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
+    const h = tf.add(conv2d(firstInput(d, input), weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
     return leaky(h, d.leak);
   });
 }
@@ -276,7 +285,7 @@ export function discForward(d: Discriminator, input: tf.Tensor4D, opts?: { alpha
 
 /** The last conv layer's activations [N,g,g,C] (the head's input before the minibatch features). */
 function convFeatures(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
-  let h: tf.Tensor4D = input;
+  let h: tf.Tensor4D = firstInput(d, input);
   for (const l of d.convs) {
     const a = tf.add(conv2d(h, weightOf(l) as tf.Tensor4D, l.stride, l.pad), l.b) as tf.Tensor4D;
     h = leaky(a, d.leak);
@@ -314,7 +323,18 @@ export function discWithParams(d: Discriminator, p: Map<string, tf.Tensor>): Dis
 
 /** D_1's first-layer filters [P,P,C,w_1] (spectrally normalised if D is), for alignment with G's atoms. */
 export function discFirstLayer(d: Discriminator): tf.Tensor4D {
-  return tf.tidy(() => weightOf(d.convs[0]).clone() as tf.Tensor4D);
+  return tf.tidy(() => {
+    const w = weightOf(d.convs[0]) as tf.Tensor4D;
+    // With neighbour differences the image's own channels come first (neighbour-diffs.ts): those are the filters.
+    if (!d.neighbourDiffs) return w.clone();
+    const [k, k2, cin, cout] = w.shape;
+    return w.slice([0, 0, 0, 0], [k, k2, cin / 3, cout]);
+  });
+}
+
+/** What D's first layer convolves: its input, or [input, |dx|, |dy|] with neighbourDiffs. */
+function firstInput(d: Discriminator, input: tf.Tensor4D): tf.Tensor4D {
+  return d.neighbourDiffs ? neighbourDiffs(input) : input;
 }
 
 /** Clips every trainable weight and bias of D to [-c, c] (WGAN weight clipping, Arjovsky et al. 2017). */

@@ -37,7 +37,7 @@ export function condConfigProblems(c: TrainConfig): string[] {
   no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
   no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp' || c.objective.dragan > 0, 'has no gradient penalties: objective.r1 and objective.dragan must be 0 and the objective not wgan-gp');
   no(!(ADDITIVE_OBJECTIVES as readonly string[]).includes(c.objective.name), `needs an objective whose D loss adds a real and a fake term (${ADDITIVE_OBJECTIVES.join(', ')}), got '${c.objective.name}'`);
-  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0, 'has no spectral norm, crops or patch stride (discriminator.spectralNorm, crop, patchStride)');
+  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0 || c.discriminator.neighbourDiffs, 'has no spectral norm, crops, patch stride or neighbour differences (discriminator.spectralNorm, crop, patchStride, neighbourDiffs)');
   const d = c.discriminator;
   no(d.pack > 1 || d.minibatchStddev > 0 || d.minibatchKernels > 0 || d.augment.length > 0 || d.instanceNoise > 0, 'has none of the D recipes: discriminator.pack, minibatchStddev, minibatchKernels, augment and instanceNoise must stay off');
   const o = c.objective;

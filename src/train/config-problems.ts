@@ -120,7 +120,7 @@ function dcganConfigProblems(c: TrainConfig): string[] {
   const no = (bad: boolean, what: string) => bad && p.push(`config.generator.family 'dcgan' ${what}.`);
   no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
   no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp', 'has no second derivatives: objective.r1 must be 0 and the objective not wgan-gp');
-  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0, 'has no spectral norm, crops or patch stride (discriminator.spectralNorm, crop, patchStride)');
+  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0 || c.discriminator.neighbourDiffs, 'has no spectral norm, crops, patch stride or neighbour differences (discriminator.spectralNorm, crop, patchStride, neighbourDiffs)');
   no(c.train.emaBeta > 0, 'keeps no EMA: train.emaBeta must be 0');
   no(c.analysis.every > 0, "has none of the FSR measurements: analysis.every must be 0");
   return p;

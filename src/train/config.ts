@@ -175,6 +175,8 @@ export const DEFAULT_CONFIG = {
     minibatchKernelDims: 5,
     /** Equalised learning rate in D (Karras et al. 2018): weights stored N(0, 1), scaled at run time (2-D lab and the FSR D). */
     equalizedLr: false,
+    /** D's first layer also sees |x(i,j+1) - x(i,j)| and |x(i+1,j) - x(i,j)| per channel (layers/neighbour-diffs.ts, docs/findings.md). */
+    neighbourDiffs: false,
   },
   objective: {
     name: choice('config.objective.name', 'ns'),

@@ -157,7 +157,7 @@ export function familyProblems(c: TrainConfig): string[] {
   if (g.head !== 'linear' || g.skip) p.push(`config.generator.head and generator.skip are FSR-learner options; family '${family}' has its own output layers: leave them at 'linear' and false.`);
   if (family === 'progan') {
     const d = c.discriminator;
-    if (d.spectralNorm || d.crop > 0 || d.patchStride > 0) p.push("config.generator.family 'progan' has its own D (equalised learning rate, minibatch stddev): discriminator.spectralNorm, crop and patchStride must stay off.");
+    if (d.spectralNorm || d.crop > 0 || d.patchStride > 0 || d.neighbourDiffs) p.push("config.generator.family 'progan' has its own D (equalised learning rate, minibatch stddev): discriminator.spectralNorm, crop, patchStride and neighbourDiffs must stay off.");
     const f = c.families.progan;
     if (!(f.fade >= 0 && f.fade <= 1)) p.push(`config.families.progan.fade must be in [0, 1] (the fraction of each stage over which alpha ramps to 1), got ${f.fade}.`);
     if (!Number.isInteger(f.stddevGroup) || f.stddevGroup < 1) p.push(`config.families.progan.stddevGroup must be an integer >= 1, got ${f.stddevGroup}.`);

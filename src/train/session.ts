@@ -287,7 +287,7 @@ function fieldsOf(name: string): string {
   if (name.endsWith('.cls') || name.includes('.proj')) return "generator.condition (class embeddings exist only when it is 'class'; their rows are the dataset's classes)";
   if (name.includes('.sn.')) return "generator.spectralNorm (families.sagan.spectralNorm for sagan), or train.mode and train.level: oracle-lower leaves the teacher's layers unnormalised";
   if (name.startsWith('g.')) return 'generator.resolutions, channels, zDim, kernel or patch';
-  return 'discriminator.widths, kernel, patch, patchStride or crop, generator.resolutions or train.mode';
+  return 'discriminator.widths, kernel, patch, patchStride, crop or neighbourDiffs, generator.resolutions or train.mode';
 }
 
 /**
