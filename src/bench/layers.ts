@@ -27,6 +27,7 @@ export function stageArch(s: Session, name: string): ArchSpec {
   }
   const disc = s.discs.get(st.resolution)!;
   if (disc.convs.some((l) => l.u) || disc.inputSize !== disc.resolution) throw new UserError(`${name}: the twin has no spectral norm or crops (discriminator.spectralNorm, crop).`);
+  if (disc.neighbourDiffs) throw new UserError(`${name}: the twin has no neighbour-difference inputs: set discriminator.neighbourDiffs=false.`);
   const trains = (n: string) => st.trained.includes(n);
   const frozen = (n: string) => (trains(n) ? {} : { frozen: true });
   const P = shape.patch;

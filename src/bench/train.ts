@@ -22,16 +22,16 @@ import { TorchTwin, ensureTorch } from './torch.js';
 
 /**
  * The built-in architectures, as training configs. `stage`: stage 3 of experiments/layerwise-emoji.json
- * (the paper-figure stage at 32x32), with what the twin does not build switched off: R1, DiffAugment, the
- * skip and the tanh heads, the EMA; at batch 64. `dcgan`: the DCGAN model family (src/models/dcgan.ts)
+ * (the paper-figure stage at 32x32), with what the twin does not build switched off: R1, DiffAugment, D's
+ * neighbour differences, the skip and the tanh heads, the EMA; at batch 64. `dcgan`: the DCGAN model family (src/models/dcgan.ts)
  * with DCGAN's recipe (Radford et al. 2016).
  */
 export const BUILTIN_ARCHS: Record<string, { about: string; config: (root: string) => Promise<TrainConfig> }> = {
   stage: {
-    about: 'layerwise stage 3 of experiments/layerwise-emoji.json (r1, augment, skip, tanh heads and EMA off; batch 64)',
+    about: 'layerwise stage 3 of experiments/layerwise-emoji.json (r1, augment, neighbour differences, skip, tanh heads and EMA off; batch 64)',
     config: (root) =>
       loadConfigFile(join(root, 'experiments', 'layerwise-emoji.json'), {
-        sets: ['objective.r1=0', 'discriminator.augment=[]', 'generator.skip=false', 'generator.head=linear', 'train.emaBeta=0', 'train.batch=64'],
+        sets: ['objective.r1=0', 'discriminator.augment=[]', 'discriminator.neighbourDiffs=false', 'generator.skip=false', 'generator.head=linear', 'train.emaBeta=0', 'train.batch=64'],
       }),
   },
   dcgan: {
