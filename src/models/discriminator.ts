@@ -10,6 +10,11 @@
  * divided by its top singular value sigma = v^T W u, estimated by power iteration with persisted vectors
  * u [fan_out] and v [fan_in] (held constant in the gradient, as in Miyato et al. and PyTorch).
  *
+ * Neighbour differences (discriminator.neighbourDiffs; layers/neighbour-diffs.ts): the first layer convolves
+ * [x, |dx|, |dy|] instead of x, so it tells flat colour from pixel noise with one filter (docs/findings.md).
+ * discFirstLayer then gives the image channels' filters only: what theory.md 3.3's alignment compares with
+ * G's atoms, and what the analyses' code space reads (an approximation of D's codes on such a D).
+ *
  * Class-conditional (generator.condition 'class'; addProjection): the projection discriminator of Miyato &
  * Koyama 2018, D(x, c) = w^T f + b + <V c, f>, f the features the head reads (flattened, with any minibatch
  * features), c [N,K] one-hot, V [K,F] (`d.r<r>.proj`): class k adds its own direction V_k to the head.
