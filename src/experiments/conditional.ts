@@ -17,6 +17,7 @@ import { classAgreement, type ClassAgreement } from '../metrics/class-agreement.
 import { defaultExtractorDir, loadExtractor, type Extractor } from '../metrics/extractor.js';
 import { loadRun, sampleRun, type LoadedRun } from '../train/run.js';
 import { textRows } from '../train/conditions.js';
+import { isClassFsr } from '../train/cfsr-config.js';
 import { crossGrid } from '../train/cond-samples.js';
 import { sampleLatents } from '../models/learner.js';
 import { Rng } from '../util/rng.js';
@@ -50,7 +51,7 @@ export interface ConditionalReport {
 
 /** The model a report names: the conditional family, or 'cfsr' for the FSR learner with generator.condition 'class'. */
 function conditionalModel(run: LoadedRun): string {
-  return run.config.generator.condition === 'class' ? 'cfsr' : run.config.generator.family;
+  return isClassFsr(run.config) ? 'cfsr' : run.config.generator.family;
 }
 
 function datasetOf(run: LoadedRun): ImageDataset {

@@ -6,6 +6,7 @@
 import { CLASS_PART, gName } from '../models/learner.js';
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
+import { isCondFamily } from '../models/conditional.js';
 
 /** Whether a config is the class-conditional FSR learner. */
 export function isClassFsr(c: TrainConfig): boolean {
@@ -19,7 +20,7 @@ export function classFsrProblems(c: TrainConfig): string[] {
   const no = (bad: boolean, what: string) => bad && p.push(`config.generator.condition 'class' ${what}.`);
   if (c.generator.family !== 'fsr') {
     // The conditional families take their condition by their own design; the others have none.
-    return [`config.generator.condition 'class' conditions the fsr learner; family '${c.generator.family}' ${['cgan', 'acgan', 'text2img'].includes(c.generator.family) ? 'is conditioned by its own design (docs/conditional.md)' : 'takes no condition'}: set generator.condition to 'none'.`];
+    return [`config.generator.condition 'class' conditions the fsr learner; family '${c.generator.family}' ${isCondFamily(c.generator.family) ? 'is conditioned by its own design (docs/conditional.md)' : 'takes no condition'}: set generator.condition to 'none'.`];
   }
   no(/\.json$/i.test(c.data), `needs class labels, and config.data '${c.data}' is a synthetic teacher, which has none: train on emoji, fashion-mnist or a folder of class subfolders, or set generator.condition to 'none'`);
   no(c.generator.virtualBatchNorm, "has no virtual batch norm (its reference batch has no classes): set generator.virtualBatchNorm to false");

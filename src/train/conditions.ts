@@ -15,6 +15,7 @@ import { isCondFamily } from '../models/conditional.js';
 import { closest } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
+import { isClassFsr } from './cfsr-config.js';
 
 export interface ConditionSpace {
   kind: 'class' | 'text';
@@ -33,12 +34,12 @@ export interface ConditionedBatch {
 
 /** Whether a config (its family, or generator.condition 'class') needs its dataset's class names to build (and to sample). */
 export function needsClassNames(c: TrainConfig): boolean {
-  return (c.generator.family === 'cgan' || c.generator.family === 'acgan' || c.generator.condition === 'class') && c.families.conditional.classNames.length === 0;
+  return (c.generator.family === 'cgan' || c.generator.family === 'acgan' || isClassFsr(c)) && c.families.conditional.classNames.length === 0;
 }
 
 /** Whether a config draws conditional images: a conditional family, or the FSR learner with generator.condition 'class'. */
 export function isConditional(c: TrainConfig): boolean {
-  return isCondFamily(c.generator.family) || c.generator.condition === 'class';
+  return isCondFamily(c.generator.family) || isClassFsr(c);
 }
 
 function labelled(source: PyramidSource | null): ImageDataset | null {
