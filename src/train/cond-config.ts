@@ -3,6 +3,7 @@
  * network shape, and what such a config may not use, one sentence each naming the field and the fix.
  */
 import { condShapeProblems, type CondFamily, type CondShape } from '../models/conditional.js';
+import { ownDiscProblem } from './own-disc.js';
 import { ADDITIVE_OBJECTIVES } from './cond-objectives.js';
 import type { TrainConfig } from './config.js';
 import type { ConditionSpace } from './conditions.js';
@@ -37,9 +38,8 @@ export function condConfigProblems(c: TrainConfig): string[] {
   no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
   no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp' || c.objective.dragan > 0, 'has no gradient penalties: objective.r1 and objective.dragan must be 0 and the objective not wgan-gp');
   no(!(ADDITIVE_OBJECTIVES as readonly string[]).includes(c.objective.name), `needs an objective whose D loss adds a real and a fake term (${ADDITIVE_OBJECTIVES.join(', ')}), got '${c.objective.name}'`);
-  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0 || c.discriminator.neighbourDiffs, 'has no spectral norm, crops, patch stride or neighbour differences (discriminator.spectralNorm, crop, patchStride, neighbourDiffs)');
-  const d = c.discriminator;
-  no(d.pack > 1 || d.minibatchStddev > 0 || d.minibatchKernels > 0 || d.augment.length > 0 || d.instanceNoise > 0, 'has none of the D recipes: discriminator.pack, minibatchStddev, minibatchKernels, augment and instanceNoise must stay off');
+  const own = ownDiscProblem(family, c.discriminator, ['spectralNorm', 'crop', 'patchStride', 'neighbourDiffs', 'pack', 'minibatchStddev', 'minibatchKernels', 'augment', 'instanceNoise']);
+  if (own) p.push(own);
   const o = c.objective;
   no(o.labelSmoothing > 0 || o.labelNoise > 0 || o.labelFlip > 0 || o.featureMatching > 0 || c.train.unroll > 0 || c.train.historicalAveraging > 0, 'has none of the label, feature-matching, unrolling or averaging recipes: leave them at 0');
   no(c.analysis.every > 0, 'has none of the FSR measurements: analysis.every must be 0');

@@ -12,6 +12,7 @@ import { familyProblems, isMultiFamily } from './families.js';
 import { qualityProblems } from './quality-hooks.js';
 import { condConfigProblems } from './cond-config.js';
 import { classFsrProblems } from './cfsr-config.js';
+import { ownDiscProblem } from './own-disc.js';
 import { isCondFamily } from '../models/conditional.js';
 import type { TrainConfig } from './config.js';
 
@@ -120,7 +121,8 @@ function dcganConfigProblems(c: TrainConfig): string[] {
   const no = (bad: boolean, what: string) => bad && p.push(`config.generator.family 'dcgan' ${what}.`);
   no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
   no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp', 'has no second derivatives: objective.r1 must be 0 and the objective not wgan-gp');
-  no(c.discriminator.spectralNorm || c.discriminator.crop > 0 || c.discriminator.patchStride > 0 || c.discriminator.neighbourDiffs, 'has no spectral norm, crops, patch stride or neighbour differences (discriminator.spectralNorm, crop, patchStride, neighbourDiffs)');
+  const own = ownDiscProblem('dcgan', c.discriminator, ['spectralNorm', 'crop', 'patchStride', 'neighbourDiffs']);
+  if (own) p.push(own);
   no(c.train.emaBeta > 0, 'keeps no EMA: train.emaBeta must be 0');
   no(c.analysis.every > 0, "has none of the FSR measurements: analysis.every must be 0");
   return p;

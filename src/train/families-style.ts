@@ -19,6 +19,7 @@ import type { Learner } from '../models/learner.js';
 import { Rng } from '../util/rng.js';
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
+import { ownDiscProblem } from './own-disc.js';
 
 export const STYLE_FAMILIES = ['sagan', 'stylegan'] as const;
 export type StyleFamily = (typeof STYLE_FAMILIES)[number];
@@ -97,9 +98,8 @@ export function styleProblems(c: TrainConfig): string[] {
     if (!(m.lrMul > 0 && m.lrMul <= 1)) p.push(`config.families.stylegan.lrMul must be in (0, 1] (the paper's 0.01), got ${m.lrMul}.`);
     if (d.spectralNorm) p.push("config.generator.family 'stylegan' uses the equalised learning rate, not spectral norm: set discriminator.spectralNorm to false.");
   }
-  if (d.crop > 0 || d.patchStride > 0 || d.pack > 1 || d.minibatchStddev > 0 || d.minibatchKernels > 0 || d.neighbourDiffs) {
-    p.push(`config.generator.family '${family}' has its own D: discriminator.crop, patchStride, pack, minibatchStddev and minibatchKernels must stay at 0 (pack 1), and neighbourDiffs off.`);
-  }
+  const own = ownDiscProblem(family, d, ['crop', 'patchStride', 'pack', 'minibatchStddev', 'minibatchKernels', 'neighbourDiffs']);
+  if (own) p.push(own);
   if (c.objective.featureMatching > 0 || c.train.unroll > 0) p.push(`config.generator.family '${family}' has no FSR discriminator features or parameter swap: set objective.featureMatching and train.unroll to 0.`);
   return p;
 }

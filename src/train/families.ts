@@ -23,6 +23,7 @@ import { Rng } from '../util/rng.js';
 import { createStyleDiscriminators, createStyleGenerator, isStyleFamily, type StyleFamily, styleImageChannels, styleProblems, styleSchedule } from './families-style.js';
 import type { TrainConfig } from './config.js';
 import type { Stage } from './stages.js';
+import { ownDiscProblem } from './own-disc.js';
 
 /** The families this file builds (generator.family); 'fsr' and 'dcgan' are built by session.ts. */
 export const MULTI_FAMILIES = ['lapgan', 'progan', 'stacked', 'srgan', 'sagan', 'stylegan'] as const;
@@ -156,8 +157,8 @@ export function familyProblems(c: TrainConfig): string[] {
   if (c.analysis.every > 0) p.push(`config.generator.family '${family}' has none of the FSR learner's training-time measurements: set analysis.every to 0 (measure the run afterwards with fsrgan analyze).`);
   if (g.head !== 'linear' || g.skip) p.push(`config.generator.head and generator.skip are FSR-learner options; family '${family}' has its own output layers: leave them at 'linear' and false.`);
   if (family === 'progan') {
-    const d = c.discriminator;
-    if (d.spectralNorm || d.crop > 0 || d.patchStride > 0 || d.neighbourDiffs) p.push("config.generator.family 'progan' has its own D (equalised learning rate, minibatch stddev): discriminator.spectralNorm, crop, patchStride and neighbourDiffs must stay off.");
+    const own = ownDiscProblem('progan', c.discriminator, ['spectralNorm', 'crop', 'patchStride', 'neighbourDiffs'], 'equalised learning rate, minibatch stddev');
+    if (own) p.push(own);
     const f = c.families.progan;
     if (!(f.fade >= 0 && f.fade <= 1)) p.push(`config.families.progan.fade must be in [0, 1] (the fraction of each stage over which alpha ramps to 1), got ${f.fade}.`);
     if (!Number.isInteger(f.stddevGroup) || f.stddevGroup < 1) p.push(`config.families.progan.stddevGroup must be an integer >= 1, got ${f.stddevGroup}.`);
