@@ -229,6 +229,7 @@ describe('figure claims on planted results', () => {
   });
 
   it('alignment needs 3 reference standard deviations and 1.25x the reference mean', () => {
+    const method = { computation: '', params: { randomDraws: 7, seed: 0 } };
     const rep = (observed: number) => ({ kind: 'alignment', method, reference: 32, target: 16, dim: 48, observed: { meanMatched: observed, meanBest: observed, meanAll: 0.1 }, random: { meanMatched: 0.3, stdMatched: 0.02, meanBest: 0.3, meanAll: 0.1, draws: 5 }, pairs: [] });
     const metrics = (observed: number) => [{ stage: 1, resolution: 8, step: 10, stageStep: 10, 'alignment/r8/matched': observed, 'alignment/r8/random': 0.3, 'alignment/r8/random_std': 0.02 }, ...flat(8, 'alignment/r8/matched', observed).slice(1)];
     const at = (observed: number) =>
@@ -237,6 +238,8 @@ describe('figure claims on planted results', () => {
         [0, 0.001, 0.002].map((d, i) => planted('layerwise', { metrics: metrics(observed + d), analyses: { alignment: file('alignment', { 'D_r8 vs G_r8': rep(observed + d) }) as AnalysisFile<'alignment'> } }, [8, 16, 32], i + 1)),
       ).claims[0];
     expect(at(0.5).verdict).toBe('holds');
+    // Its budget names the reference's draws (the alignment reads weights, so there is no sample count).
+    expect(at(0.5).budget).toMatchObject({ seeds: [1, 2, 3], samples: { 'alignment random draws': 7 } });
     // 0.37 is 3.5 sd above but only 1.23x the reference: not "well above".
     const c = at(0.37);
     expect(c.verdict).toBe('does not hold');

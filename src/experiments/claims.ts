@@ -250,6 +250,9 @@ function budgetOf(rule: ClaimRule, runs: RunResult[]): ClaimBudget {
       const p = f ? (Object.values(f.results)[0] as { method?: { params?: Record<string, unknown> } }).method?.params : undefined;
       const n = p ? Number(p.samples ?? p.realImages ?? NaN) : NaN;
       if (Number.isFinite(n)) samples[what] = n;
+      // The alignment reads weights, not samples: its reference is a number of random filter banks.
+      const draws = p ? Number(p.randomDraws ?? NaN) : NaN;
+      if (Number.isFinite(draws)) samples[`${what} random draws`] = draws;
     }
   }
   if (rule.id === 'moments' || rule.id === 'layerwise') {
