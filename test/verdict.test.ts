@@ -106,17 +106,23 @@ describe('three-way verdicts on planted statistics', () => {
     const rising = { start: 1, end: 2, mid: 3000, width: 300, threshold: 1.25, holdsWhen: 'above' as const };
     expect(judgeTest(planted(2000, rising)).verdict).toBe('inconclusive');
     expect(judgeTest(planted(8000, rising)).verdict).toBe('holds');
-    // Above its threshold but falling fast toward it: at 3,000 steps (1.5) it would cross moving as much again.
+    // Above its threshold but falling fast toward it: inconclusive.
     const falling = judgeTest(planted(3000, { start: 2, end: 1, mid: 3000, width: 300, threshold: 1.25, holdsWhen: 'above' }));
     expect(falling.lo!).toBeGreaterThan(1.25);
     expect(falling.towardHolding).toBe(false);
     expect(falling.verdict).toBe('inconclusive');
-    expect(falling.reason).toMatch(/would cross it/);
-    // The same fall far above the threshold: still moving, but with room to move as much again.
+    expect(falling.reason).toMatch(/toward the threshold/);
+    // The same fall far above the threshold: still inconclusive (how far a moving statistic goes is unknown).
     const roomy = judgeTest(planted(3000, { start: 4, end: 3, mid: 3000, width: 300, threshold: 1.25, holdsWhen: 'above' }));
     expect(roomy.converged).toBe(false);
-    expect(roomy.verdict).toBe('holds');
-    expect(roomy.reason).toMatch(/with room/);
+    expect(roomy.verdict).toBe('inconclusive');
+    // Rising away from the threshold while still moving: holds, and says so.
+    const away = judgeTest(planted(3000, { start: 3, end: 4, mid: 3000, width: 300, threshold: 1.25, holdsWhen: 'above' }));
+    expect(away.converged).toBe(false);
+    expect(away.verdict).toBe('holds');
+    expect(away.reason).toMatch(/away from the threshold/);
+    // Once the fall has stopped, far above the threshold: holds.
+    expect(judgeTest(planted(8000, { start: 4, end: 3, mid: 3000, width: 300, threshold: 1.25, holdsWhen: 'above' })).verdict).toBe('holds');
   });
 
   it('a claim holds when all its tests hold, does not when one does not, else is inconclusive', () => {
