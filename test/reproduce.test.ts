@@ -78,6 +78,9 @@ describe('fsrgan reproduce --scale test', () => {
       expect(Object.values(c.budget.steps).length, c.id).toBeGreaterThan(0);
       expect(c.interval).toMatch(/t-interval/);
       for (const t of c.tests) expect(t.seeds, `${c.id} ${t.key}`).toEqual([1, 2]);
+      // Per data set: one entry per data set its tests name, each the combination of that data set's tests.
+      expect(c.byData.map((d) => d.data), c.id).toEqual([...new Set(c.tests.map((t) => t.key.split('/')[0]))]);
+      for (const d of c.byData) expect(['holds', 'does not hold', 'inconclusive'], `${c.id} ${d.data}`).toContain(d.verdict);
       // Test scale logs 3 analysis points per stage: too few for a slope, so never "does not hold".
       expect(c.verdict, c.id).not.toBe('does not hold');
       expect(Object.keys(c.numbers).length, c.id).toBeGreaterThan(0);

@@ -39,7 +39,7 @@ describe('interval and movement', () => {
     expect(tInterval([0.7])).toMatchObject({ mean: 0.7, sd: 0, lo: null, hi: null });
   });
 
-  it('the change over the last 20% of steps is the fitted slope times the span, robust to alternating noise', () => {
+  it('the change over the last 20% of steps is the fitted slope times that window, robust to alternating noise', () => {
     // y = 2 - 0.001 step on steps 0..1000 by 10, plus +-0.05 alternating: the tail is steps 800..1000.
     const trace = Array.from({ length: 101 }, (_, i) => ({ step: 10 * i, value: 2 - 0.001 * 10 * i + (i % 2 ? 0.05 : -0.05) }));
     // A least-squares line through 21 alternating points is off by a little; two end points would be off by 0.1.
@@ -82,10 +82,12 @@ describe('three-way verdicts on planted statistics', () => {
   });
 
   it('"does not hold" needs a converged statistic on the wrong side; a straddling interval is inconclusive', () => {
-    // Converged at 0.6 (the curve never moves): does not hold.
-    const stuck = judgeTest(planted(8000, { ...late, end: 0.6 }));
+    // Fell from 0.9 and settled at 0.6 early (mid 1,000 of 8,000 steps): converged on the wrong side.
+    const stuck = judgeTest(planted(8000, { ...late, start: 0.9, end: 0.6, mid: 1000 }));
     expect(stuck.converged).toBe(true);
+    expect(stuck.net!).toBeGreaterThan(0.25);
     expect(stuck.verdict).toBe('does not hold');
+    expect(stuck.reason).toMatch(/runs converged \(moved 0\.\d+/);
     // Seeds at 0.2, 0.3, 0.25 +- small: the interval contains 0.25.
     const straddle = judgeTest({ key: 's', statistic: 'x', threshold: 0.25, holdsWhen: 'below', values: [0.2, 0.3, 0.26].map((value, i) => ({ seed: i + 1, value, trace: null })) });
     expect(straddle.lo!).toBeLessThan(0.25);
@@ -100,6 +102,36 @@ describe('three-way verdicts on planted statistics', () => {
     const one = judgeTest({ key: 'o', statistic: 'x', threshold: 0.25, holdsWhen: 'below', values: [{ seed: 1, value: 0.01, trace: null }] });
     expect(one.verdict).toBe('inconclusive');
     expect(one.reason).toMatch(/one seed/);
+  });
+
+  it('a statistic that never left its first logged value is not converged, so it cannot fail (flat before learning starts)', () => {
+    // Flat at 1.07 (its random-reference ratio before D learns) over 100 steps, the rise due at step 1,500:
+    // the tail is still, but nothing has moved, so "does not hold" would be a verdict on a run not yet started.
+    const rising = { start: 1.07, end: 1.7, mid: 1500, width: 150, threshold: 1.25, holdsWhen: 'above' as const };
+    const early = judgeTest(planted(100, rising));
+    expect(early.hi!).toBeLessThan(1.25);
+    expect(early.moving!).toBeLessThanOrEqual(early.tolerance);
+    expect(early.net!).toBeLessThanOrEqual(early.tolerance);
+    expect(early.converged).toBe(false);
+    expect(early.verdict).toBe('inconclusive');
+    expect(early.reason).toMatch(/has not left its first logged value/);
+    expect(judgeTest(planted(8000, rising)).verdict).toBe('holds');
+    // A straight line moving within the tolerance per tail, but never slowing: not converged either.
+    const line = (step: number) => 0.9 - 0.05 * (step / 1000);
+    const steady: TestInput = {
+      key: 'l', statistic: 'x', threshold: 0.25, holdsWhen: 'below',
+      values: [-0.05, 0, 0.05].map((off, i) => ({ seed: i + 1, value: line(2000) + off, trace: Array.from({ length: 20 }, (_, k) => ({ step: 100 * (k + 1), value: line(100 * (k + 1)) + off })) })),
+    };
+    const s = judgeTest(steady);
+    expect(s.moving!).toBeLessThan(s.tolerance);
+    expect(s.net!).toBeGreaterThan(s.tolerance);
+    expect(s.converged).toBe(false);
+    expect(s.verdict).toBe('inconclusive');
+    expect(s.reason).toMatch(/not yet settling/);
+    // On the holding side, a statistic that holds from its first logged point and stays put holds.
+    const still: TestInput = { ...steady, values: steady.values.map((v) => ({ ...v, value: 0.05, trace: v.trace!.map((p) => ({ ...p, value: 0.05 + (p.step % 200 ? 0.001 : -0.001) })) })) };
+    expect(judgeTest(still).converged).toBe(false);
+    expect(judgeTest(still).verdict).toBe('holds');
   });
 
   it('"above" claims mirror "below" ones, and a holding statistic moving toward its threshold is inconclusive', () => {
@@ -125,9 +157,29 @@ describe('three-way verdicts on planted statistics', () => {
     expect(judgeTest(planted(8000, { start: 4, end: 3, mid: 3000, width: 300, threshold: 1.25, holdsWhen: 'above' })).verdict).toBe('holds');
   });
 
+  it('a comparison with a trained reference holds only once the reference has stopped improving', () => {
+    // Layerwise / random lower at 0.3, settled; the random-lower run's error still falling (or settled).
+    const ratio = planted(2000, { start: 0.6, end: 0.3, mid: 300, width: 50, threshold: 1, holdsWhen: 'below' });
+    const refTrace = (fall: boolean) => Array.from({ length: 20 }, (_, k) => ({ step: 100 * (k + 1), value: fall ? 2 - 0.0005 * 100 * (k + 1) : 1 + 1 / (k + 1) ** 3 }));
+    const judged = (fall: boolean) => judgeTest({ ...ratio, reference: { what: 'the reference error', improvesWhen: 'below', traces: [1, 2, 3].map(() => refTrace(fall)) } });
+    const falling = judged(true);
+    expect(falling.hi!).toBeLessThan(1);
+    expect(falling.reference!.improving).toBe(true);
+    expect(falling.verdict).toBe('inconclusive');
+    expect(falling.reason).toMatch(/reference is still improving: the reference error moved 0\.19 /);
+    const settled = judged(false);
+    expect(settled.reference!.improving).toBe(false);
+    expect(settled.verdict).toBe('holds');
+    // Without a reference the same statistic holds: only the reference's motion made the difference.
+    expect(judgeTest(ratio).verdict).toBe('holds');
+    // A reference getting worse is not catching up: holds.
+    const worse = judgeTest({ ...ratio, reference: { what: 'r', improvesWhen: 'above', traces: [1, 2, 3].map(() => refTrace(true)) } });
+    expect(worse.verdict).toBe('holds');
+  });
+
   it('a claim holds when all its tests hold, does not when one does not, else is inconclusive', () => {
     const holds = judgeTest(planted(8000, { start: 0.6, end: 0.1, mid: 3000, width: 300, threshold: 0.25, holdsWhen: 'below' }));
-    const fails = judgeTest(planted(8000, { start: 0.6, end: 0.6, mid: 3000, width: 300, threshold: 0.25, holdsWhen: 'below' }));
+    const fails = judgeTest(planted(8000, { start: 0.9, end: 0.6, mid: 1000, width: 300, threshold: 0.25, holdsWhen: 'below' }));
     const open = judgeTest(planted(2000, { start: 0.6, end: 0.1, mid: 3000, width: 300, threshold: 0.25, holdsWhen: 'below' }));
     expect(combineVerdicts([holds, holds]).verdict).toBe('holds');
     expect(combineVerdicts([holds, open]).verdict).toBe('inconclusive');

@@ -114,7 +114,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     const w = await writeFigureFiles(fig, o.out);
     figures.push(fig);
     figSummaries.push({ ...fig, ...w, runs: pf.runs });
-    log(`${fig.name}: ${w.files.length} files${fig.claims.map((c) => `; claim ${c.id} ${c.verdict}`).join('')}`);
+    const perData = (c: (typeof fig.claims)[number]) => (c.byData.length > 1 ? ` (${c.byData.map((d) => `${d.data} ${d.verdict}`).join(', ')})` : '');
+    log(`${fig.name}: ${w.files.length} files${fig.claims.map((c) => `; claim ${c.id} ${c.verdict}${perData(c)}`).join('')}`);
   }
   secs.figures = (performance.now() - tf0) / 1000;
   const summary: ReproduceSummary = {

@@ -8,10 +8,24 @@
  *   (n seeds; with one seed there is no interval);
  * - "moving" is the change of the statistic over the last 20% of its logged steps, read off a least-squares
  *   line through those points (a line, not two end points, so that logging noise does not look like
- *   movement); the run counts as converged when the mean absolute change over seeds is at most the seed
- *   spread (the sd of the final values over seeds) or 1% of the mean's magnitude, whichever is larger;
- * - the verdict: "holds" when the whole interval lies on the holding side and the statistic is not still
- *   moving toward the threshold; "does not hold" when the whole interval lies on the other side AND the
+ *   movement); the tolerance is the seed spread (the sd of the final values over seeds) or 1% of the
+ *   mean's magnitude, whichever is larger;
+ * - the run counts as converged when the statistic has moved and then slowed: its net change from the
+ *   first logged point to the last (mean absolute over seeds) exceeds the tolerance, the tail's change is
+ *   within the tolerance, and the tail moved at most half as fast as the average pace (its change at most
+ *   SETTLING x TAIL_FRACTION of the net change: a statistic moving at a constant pace has exactly
+ *   TAIL_FRACTION of it in its tail, a settling one far less). Until 2026-12-07 a tail within the
+ *   tolerance was enough, and the full scale's F-budget called D-G alignment after 100 steps per stage
+ *   converged at 1.07x the random reference, "does not hold", while it was rising faster at the end than on
+ *   average (tail 0.052 of a net 0.144, under a seed spread of 0.062); it holds from 400 steps on. A trace
+ *   that never left its first value is not converged either: nothing tells "training has not reached it
+ *   yet" from "training cannot move it";
+ * - the verdict: "holds" when the whole interval lies on the holding side, the statistic is not still
+ *   moving toward the threshold (its tail's change within the tolerance, or pointing away) and, for a
+ *   comparison with a trained reference (layerwise against random lower layers), the reference is not still
+ *   improving by the same measure (the small teacher in the full scale's F-budget, 2026-12-07: layerwise /
+ *   random lower at r16 was 0.25 after 400 steps per stage and 0.75 after 6,400, the random-lower run
+ *   catching up); "does not hold" when the whole interval lies on the other side AND the
  *   runs converged (an unconverged run can never yield it); "inconclusive" otherwise, with the reason.
  *   A holding statistic still moving toward its threshold is inconclusive however far from it: until
  *   2026-12-07 it held when it would still hold after moving as much again, and the full run's F-budget
@@ -48,10 +62,16 @@ export interface TestInput {
   /** The claim holds when the statistic is below (or above) the threshold. */
   holdsWhen: 'below' | 'above';
   values: SeedValue[];
+  /**
+   * The reference a comparison is made against, where it is itself trained (layerwise's random-lower run):
+   * a statistic that holds against a reference still improving may stop holding once it has caught up, so
+   * "holds" also needs the reference settled (its traces, one per seed, in the same order as `values`).
+   */
+  reference?: { what: string; improvesWhen: 'below' | 'above'; traces: (TracePoint[] | null)[] };
 }
 
 /** A test judged: the inputs, the interval, convergence and the verdict with its reason. */
-export interface TestResult extends Omit<TestInput, 'values'> {
+export interface TestResult extends Omit<TestInput, 'values' | 'reference'> {
   seeds: number[];
   values: number[];
   n: number;
@@ -65,10 +85,14 @@ export interface TestResult extends Omit<TestInput, 'values'> {
   moving: number | null;
   /** The tolerance `moving` is compared with: max(sd, 1% of |mean|). */
   tolerance: number;
+  /** Mean absolute change from the first logged point to the last (null: not logged on every seed). */
+  net: number | null;
   /** null when convergence could not be judged (no trace). */
   converged: boolean | null;
   /** Whether the mean trend over the last 20% points toward the holding side (null: no trace or flat). */
   towardHolding: boolean | null;
+  /** The trained reference's tail movement, when the test has one and every seed logged it. */
+  reference: { what: string; moving: number; tolerance: number; improving: boolean } | null;
   verdict: VerdictWord;
   reason: string;
 }
@@ -77,6 +101,8 @@ export interface TestResult extends Omit<TestInput, 'values'> {
 export const INTERVAL_METHOD = "95% Student t-interval of the mean over seeds (mean +- t(0.975, n-1) sd / sqrt(n))";
 /** The share of logged steps over which movement is read. */
 export const TAIL_FRACTION = 0.2;
+/** Settling: the tail moves at most this share of the statistic's average pace (a straight line moves at 1). */
+export const SETTLING = 0.5;
 /** Fewest logged points in the tail for a slope. */
 export const MIN_TAIL_POINTS = 3;
 
@@ -107,7 +133,7 @@ export function tInterval(values: number[]): { mean: number; sd: number; lo: num
 
 /**
  * The signed change of a trace over its last TAIL_FRACTION of logged steps: the least-squares slope through
- * those points times the steps they span. null when fewer than MIN_TAIL_POINTS points fall in the tail.
+ * the points in that window times the window's length. null when fewer than MIN_TAIL_POINTS points fall in the tail.
  */
 export function tailChange(trace: TracePoint[]): number | null {
   if (trace.length < MIN_TAIL_POINTS) return null;
@@ -123,7 +149,9 @@ export function tailChange(trace: TracePoint[]): number | null {
   const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   if (sxx === 0) return null;
   const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / sxx;
-  return slope * (xs[xs.length - 1] - xs[0]);
+  // Over the whole tail window, not just the span of the points inside it, so that a straight line's tail
+  // change is exactly TAIL_FRACTION of its net change however the logging steps fall.
+  return slope * (last - from);
 }
 
 const g3 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)) : x);
@@ -138,12 +166,25 @@ export function judgeTest(t: TestInput): TestResult {
   const known = changes.filter((c): c is number => c !== null);
   // Convergence needs every seed's trace: one seed still moving is enough to withhold "does not hold".
   const moving = known.length && known.length === changes.length ? meanOf(known.map(Math.abs)) : null;
-  const converged = moving === null ? null : moving <= tolerance;
+  const nets = t.values.map((v) => (v.trace && v.trace.length >= 2 ? v.trace[v.trace.length - 1].value - v.trace[0].value : null));
+  const net = nets.every((n): n is number => n !== null) && nets.length ? meanOf(nets.map(Math.abs)) : null;
+  // Moved, then slowed (see the header): a statistic that never left its first value is not converged.
+  const started = net !== null && net > tolerance;
+  const converged = moving === null ? null : moving <= tolerance && started && moving <= SETTLING * TAIL_FRACTION * net!;
   const drift = known.length ? meanOf(known) : 0;
   const towardHolding = moving === null || drift === 0 ? null : t.holdsWhen === 'below' ? drift < 0 : drift > 0;
-  const base = { key: t.key, statistic: t.statistic, threshold: t.threshold, holdsWhen: t.holdsWhen, seeds, values, n: values.length, mean, sd, lo, hi, moving, tolerance, converged, towardHolding };
+  const reference = referenceMotion(t);
+  const base = { key: t.key, statistic: t.statistic, threshold: t.threshold, holdsWhen: t.holdsWhen, seeds, values, n: values.length, mean, sd, lo, hi, moving, tolerance, net, converged, towardHolding, reference };
   const side = t.holdsWhen === 'below' ? 'below' : 'above';
-  const motion = moving === null ? 'convergence unknown (the statistic was not logged during training)' : `still moving by ${g3(moving)} over the last ${TAIL_FRACTION * 100}% of logged steps (tolerance ${g3(tolerance)})`;
+  const tail = `${TAIL_FRACTION * 100}% of logged steps`;
+  const motion =
+    moving === null
+      ? 'convergence unknown (the statistic was not logged during training)'
+      : !started
+        ? `it has not left its first logged value (net change ${g3(net ?? 0)}, tolerance ${g3(tolerance)}): training may not have reached it yet`
+        : moving > tolerance
+          ? `still moving by ${g3(moving)} over the last ${tail} (tolerance ${g3(tolerance)})`
+          : `not yet settling: the last ${tail} moved ${g3(moving)} of a net change of ${g3(net!)}, more than ${SETTLING * TAIL_FRACTION * 100}% of it`;
   if (values.length === 0) return { ...base, verdict: 'inconclusive', reason: 'no run measured it.' };
   if (lo === null || hi === null) return { ...base, verdict: 'inconclusive', reason: `one seed (${g3(mean)}): no interval; run more seeds (--seeds).` };
   const onHolding = t.holdsWhen === 'below' ? hi < t.threshold : lo > t.threshold;
@@ -151,15 +192,36 @@ export function judgeTest(t: TestInput): TestResult {
   const interval = `${g3(mean)} [${g3(lo)}, ${g3(hi)}] over ${values.length} seeds`;
   if (onHolding) {
     // Still moving toward the threshold: where it stops is not known (see the header).
-    if (converged === false && towardHolding === false) return { ...base, verdict: 'inconclusive', reason: `${interval} is ${side} ${g3(t.threshold)} but ${motion}, toward the threshold.` };
-    const still = converged === false ? ` (${motion}, away from the threshold)` : '';
+    // (Here only the tail's movement counts: a statistic that holds from its first logged point and stays
+    // there is not moving toward anything, while "does not hold" needs the stronger `converged`.)
+    const stillMoving = moving !== null && moving > tolerance;
+    if (stillMoving && towardHolding === false) return { ...base, verdict: 'inconclusive', reason: `${interval} is ${side} ${g3(t.threshold)} but ${motion}, toward the threshold.` };
+    if (reference?.improving) return { ...base, verdict: 'inconclusive', reason: `${interval} is ${side} ${g3(t.threshold)}, but the reference is still improving: ${reference.what} moved ${g3(reference.moving)} over the last ${tail} (tolerance ${g3(reference.tolerance)}).` };
+    const still = stillMoving ? ` (${motion}, away from the threshold)` : '';
     return { ...base, verdict: 'holds', reason: `${interval} is ${side} ${g3(t.threshold)}${still}.` };
   }
   if (onFailing) {
     if (converged !== true) return { ...base, verdict: 'inconclusive', reason: `${interval} is not ${side} ${g3(t.threshold)}, but training has not converged: ${motion}.` };
-    return { ...base, verdict: 'does not hold', reason: `${interval} is not ${side} ${g3(t.threshold)}, and the runs converged (moving ${g3(moving!)} <= ${g3(tolerance)}).` };
+    return { ...base, verdict: 'does not hold', reason: `${interval} is not ${side} ${g3(t.threshold)}, and the runs converged (moved ${g3(net!)}, then ${g3(moving!)} over the last ${tail}, tolerance ${g3(tolerance)}).` };
   }
   return { ...base, verdict: 'inconclusive', reason: `${interval} straddles the threshold ${g3(t.threshold)}.` };
+}
+
+/**
+ * How a test's trained reference moves at the end of training: the mean absolute tail change over seeds
+ * against max(sd of its last logged values, 1% of their mean), and whether it is still improving (moving
+ * by more than that, on average in its improving direction). null without a reference logged on every seed.
+ */
+function referenceMotion(t: TestInput): TestResult['reference'] {
+  const ref = t.reference;
+  if (!ref || !ref.traces.length || ref.traces.some((tr) => !tr || tr.length < 2)) return null;
+  const changes = ref.traces.map((tr) => tailChange(tr!));
+  if (changes.some((c) => c === null)) return null;
+  const { mean, sd } = tInterval(ref.traces.map((tr) => tr![tr!.length - 1].value));
+  const tolerance = Math.max(sd, 0.01 * Math.abs(mean));
+  const moving = meanOf(changes.map((c) => Math.abs(c!)));
+  const drift = meanOf(changes as number[]);
+  return { what: ref.what, moving, tolerance, improving: moving > tolerance && (ref.improvesWhen === 'below' ? drift < 0 : drift > 0) };
 }
 
 /** A claim's verdict from its tests: holds when all hold, does not hold when any does not, else inconclusive. */

@@ -70,7 +70,7 @@ export function budgetFigure(spec: FigureHead, points: BudgetPoint[]): FigureDra
   const caption = `${spec.about} Budgets ${budgets.join(', ')} steps per stage, up to ${seeds} seeds each; points: mean over seeds, bars: 95% t-interval, dashed: the claim's threshold; colour: the verdict at that budget (inconclusive when the interval straddles the threshold or the statistic is still moving).`;
   const table: Table = { title: 'Claims by budget', columns: ['claim', 'test', 'statistic', 'steps per stage', 'seeds', 'mean', '95% interval', 'holds when', 'converged', 'verdict'], rows: [] };
   for (const p of points) {
-    table.rows.push([p.claim, p.test, p.statistic, p.budget, p.seeds, f3(p.mean), p.lo === null || p.hi === null ? null : `[${f3(p.lo)}, ${f3(p.hi)}]`, `${p.holdsWhen} ${f3(p.threshold)}`, p.converged === null ? 'unknown' : p.converged ? 'yes' : 'moving', p.verdict]);
+    table.rows.push([p.claim, p.test, p.statistic, p.budget, p.seeds, f3(p.mean), p.lo === null || p.hi === null ? null : `[${f3(p.lo)}, ${f3(p.hi)}]`, `${p.holdsWhen} ${f3(p.threshold)}`, p.converged === null ? 'unknown' : p.converged ? 'yes' : 'no', p.verdict]);
   }
   const charts = points.length ? [{ file: spec.name, spec: budgetChart(spec.title, caption, points) }] : [];
   return { name: spec.name, title: spec.title, caption, charts, images: [], tables: [table] };

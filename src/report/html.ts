@@ -29,6 +29,8 @@ export interface PageClaim {
   /** 'holds', 'does not hold' or 'inconclusive'. */
   verdict: string;
   detail: string;
+  /** The verdict per data set (older summaries have none). */
+  byData?: { data: string; verdict: string; detail: string }[];
   tests: PageTest[];
   interval: string;
   budget: { seeds: number[]; steps: Record<string, string>; samples: Record<string, number> };
@@ -97,10 +99,16 @@ function budget(c: PageClaim): string {
   return `seeds ${esc(c.budget.seeds.join(', ') || 'none')}; steps per stage: ${esc(steps || 'none')}${samples ? `; samples: ${esc(samples)}` : ''}; ${esc(c.interval)}`;
 }
 
+/** A claim's verdict per data set, in one line (empty with one data set or none recorded). */
+function perData(c: PageClaim): string {
+  if (!c.byData || c.byData.length < 2) return '';
+  return `<br><span class="runs">per data set: ${c.byData.map((d) => `${esc(d.data)} ${verdict(d.verdict)}`).join('; ')}</span>`;
+}
+
 /** A claim's tests: statistic, seeds, mean and interval, threshold, convergence, verdict. */
 function testTable(c: PageClaim): string {
   const rows = c.tests
-    .map((t) => `<tr><td>${esc(t.key)}</td><td>${esc(t.statistic)}</td><td class="num">${t.seeds.length}</td><td class="num">${g3(t.mean)}</td><td class="num">[${g3(t.lo)}, ${g3(t.hi)}]</td><td>${esc(t.holdsWhen)} ${g3(t.threshold)}</td><td>${t.converged === null ? 'unknown' : t.converged ? 'yes' : 'moving'}</td><td>${verdict(t.verdict)}</td></tr>`)
+    .map((t) => `<tr><td>${esc(t.key)}</td><td>${esc(t.statistic)}</td><td class="num">${t.seeds.length}</td><td class="num">${g3(t.mean)}</td><td class="num">[${g3(t.lo)}, ${g3(t.hi)}]</td><td>${esc(t.holdsWhen)} ${g3(t.threshold)}</td><td>${t.converged === null ? 'unknown' : t.converged ? 'yes' : 'no'}</td><td>${verdict(t.verdict)}</td></tr>`)
     .join('\n');
   return `<details${c.tests.length > 8 ? '' : ' open'}><summary>Tests (${c.tests.length})</summary><table><thead><tr><th>test</th><th>statistic</th><th>seeds</th><th>mean</th><th>95% interval</th><th>holds when</th><th>converged</th><th>verdict</th></tr></thead><tbody>\n${rows}\n</tbody></table></details>`;
 }
@@ -110,7 +118,7 @@ function figure(f: PageFigure, s: Page): string {
     .map((c) => `<figure><img src="${esc(c.svg)}" alt="${esc(c.title)}"><figcaption><a href="${esc(c.png)}">PNG</a> · <a href="${esc(c.svg)}">SVG</a> · <a href="${esc(c.spec)}">vega-lite</a></figcaption></figure>`)
     .join('\n');
   const images = f.images.map((im) => `<figure><img class="px" src="${esc(im.path)}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`).join('\n');
-  const claims = f.claims.map((c) => `<div class="claim"><p><b>Claim:</b> ${esc(c.statement)} <b>${verdict(c.verdict)}</b>: ${esc(c.detail)}</p><p class="runs">${budget(c)}</p>${testTable(c)}</div>`).join('\n');
+  const claims = f.claims.map((c) => `<div class="claim"><p><b>Claim:</b> ${esc(c.statement)} <b>${verdict(c.verdict)}</b>: ${esc(c.detail)}${perData(c)}</p><p class="runs">${budget(c)}</p>${testTable(c)}</div>`).join('\n');
   const runs = s.runs.filter((r) => f.runs.includes(r.id));
   return `<section id="${esc(f.name)}">
 <h2>${esc(f.name)}: ${esc(f.title)}</h2>
@@ -127,7 +135,7 @@ ${f.tables.map(table).join('\n')}
 export function indexHtml(s: Page): string {
   const trained = s.runs.reduce((a, r) => a + (r.wallTime ?? 0), 0);
   const claimRows = s.claims
-    .map((c) => `<tr><td><a href="#${esc(c.figure)}">${esc(c.figure)}</a></td><td>${esc(c.statement)}</td><td>${verdict(c.verdict)}</td><td>${esc(c.detail)}<br><span class="runs">${budget(c)}</span></td></tr>`)
+    .map((c) => `<tr><td><a href="#${esc(c.figure)}">${esc(c.figure)}</a></td><td>${esc(c.statement)}</td><td>${verdict(c.verdict)}${perData(c)}</td><td>${esc(c.detail)}<br><span class="runs">${budget(c)}</span></td></tr>`)
     .join('\n');
   const runRows = s.runs
     .map((r) => `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.method)}</td><td>${esc(r.data)}</td><td class="num">${r.seed}</td><td class="num">${r.levels}</td><td class="num">${r.steps}</td><td class="num">${esc(r.stepsPerStage)}</td><td>${esc(r.status)}</td><td class="num">${r.wallTime === null ? '&ndash;' : r.wallTime.toFixed(0)}</td><td>${esc(r.figures.join(', '))}</td></tr>`)
