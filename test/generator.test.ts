@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { generatorForward, type GeneratorParams } from '../src/models/generator.js';
 import { Rng } from '../src/util/rng.js';
+import { edgeUpsample2x } from '../src/models/layers/edge-upsample.js';
+import { upsample2x } from '../src/ops/index.js';
 import { describeEachBackend } from './helpers/backends.js';
 
 /** A tiny generator: resolutions [4, 8], patch 2 (grids 2, 4), channels [3, 2], zDim 2, kernel 4. */
@@ -89,6 +91,16 @@ describeEachBackend('generatorForward', () => {
       expect(worst, mode).toBeLessThan(1e-5);
       tf.dispose([s, x]);
     }
+    // 'edge' (tested against its float64 definition in edge-upsample.test.ts): x_2 = edge-up(x_1) + painting.
+    const p = tinyParams(new Rng(5));
+    p.shape = { ...p.shape, skip: true, skipUpsample: 'edge' };
+    const { s, x } = generatorForward(p, z);
+    const want = tf.tidy(() => tf.add(edgeUpsample2x(x[0] as tf.Tensor4D, p.shape.head ?? 'linear'), plain.x[1]));
+    const near = tf.tidy(() => tf.add(upsample2x(x[0] as tf.Tensor4D), plain.x[1]));
+    expect(tf.max(tf.abs(tf.sub(x[1], want))).dataSync()[0]).toBeLessThan(1e-5);
+    // ... and it is not simply nearest on this input.
+    expect(tf.max(tf.abs(tf.sub(x[1], near))).dataSync()[0]).toBeGreaterThan(1e-3);
+    tf.dispose([s, x, want, near]);
     tf.dispose([plain.s, plain.x, z]);
   });
 });

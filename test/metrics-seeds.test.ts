@@ -53,12 +53,12 @@ describe('metricsOverSeeds', () => {
   });
 });
 
-/** A figure run with a final FID and a logged fid/r32 trace that settles at it. */
-function figureRun(method: string, seed: number, final: number, settled = true): RunResult {
+/** A figure run with a final FID and a logged fid/r32 trace that falls from `from` times it and settles there (or still falls steeply). */
+function figureRun(method: string, seed: number, final: number, settled = true, from = 2): RunResult {
   const rng = new Rng(seed, `test/${method}`);
   const metrics = Array.from({ length: 20 }, (_, i) => {
     const step = (i + 1) * 10;
-    const v = settled ? final * (1 + 0.002 * (rng.uniform() - 0.5)) : final * (3 - (2 * i) / 19);
+    const v = settled ? final * ((i < 5 ? from - ((from - 1) * i) / 5 : 1) + 0.002 * (rng.uniform() - 0.5)) : final * (3 - (2 * i) / 19);
     return { step: 400 + step, stageStep: step, resolution: 32, stage: 3, 'fid/r32': v, 'fid/r16': 1 };
   });
   const config = { generator: { resolutions: [8, 16, 32], patch: 4 }, discriminator: { crop: 0 }, analysis: { every: 10, samples: 64 }, train: { steps: 200, stepsByLevel: [] } };
@@ -68,7 +68,8 @@ function figureRun(method: string, seed: number, final: number, settled = true):
 
 describe('FID as verdict tests', () => {
   const a = [20, 21, 23].map((f, s) => figureRun('layerwise', s, f));
-  const b = [40, 44, 41].map((f, s) => figureRun('dcgan', s, f));
+  // The DCGAN's FID starts higher (3x its final value against 2x), so the paired ratio moves, then settles.
+  const b = [40, 44, 41].map((f, s) => figureRun('dcgan', s, f, true, 3));
 
   it('one method against a threshold: the final values over seeds, the trace of its top stage', () => {
     const t = qualityTest(a, { key: 'emoji/layerwise', what: 'fid', threshold: 30, holdsWhen: 'below' });

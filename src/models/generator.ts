@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d, upsample2x, upsampleBilinear2x } from '../ops/index.js';
 import { pixelNorm } from './layers/pixel-norm.js';
+import { edgeUpsample2x } from './layers/edge-upsample.js';
 import { equalizedWeight } from './layers/equalized.js';
 import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-norm.js';
 import { selfAttention, type AttentionWeights } from './layers/self-attention.js';
@@ -58,9 +59,10 @@ export interface GeneratorShape {
   /**
    * How the skip upsamples u_{l-1}: nearest (default; avgpool2x inverts it exactly) or bilinear
    * (src/ops/upsample_bilinear.ts): the lower level's pixels blend into each other instead of painting
-   * 2x2 blocks, so the detail painted over them need not hide the blocks (docs/findings.md).
+   * 2x2 blocks, so the detail painted over them need not hide the blocks (docs/findings.md); or 'edge'
+   * (layers/edge-upsample.ts): bilinear between neighbours of close colour, nearest across edges.
    */
-  skipUpsample?: 'nearest' | 'bilinear';
+  skipUpsample?: 'nearest' | 'bilinear' | 'edge';
   /**
    * ProGAN's pixelwise feature normalisation (Karras et al. 2018; docs/recipes.md) of every hidden layer,
    * s_l = PN(ReLU(...)): a learner option (generator.pixelNorm), off for the teacher and by default. Zeros
@@ -276,7 +278,8 @@ export function generatorForward(params: GeneratorParams, z: tf.Tensor4D, upTo =
       const { pre, refPre } = layerPre(params, l, input, refIn, cond);
       const hid = hiddenOf(shape, l, pre, block);
       const painted = deconv2d(hid, layerWeights(shape, l, block).out, shape.patch, 'valid');
-      const pre2: tf.Tensor4D = below ? tf.add(shape.skipUpsample === 'bilinear' ? upsampleBilinear2x(below) : upsample2x(below), painted) : painted;
+      const up = (u: tf.Tensor4D) => (shape.skipUpsample === 'bilinear' ? upsampleBilinear2x(u) : shape.skipUpsample === 'edge' ? edgeUpsample2x(u, shape.head ?? 'linear') : upsample2x(u));
+      const pre2: tf.Tensor4D = below ? tf.add(up(below), painted) : painted;
       const out = [hid, pre2, shape.head === 'tanh' ? tf.tanh(pre2) : pre2];
       return refPre ? [...out, hiddenOf(shape, l, refPre, block)] : out;
     }) as (tf.Tensor4D | null)[];

@@ -24,7 +24,7 @@ export { PRESETS };
 
 export const MODES = ['layerwise', 'random-lower', 'end-to-end', 'oracle-lower'] as const;
 export const HEADS = ['linear', 'tanh'] as const;
-export const SKIP_UPSAMPLES = ['nearest', 'bilinear'] as const;
+export const SKIP_UPSAMPLES = ['nearest', 'bilinear', 'edge'] as const;
 /**
  * Model families: the FSR learner, a DCGAN (src/models/dcgan.ts), the multi-resolution families (LAPGAN, ProGAN,
  * stacked, SRGAN: src/train/families.ts), SAGAN and StyleGAN (src/train/families-style.ts), or the conditional
@@ -106,7 +106,7 @@ export const DEFAULT_CONFIG = {
     head: choice('config.generator.head', 'linear'),
     /** Heads paint detail over the upsampled level below (LAPGAN-style residual; docs/findings.md). false = the x_l = A_l y of docs/theory.md section 1. */
     skip: false,
-    /** How the skip upsamples the level below: 'nearest' (avgpool inverts it exactly) or 'bilinear' (smooth; docs/findings.md). */
+    /** How the skip upsamples the level below: 'nearest' (avgpool inverts it exactly), 'bilinear' (smooth) or 'edge' (bilinear between close colours, nearest across edges; docs/findings.md). */
     skipUpsample: choice('config.generator.skipUpsample', 'nearest'),
     /**
      * Bias homeostasis (src/models/calibrate.ts retargetBias; docs/findings.md): every `every` G steps of a

@@ -63,7 +63,7 @@ export function configShape(config: TrainConfig, imageChannels: number): Generat
   return {
     resolutions: [...g.resolutions], channels: [...g.channels], zDim: g.zDim, kernel: g.kernel, patch: g.patch, imageChannels, head: g.head, skip: g.skip,
     // Only a non-default upsampling enters the shape, so the shapes (and hashes) of earlier runs stay as they were.
-    ...(g.skip && g.skipUpsample === 'bilinear' ? { skipUpsample: 'bilinear' as const } : {}),
+    ...(g.skip && g.skipUpsample !== 'nearest' ? { skipUpsample: g.skipUpsample } : {}),
     ...(g.pixelNorm ? { pixelNorm: true } : {}),
     // Equalised lr scales by the init's gains (learner.ts); virtual batch norm (generator.ts): recipes of docs/recipes.md.
     ...(g.equalizedLr ? { equalizedLr: { gain: g.init.gain, outGain: g.init.outGain } } : {}),
