@@ -89,6 +89,11 @@ describe('FID as verdict tests', () => {
     expect(t.values.every((v) => v.trace && v.trace.length === 20)).toBe(true);
     expect(judgeTest(t).verdict).toBe('holds');
     expect(judgeTest(pairedQualityTest(b, a, { key: 'swapped', what: 'fid' })).verdict).toBe('does not hold');
+    // B still improving (its FID falling steeply to the end): A's lead is not final, so inconclusive.
+    const learningB = [40, 44, 41].map((f, s) => figureRun('dcgan', s, f, false));
+    const open = judgeTest(pairedQualityTest(a, learningB, { key: 'k', what: 'fid' }));
+    expect(open.reference).toMatchObject({ what: "the dcgan runs' FID", improving: true });
+    expect(open.verdict).toBe('inconclusive');
     // A seed without its partner run is left out.
     expect(pairedQualityTest(a, b.slice(0, 2), { key: 'k', what: 'fid' }).values).toHaveLength(2);
   });

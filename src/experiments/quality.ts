@@ -197,18 +197,24 @@ export function qualityTest(runs: RunResult[], opts: { key: string; what: Qualit
 /**
  * A family comparison as a test: per seed, the final FID (or KID) of method A's run over that of method B's
  * run of the same seed, below 1 when A is better. Its trace: the ratio of the two logged traces at the
- * stage steps both logged (null when either did not log). Seeds without both runs are left out.
+ * stage steps both logged (null when either did not log). Seeds without both runs are left out. B's own
+ * traces are the test's trained reference: "holds" needs B to have stopped improving.
  */
 export function pairedQualityTest(a: RunResult[], b: RunResult[], opts: { key: string; what: QualityStat; threshold?: number }): TestInput {
+  const refs: (TracePoint[] | null)[] = [];
   const values = a.flatMap((ra) => {
     const rb = b.find((x) => x.run.seed === ra.run.seed);
     const va = qualityValue(ra, opts.what);
     const vb = rb ? qualityValue(rb, opts.what) : null;
     if (!rb || va === null || vb === null) return [];
     const ta = qualityTrace(ra, opts.what, topOf(ra));
-    const tb = new Map((qualityTrace(rb, opts.what, topOf(rb)) ?? []).map((p) => [p.step, p.value]));
+    const own = qualityTrace(rb, opts.what, topOf(rb));
+    const tb = new Map((own ?? []).map((p) => [p.step, p.value]));
     const tr = (ta ?? []).flatMap((p) => (tb.has(p.step) ? [{ step: p.step, value: p.value / tb.get(p.step)! }] : []));
+    refs.push(own);
     return [{ seed: ra.run.seed, value: va / vb, trace: tr.length ? tr : null }];
   });
-  return { key: opts.key, statistic: `${opts.what.toUpperCase()} ratio`, threshold: opts.threshold ?? 1, holdsWhen: 'below', values };
+  // B is trained too: A's lead is not final while B's own FID/KID still falls (verdict.ts, "trained reference").
+  const reference = { what: `the ${b[0]?.run.method ?? 'reference'} runs' ${opts.what.toUpperCase()}`, improvesWhen: 'below' as const, traces: refs };
+  return { key: opts.key, statistic: `${opts.what.toUpperCase()} ratio`, threshold: opts.threshold ?? 1, holdsWhen: 'below', values, reference };
 }
