@@ -67,7 +67,7 @@ export function budgetChart(title: string, caption: string, points: BudgetPoint[
 export function budgetFigure(spec: FigureHead, points: BudgetPoint[]): FigureDrawing {
   const budgets = [...new Set(points.map((p) => p.budget))].sort((a, b) => a - b);
   const seeds = Math.max(0, ...points.map((p) => p.seeds));
-  const caption = `${spec.about} Budgets ${budgets.join(', ')} steps per stage, up to ${seeds} seeds each; points: mean over seeds, bars: 95% t-interval, dashed: the claim's threshold; colour: the verdict at that budget (inconclusive when the interval straddles the threshold or the statistic is still moving).`;
+  const caption = `${spec.about} Budgets ${budgets.join(', ')} steps per stage, up to ${seeds} seeds each; points: mean over seeds, bars: 95% t-interval, dashed: the claim's threshold; colour: the verdict at that budget (inconclusive when the interval straddles the threshold, the statistic is still moving, or its trained reference still improving).`;
   const table: Table = { title: 'Claims by budget', columns: ['claim', 'test', 'statistic', 'steps per stage', 'seeds', 'mean', '95% interval', 'holds when', 'converged', 'verdict'], rows: [] };
   for (const p of points) {
     table.rows.push([p.claim, p.test, p.statistic, p.budget, p.seeds, f3(p.mean), p.lo === null || p.hi === null ? null : `[${f3(p.lo)}, ${f3(p.hi)}]`, `${p.holdsWhen} ${f3(p.threshold)}`, p.converged === null ? 'unknown' : p.converged ? 'yes' : 'no', p.verdict]);
