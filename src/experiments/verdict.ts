@@ -156,22 +156,32 @@ export function tailChange(trace: TracePoint[]): number | null {
 
 const g3 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)) : x);
 
+/** What movement is compared with: the seed spread, or 1% of the mean's magnitude, whichever is larger. */
+const toleranceOf = (mean: number, sd: number) => Math.max(sd, 0.01 * Math.abs(mean));
+
+/**
+ * How traces (one per seed) move at their end: `moving`, the mean absolute tailChange (null unless every
+ * trace has one), and `drift`, the mean signed tailChange of those that have one (0 when none).
+ */
+function tailMotion(traces: (TracePoint[] | null)[]): { moving: number | null; drift: number } {
+  const changes = traces.map((tr) => (tr ? tailChange(tr) : null));
+  const known = changes.filter((c): c is number => c !== null);
+  return { moving: known.length && known.length === changes.length ? meanOf(known.map(Math.abs)) : null, drift: known.length ? meanOf(known) : 0 };
+}
+
 /** Judges one test (see the header for the rule). */
 export function judgeTest(t: TestInput): TestResult {
   const values = t.values.map((v) => v.value);
   const seeds = t.values.map((v) => v.seed);
   const { mean, sd, lo, hi } = tInterval(values);
-  const tolerance = Math.max(sd, 0.01 * Math.abs(mean));
-  const changes = t.values.map((v) => (v.trace ? tailChange(v.trace) : null));
-  const known = changes.filter((c): c is number => c !== null);
+  const tolerance = toleranceOf(mean, sd);
   // Convergence needs every seed's trace: one seed still moving is enough to withhold "does not hold".
-  const moving = known.length && known.length === changes.length ? meanOf(known.map(Math.abs)) : null;
+  const { moving, drift } = tailMotion(t.values.map((v) => v.trace));
   const nets = t.values.map((v) => (v.trace && v.trace.length >= 2 ? v.trace[v.trace.length - 1].value - v.trace[0].value : null));
   const net = nets.every((n): n is number => n !== null) && nets.length ? meanOf(nets.map(Math.abs)) : null;
   // Moved, then slowed (see the header): a statistic that never left its first value is not converged.
   const started = net !== null && net > tolerance;
   const converged = moving === null ? null : moving <= tolerance && started && moving <= SETTLING * TAIL_FRACTION * net!;
-  const drift = known.length ? meanOf(known) : 0;
   const towardHolding = moving === null || drift === 0 ? null : t.holdsWhen === 'below' ? drift < 0 : drift > 0;
   const reference = referenceMotion(t);
   const base = { key: t.key, statistic: t.statistic, threshold: t.threshold, holdsWhen: t.holdsWhen, seeds, values, n: values.length, mean, sd, lo, hi, moving, tolerance, net, converged, towardHolding, reference };
@@ -214,13 +224,11 @@ export function judgeTest(t: TestInput): TestResult {
  */
 function referenceMotion(t: TestInput): TestResult['reference'] {
   const ref = t.reference;
-  if (!ref || !ref.traces.length || ref.traces.some((tr) => !tr || tr.length < 2)) return null;
-  const changes = ref.traces.map((tr) => tailChange(tr!));
-  if (changes.some((c) => c === null)) return null;
+  if (!ref) return null;
+  const { moving, drift } = tailMotion(ref.traces);
+  if (moving === null) return null;
   const { mean, sd } = tInterval(ref.traces.map((tr) => tr![tr!.length - 1].value));
-  const tolerance = Math.max(sd, 0.01 * Math.abs(mean));
-  const moving = meanOf(changes.map((c) => Math.abs(c!)));
-  const drift = meanOf(changes as number[]);
+  const tolerance = toleranceOf(mean, sd);
   return { what: ref.what, moving, tolerance, improving: moving > tolerance && (ref.improvesWhen === 'below' ? drift < 0 : drift > 0) };
 }
 
