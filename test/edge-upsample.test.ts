@@ -7,20 +7,11 @@
  * generator's skip wired to it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src/backend/index.js';
+import { expect, it } from 'vitest';
 import { edgeUpsample2x, EDGE_TAU } from '../src/models/layers/edge-upsample.js';
 import { Rng } from '../src/util/rng.js';
-
-/** Taps of output index o along an axis of length n (PyTorch bilinear, align_corners=False). */
-function taps(o: number, n: number): [number, number][] {
-  const src = Math.max(0, (o + 0.5) / 2 - 0.5);
-  const i0 = Math.floor(src);
-  return [
-    [i0, 1 - (src - i0)],
-    [Math.min(i0 + 1, n - 1), src - i0],
-  ];
-}
+import { bilinearTaps as taps } from './helpers/bilinear.js';
+import { describeEachBackend } from './helpers/backends.js';
 
 /** The layer in float64 for u [N,H,W,C] (flat, row-major), with the blend weights w [N,2H,2W]. */
 function ref(u: ArrayLike<number>, [n, h, w, c]: number[], head: 'linear' | 'tanh', tau: number): { out: Float64Array; weights: Float64Array } {
@@ -60,47 +51,41 @@ function planted(): { u: number[]; shape: [number, number, number, number] } {
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`edgeUpsample2x on ${backend}`, () => {
-    beforeAll(async () => {
-      await initBackend(backend);
-    });
-
-    it('equals its float64 definition for both heads, blending close colours and keeping edges', () => {
-      const { u, shape } = planted();
-      for (const head of ['linear', 'tanh'] as const) {
-        const { out, weights } = ref(u, shape, head, EDGE_TAU);
-        // The planted input exercises the whole range of the weight.
-        expect(Math.max(...weights), head).toBeGreaterThan(0.99);
-        expect(Math.min(...weights), head).toBeLessThan(0.01);
-        expect(weights.some((v) => v > 0.2 && v < 0.8), head).toBe(true);
-        const y = tf.tidy(() => edgeUpsample2x(tf.tensor4d(u, shape), head));
-        expect(y.shape).toEqual([2, 8, 8, 3]);
-        expect(maxDiff(y.dataSync(), out), head).toBeLessThan(1e-5);
-        y.dispose();
-      }
-    });
-
-    it('its gradient matches central differences of the float64 definition, without leaking tensors', () => {
-      const { u, shape } = planted();
-      const g = Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => Math.sin(i * 0.37));
-      const loss = (v: number[]) => ref(v, shape, 'tanh', EDGE_TAU).out.reduce((a, x, i) => a + x * g[i], 0);
-      const before = tf.memory().numTensors;
-      const grad = tf.tidy(() => {
-        const gt = tf.tensor4d(g, [2, 8, 8, 3]);
-        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(edgeUpsample2x(a as tf.Tensor4D, 'tanh'), gt)))(tf.tensor4d(u, shape)).dataSync();
-      });
-      expect(tf.memory().numTensors).toBe(before);
-      const eps = 1e-6;
-      let worst = 0;
-      for (let i = 0; i < u.length; i++) {
-        const up = [...u];
-        const dn = [...u];
-        up[i] += eps;
-        dn[i] -= eps;
-        worst = Math.max(worst, Math.abs(grad[i] - (loss(up) - loss(dn)) / (2 * eps)));
-      }
-      expect(worst).toBeLessThan(2e-3);
-    });
+describeEachBackend('edgeUpsample2x', () => {
+  it('equals its float64 definition for both heads, blending close colours and keeping edges', () => {
+    const { u, shape } = planted();
+    for (const head of ['linear', 'tanh'] as const) {
+      const { out, weights } = ref(u, shape, head, EDGE_TAU);
+      // The planted input exercises the whole range of the weight.
+      expect(Math.max(...weights), head).toBeGreaterThan(0.99);
+      expect(Math.min(...weights), head).toBeLessThan(0.01);
+      expect(weights.some((v) => v > 0.2 && v < 0.8), head).toBe(true);
+      const y = tf.tidy(() => edgeUpsample2x(tf.tensor4d(u, shape), head));
+      expect(y.shape).toEqual([2, 8, 8, 3]);
+      expect(maxDiff(y.dataSync(), out), head).toBeLessThan(1e-5);
+      y.dispose();
+    }
   });
-}
+
+  it('its gradient matches central differences of the float64 definition, without leaking tensors', () => {
+    const { u, shape } = planted();
+    const g = Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => Math.sin(i * 0.37));
+    const loss = (v: number[]) => ref(v, shape, 'tanh', EDGE_TAU).out.reduce((a, x, i) => a + x * g[i], 0);
+    const before = tf.memory().numTensors;
+    const grad = tf.tidy(() => {
+      const gt = tf.tensor4d(g, [2, 8, 8, 3]);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(edgeUpsample2x(a as tf.Tensor4D, 'tanh'), gt)))(tf.tensor4d(u, shape)).dataSync();
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const eps = 1e-6;
+    let worst = 0;
+    for (let i = 0; i < u.length; i++) {
+      const up = [...u];
+      const dn = [...u];
+      up[i] += eps;
+      dn[i] -= eps;
+      worst = Math.max(worst, Math.abs(grad[i] - (loss(up) - loss(dn)) / (2 * eps)));
+    }
+    expect(worst).toBeLessThan(2e-3);
+  });
+});

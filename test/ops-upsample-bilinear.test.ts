@@ -9,18 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index.js';
 import { upsampleBilinear2x } from '../src/ops/index.js';
 import { Rng } from '../src/util/rng.js';
-
-/** Taps of output index o along an axis of length n: [[index, weight], ...] (PyTorch, align_corners=False). */
-function taps(o: number, n: number): [number, number][] {
-  const src = Math.max(0, (o + 0.5) / 2 - 0.5);
-  const i0 = Math.floor(src);
-  const i1 = Math.min(i0 + 1, n - 1);
-  const f = src - i0;
-  return [
-    [i0, 1 - f],
-    [i1, f],
-  ];
-}
+import { bilinearTaps as taps } from './helpers/bilinear.js';
 
 /** U x in float64 for x [N,H,W,C] (flat, row-major); `transpose` applies U^T to a [N,2H,2W,C] input instead. */
 function ref(v: ArrayLike<number>, [n, h, w, c]: number[], transpose = false): Float64Array {
