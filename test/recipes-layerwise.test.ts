@@ -50,6 +50,7 @@ const RECIPES: [string, Record<string, unknown>][] = [
   ['virtual batch norm + equalised lr in G and D', { generator: { virtualBatchNorm: true, equalizedLr: true }, discriminator: { equalizedLr: true } }],
   ['historical averaging, R1', { train: { historicalAveraging: 0.1 }, objective: { r1: 1 } }],
   ['neighbour differences in D, R1', { discriminator: { neighbourDiffs: true }, objective: { r1: 1 } }],
+  ['mixture latent at the first layer (frozen with it, hash-verified)', { generator: { mixture: { components: 3, spread: 0.5 } } }],
   ['unrolled (second order), ragan + feature matching + EMA', { objective: { name: 'ragan', featureMatching: 1 }, train: { unroll: 2, unrollLr: 0.1, unrollSecondOrder: true, emaBeta: 0.9 } }],
 ];
 

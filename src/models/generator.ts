@@ -19,6 +19,10 @@
  *
  * so the label enters every layer, and layer l's own E_l is trained with it in stage l and frozen with it
  * after. E_l = 0 gives the unconditional s_l exactly (pre + 0 is pre), which is how E_l starts.
+ *
+ * Mixture latent (shape.mixture = {K, spread}; layers/latent-mixture.ts, after DeLiGAN): layer 1 reads z as a
+ * draw from one of K Gaussians with learned means, s_1 = ReLU(spread W_z z + sqrt(zDim) W_k - b_1), component
+ * k = floor(K Phi(z_0)); W_k are Deconv_1's weights on a one-hot input, so nothing else changes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { deconv2d, upsample2x, upsampleBilinear2x } from '../ops/index.js';
@@ -29,6 +33,7 @@ import { referenceBatchNorm, virtualBatchNorm } from './layers/virtual-batch-nor
 import { selfAttention, type AttentionWeights } from './layers/self-attention.js';
 import { snWeight } from './layers/spectral-norm.js';
 import { classShift, missingCondition } from './class-shift.js';
+import { mixtureInput, type LatentMixture } from './layers/latent-mixture.js';
 
 /** The shape of an FSR generator; the same for teacher and learner. */
 export interface GeneratorShape {
@@ -101,11 +106,18 @@ export interface GeneratorShape {
    * (`cls`) and the forward pass needs c [N,K]. Absent for the teacher and the unconditional learner.
    */
   classes?: number;
+  /**
+   * A learned Gaussian-mixture latent (generator.mixture; layers/latent-mixture.ts, after DeLiGAN): layer 1
+   * reads z as a draw from K components, s_1 = ReLU(spread W_z z + sqrt(zDim) W_k - b_1), k a function of
+   * z_0; Deconv_1 then has zDim + K input channels. A learner option for diverse real data; absent for the
+   * teacher (whose z is the N(0, I) of docs/theory.md section 1) and by default.
+   */
+  mixture?: LatentMixture;
 }
 
 /** Parameters of one resolution block. Tensors may be tf.Variables (learner) or plain tensors (teacher). */
 export interface GeneratorBlock {
-  /** Deconv_l weight [k,k,C_l,C_{l-1}] (layer 1: [g_1,g_1,C_1,zDim]). */
+  /** Deconv_l weight [k,k,C_l,C_{l-1}] (layer 1: [g_1,g_1,C_1,zDim], zDim + K with shape.mixture). */
   deconv: tf.Tensor4D;
   /** Bias b_l [C_l] (subtracted before the ReLU). */
   bias: tf.Tensor1D;
@@ -198,12 +210,14 @@ function layerPre(params: GeneratorParams, l: number, input: tf.Tensor4D, ref: t
   const stride = l === 0 ? hiddenGrids(shape)[0] : 2;
   const pad = l === 0 ? 'valid' : 'same';
   const w = layerWeights(shape, l, block).deconv;
-  const raw = deconv2d(input, w, stride, pad);
+  // The mixture latent is a reading of z by layer 1 (layers/latent-mixture.ts); the layers above see s_1 as always.
+  const read = (t: tf.Tensor4D) => (l === 0 && shape.mixture ? mixtureInput(t, shape.mixture) : t);
+  const raw = deconv2d(read(input), w, stride, pad);
   const pre = block.cls && cond ? classShift(raw, cond, block.cls) : raw;
   if (!ref) return { pre, refPre: null };
   const g = block.vbnGamma!;
   const b = block.vbnBeta!;
-  const r = referenceBatchNorm(deconv2d(ref, w, stride, pad), g, b);
+  const r = referenceBatchNorm(deconv2d(read(ref), w, stride, pad), g, b);
   return { pre: virtualBatchNorm(pre, r.mean, r.meanSq, ref.shape[0], g, b), refPre: r.out };
 }
 

@@ -68,7 +68,8 @@ export function gName(r: number, part: BlockPart | VbnPart | typeof CLASS_PART):
 export function blockShapes(shape: GeneratorShape, l: number): Record<BlockPart, number[]> {
   const c = shape.channels[l];
   const grids = hiddenGrids(shape);
-  const deconv = l === 0 ? [grids[0], grids[0], c, shape.zDim] : [shape.kernel, shape.kernel, c, shape.channels[l - 1]];
+  // Layer 1 of a mixture latent also reads the component's one-hot (layers/latent-mixture.ts).
+  const deconv = l === 0 ? [grids[0], grids[0], c, shape.zDim + (shape.mixture?.components ?? 0)] : [shape.kernel, shape.kernel, c, shape.channels[l - 1]];
   return { deconv, bias: [c], out: [shape.patch, shape.patch, shape.imageChannels, c] };
 }
 

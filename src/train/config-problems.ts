@@ -60,6 +60,13 @@ export function configProblems(c: TrainConfig): string[] {
   if (g.attention !== 0 && (g.family !== 'fsr' || !g.resolutions.includes(g.attention))) {
     p.push(g.family !== 'fsr' ? `config.generator.attention places attention in the fsr learner; for family '${g.family}' leave it at 0 (the sagan family has families.sagan.attentionG).` : `config.generator.attention = ${g.attention} must be 0 or one of generator.resolutions (${g.resolutions.join(', ')}).`);
   }
+  const mx = g.mixture;
+  if (mx.components !== 0) {
+    if (!(Number.isInteger(mx.components) && mx.components >= 2)) p.push(`config.generator.mixture.components must be 0 (off) or a whole number of at least 2, got ${show(mx.components)}.`);
+    if (!(mx.spread > 0)) p.push(`config.generator.mixture.spread must be above 0 (DeLiGAN starts at 0.2), got ${show(mx.spread)}.`);
+    if (g.family !== 'fsr') p.push(`config.generator.mixture is the fsr learner's first-layer latent; for family '${g.family}' leave mixture.components at 0.`);
+    if (c.train.mode === 'oracle-lower') p.push("config.generator.mixture cannot be used with train.mode 'oracle-lower': the teacher's first layer reads z ~ N(0, I); leave mixture.components at 0.");
+  }
   if (h.active > 0 && g.family !== 'fsr') p.push(`config.generator.homeostasis acts on the hidden layers of the fsr family; set generator.homeostasis.active = 0 for the '${g.family}' family.`);
   if (g.patch >= 1 && g.resolutions.some((r) => r % g.patch !== 0)) p.push(`config.generator.patch = ${g.patch} must divide every resolution.`);
   const d = c.discriminator;

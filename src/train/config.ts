@@ -118,6 +118,13 @@ export const DEFAULT_CONFIG = {
      */
     homeostasis: { active: 0, every: 25, samples: 256, from: 1 },
     /**
+     * A learned Gaussian-mixture latent for the first layer (src/models/layers/latent-mixture.ts, after DeLiGAN,
+     * Gurumurthy et al. 2017; docs/findings.md): `components` K (0 = off, z ~ N(0, I) as in docs/theory.md), each
+     * a learned mean of layer 1's pre-activation, picked by z_0; `spread` scales the shared Gaussian around it.
+     * The fsr learner only.
+     */
+    mixture: { components: 0, spread: 0.2 },
+    /**
      * Recipes on G (docs/recipes.md; issue 19), all off by default. spectralNorm: every weight of G divided
      * by its top singular value (Miyato et al. 2018, as SAGAN does on G), sigma by one power iteration per
      * G step with u, v persisted (`g.*.sn.u/v`, only on the weights the stage trains); oracle-lower's

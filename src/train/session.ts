@@ -69,6 +69,7 @@ export function configShape(config: TrainConfig, imageChannels: number): Generat
     ...(g.equalizedLr ? { equalizedLr: { gain: g.init.gain, outGain: g.init.outGain } } : {}),
     ...(g.virtualBatchNorm ? { virtualBatchNorm: true } : {}),
     ...(g.attention ? { attention: g.attention } : {}),
+    ...(g.mixture.components > 0 ? { mixture: { components: g.mixture.components, spread: g.mixture.spread } } : {}),
     // Spectral norm (Miyato et al. 2018) on every weight of G, except oracle-lower's teacher layers (generator.ts).
     ...(g.spectralNorm ? { spectralNorm: { from: config.train.mode === 'oracle-lower' ? (config.train.level || g.resolutions.length) - 1 : 0 } } : {}),
   };
