@@ -28,6 +28,7 @@ export function stageArch(s: Session, name: string): ArchSpec {
   const disc = s.discs.get(st.resolution)!;
   if (disc.convs.some((l) => l.u) || disc.inputSize !== disc.resolution) throw new UserError(`${name}: the twin has no spectral norm or crops (discriminator.spectralNorm, crop).`);
   if (disc.neighbourDiffs) throw new UserError(`${name}: the twin has no neighbour-difference inputs: set discriminator.neighbourDiffs=false.`);
+  if (shape.mixture) throw new UserError(`${name}: the twin's first layer reads z ~ N(0, I): set generator.mixture.components=0.`);
   const trains = (n: string) => st.trained.includes(n);
   const frozen = (n: string) => (trains(n) ? {} : { frozen: true });
   const P = shape.patch;
