@@ -117,12 +117,7 @@ export const DEFAULT_CONFIG = {
      * the first level but "no detail" above it with a skip (docs/findings.md), so images start it at 2.
      */
     homeostasis: { active: 0, every: 25, samples: 256, from: 1 },
-    /**
-     * A learned Gaussian-mixture latent for the first layer (src/models/layers/latent-mixture.ts, after DeLiGAN,
-     * Gurumurthy et al. 2017; docs/findings.md): `components` K (0 = off, z ~ N(0, I) as in docs/theory.md), each
-     * a learned mean of layer 1's pre-activation, picked by z_0; `spread` scales the shared Gaussian around it.
-     * The fsr learner only.
-     */
+    /** DeLiGAN's mixture latent at layer 1 of the fsr learner (src/models/layers/latent-mixture.ts): K `components` (0 = off, z ~ N(0, I)), each a learned mean picked by z_0; `spread` scales the Gaussian around it. */
     mixture: { components: 0, spread: 0.2 },
     /**
      * Recipes on G (docs/recipes.md; issue 19), all off by default. spectralNorm: every weight of G divided
