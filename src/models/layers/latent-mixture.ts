@@ -60,10 +60,8 @@ export function mixtureThresholds(k: number): number[] {
 export function mixtureComponents(z: tf.Tensor4D, k: number): tf.Tensor2D {
   const n = z.shape[0];
   const z0 = z.reshape([n, z.shape[3]]).slice([0, 0], [n, 1]);
-  const t = mixtureThresholds(k);
-  // above[:, j] = [z_0 > t_j] with t_0 = -inf and t_K = +inf, so above[:, k] - above[:, k+1] is one-hot.
-  const above = tf.concat([tf.ones([n, 1]), tf.greater(z0, tf.tensor2d(t, [1, k - 1])).toFloat(), tf.zeros([n, 1])], 1);
-  return tf.sub(above.slice([0, 0], [n, k]), above.slice([0, 1], [n, k])) as tf.Tensor2D;
+  const index = tf.greater(z0, tf.tensor2d(mixtureThresholds(k), [1, k - 1])).toInt().sum(1);
+  return tf.oneHot(index, k).toFloat() as tf.Tensor2D;
 }
 
 /** m(z) = [spread z, sqrt(zDim) e_k] [N,1,1,zDim+K], the first deconvolution's input (use in tf.tidy). */
