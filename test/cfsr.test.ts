@@ -6,7 +6,9 @@
  * V match finite differences (V through D's loss with R1's double backprop). A layerwise run keeps live
  * tensors flat, freezes E_1 in stage 2 (and the hash check catches a change), resumes bit-identically after a
  * kill mid-stage, gives D the labels of the batch drawn last in every call, trains under wgan-gp with bias
- * homeostasis and under hinge with spectral norm, and samples by class at every level. On cpu and wasm.
+ * homeostasis and under hinge with spectral norm, and samples by class at every level. Conditioned on the text
+ * (generator.condition 'text'), the same run has E_l [textDim, C_l], name-by-row grids and --text sampling. On
+ * cpu and wasm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
@@ -249,6 +251,39 @@ describeEachBackend('class-conditional FSR: layerwise training', () => {
     }
   });
 
+  it("generator.condition 'text': E_l [textDim, C_l] per layer, frozen with it; resume bit-identical; text grids; --text sampling", async () => {
+    const cfg = cfsrConfig({ generator: { condition: 'text', head: 'tanh', skip: true }, families: { conditional: { textDim: 16 } } });
+    const a = tempDir('fsrgan-cfsr-');
+    const counts: Record<number, number> = {};
+    const probe: TrainHook = { every: 1, fn: (ctx) => ((counts[ctx.step] = tf.memory().numTensors), {}) };
+    await train(cfg, a, { source: labelled(), hooks: [probe] });
+    expect(counts[9]).toBe(counts[6]);
+    const s2 = await stageRecord(a, 2);
+    expect(s2.trainedLayers).toContain('g.r8.cls');
+    expect(s2.frozenHashesEnd['g.r4.cls']).toBe(s2.frozenHashesStart['g.r4.cls']);
+    const rows = JSON.parse(await readFile(join(a, 'samples', 'step-00000014', 'rows.json'), 'utf8')) as string[];
+    expect(rows.some((r) => r.startsWith('train: ')) && rows.some((r) => r.startsWith('held out: '))).toBe(true);
+    const b = tempDir('fsrgan-cfsr-');
+    const ctl = new AbortController();
+    const stop: TrainHook = { every: 7, fn: () => (ctl.abort(), {}) };
+    await train(cfg, b, { source: labelled(), hooks: [stop], signal: ctl.signal });
+    expect(await resumeTraining(b, { source: labelled() })).toMatchObject({ completed: true, step: 14 });
+    expect((await lastState(b)).weightsSha256).toBe((await lastState(a)).weightsSha256);
+    const run = await loadRun(b, { source: false });
+    try {
+      expect(run.learner.vars.get('g.r4.cls')!.shape).toEqual([16, 4]);
+      const red = sampleRun(run, { n: 2, seed: 1, text: 'red square', ema: true });
+      const blue = sampleRun(run, { n: 2, seed: 1, text: 'blue dot', ema: true });
+      expect(red.shape).toEqual([2, 16, 16, 3]);
+      expect(maxAbsDiff(red, blue)).toBeGreaterThan(1e-5);
+      tf.dispose([red, blue]);
+      expect(() => sampleRun(run, { n: 2, seed: 1 })).toThrow(/give --text/);
+      expect(() => sampleRun(run, { n: 2, seed: 1, className: 'dot' })).toThrow(/conditioned on text: use --text/);
+    } finally {
+      run.dispose();
+    }
+  });
+
   it('one step gives D the one-hot labels of the batch drawn last, in every call (real, fake, R1, G\'s update)', () => {
     const cfg = cfsrConfig({ train: { dSteps: 2 }, objective: { r1: 1 } });
     const drawn: number[][] = [];
@@ -310,6 +345,9 @@ describeEachBackend('class-conditional FSR: refusals', () => {
     expect(() => resolveConfig({ ...base, generator: { ...base.generator, virtualBatchNorm: true } })).toThrow(/generator.virtualBatchNorm to false/);
     expect(() => resolveConfig({ ...base, discriminator: { pack: 2 } })).toThrow(/discriminator.pack to 1/);
     expect(() => resolveConfig({ ...base, analysis: { every: 10 } })).toThrow(/analysis.every to 0/);
+    // Text needs names: Fashion-MNIST and the teacher have none.
+    expect(() => resolveConfig({ ...base, data: 'fashion-mnist', generator: { ...base.generator, condition: 'text' } })).toThrow(/condition 'text' needs images with names, which config.data 'fashion-mnist' does not have/);
+    expect(resolveConfig({ ...base, generator: { ...base.generator, condition: 'text' } }).generator.condition).toBe('text');
     // A source without labels (the planted teacher-like source) and replicas: refused when the run starts.
     const planted = new PlantedSource();
     try {

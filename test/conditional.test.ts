@@ -4,7 +4,8 @@
  * auxiliary loss is the closed-form softmax cross-entropy; the hashed text embedding is fixed and puts
  * names that share words together; the condition changes G's images (and D's verdict) while the latent is
  * fixed; and each family trains on a small labelled dataset, resumes bit-identically, keeps the number of
- * live tensors flat and samples by class or text, with clear errors for wrong requests.
+ * live tensors flat and samples by class or text, with clear errors for wrong requests. R1 on the real pairing
+ * (objective.r1) is gamma/2 E ||d D(x_i, c_i)/d x_i||^2 against central differences, and is logged when due.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { createCondDiscriminator, createCondGenerator, type CondShape } from '..
 import { embedText } from '../src/models/text-embed.js';
 import { sampleLatents } from '../src/models/learner.js';
 import { acganDLoss, acganGLoss, matchingAwareDLoss, rollRows, softmaxCrossEntropy } from '../src/train/cond-objectives.js';
+import { condR1Penalty } from '../src/train/cond-step.js';
 import { objectives } from '../src/train/objectives.js';
 import { classIndex, textInterpolationRows } from '../src/train/conditions.js';
 import { resolveConfig } from '../src/train/config.js';
@@ -160,10 +162,58 @@ describe('the condition changes the output', () => {
   });
 });
 
+describe('R1 on the real pairing of a conditional D', () => {
+  it('is gamma/2 times the mean over rows of ||d D(x_i, c_i) / d x_i||^2, against central differences', () => {
+    // Each row keeps its own condition: the gradient is taken of D(x_i, c_i), not of D at another class.
+    for (const [family, dc] of [['cgan', 'projection'], ['cgan', 'concat'], ['acgan', 'none']] as const) {
+      const d = createCondDiscriminator(SHAPE(family, dc), new Rng(4, 'init-d'));
+      const x = tf.randomNormal([2, 16, 16, 3], 0, 0.5, 'float32', 9) as tf.Tensor4D;
+      const c = tf.tensor2d([[1, 0, 0], [0, 0, 1]]);
+      const gamma = 3;
+      const got = num(condR1Penalty(d, x, c, gamma));
+      // Reference: d D / d x by central differences, one coordinate at a time, on every row (float32 network;
+      // step 1e-2 on inputs of scale 0.5, summed in float64).
+      const base = x.arraySync() as number[][][][];
+      const logit = (xs: number[][][][]) => tf.tidy(() => Array.from(d.condForward(tf.tensor4d(xs), c).adv.dataSync()));
+      const h = 1e-2;
+      let total = 0;
+      const perturbed: number[][][][][] = [];
+      for (let i = 0; i < 16; i++) for (let j = 0; j < 16; j++) for (let ch = 0; ch < 3; ch++) {
+        for (const sgn of [1, -1]) {
+          const xs = base.map((row) => row.map((a) => a.map((b) => b.slice())));
+          for (const row of xs) row[i][j][ch] += sgn * h;
+          perturbed.push(xs);
+        }
+      }
+      // Batch the perturbations: 2 rows per perturbed copy, a copy per (coordinate, sign).
+      const flat = perturbed.flat();
+      const out: number[] = [];
+      for (let s = 0; s < flat.length; s += 256) {
+        const chunk = flat.slice(s, s + 256);
+        const cs = tf.tile(c, [chunk.length / 2, 1]) as tf.Tensor2D;
+        out.push(...tf.tidy(() => Array.from(d.condForward(tf.tensor4d(chunk), cs).adv.dataSync())));
+        cs.dispose();
+      }
+      for (let q = 0; q < perturbed.length / 2; q++) {
+        for (let row = 0; row < 2; row++) {
+          const dv = (out[4 * q + row] - out[4 * q + 2 + row]) / (2 * h);
+          total += dv * dv;
+        }
+      }
+      const want = (gamma / 2) * (total / 2);
+      expect(logit(base)).toHaveLength(2);
+      expect(want).toBeGreaterThan(0);
+      expect(Math.abs(got - want) / want).toBeLessThan(2e-2);
+      tf.dispose([x, c]);
+      for (const v of d.vars.values()) v.dispose();
+    }
+  });
+});
+
 const source = () => new ImageDataset(labelledSet(), { seed: 3, heldOutFraction: 0.25, minResolution: 4 });
 
 const CASES: [string, Record<string, unknown>][] = [
-  ['cgan', { families: { conditional: { dCondition: 'projection', classNames: ['square', 'bar', 'dot'] } } }],
+  ['cgan', { families: { conditional: { dCondition: 'projection', classNames: ['square', 'bar', 'dot'] } }, objective: { r1: 1, r1Every: 2 } }],
   ['acgan', { families: { conditional: { auxWeight: 0.5, classNames: ['square', 'bar', 'dot'] } }, train: { emaBeta: 0.9 } }],
   ['text2img', { families: { conditional: { dCondition: 'concat', project: 8, textDim: 32, interpolation: 0.5 } }, train: { dSteps: 2 } }],
 ];
@@ -181,6 +231,11 @@ describe('conditional families train, resume exactly, keep memory flat and sampl
       await train(cfg, a, { source: source(), hooks: [probe] });
       expect(counts[9]).toBeGreaterThan(0);
       expect(counts[12]).toBe(counts[9]);
+      // R1 (the cgan case) is logged where it was due, and nowhere in runs without it.
+      const pens = (await readFile(join(a, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((m) => 'penalty' in m).map((m) => m.penalty as number);
+      expect(pens.length).toBeGreaterThan(0);
+      if (family === 'cgan') expect(Math.max(...pens)).toBeGreaterThan(0);
+      else expect(pens.every((v) => v === 0)).toBe(true);
       // The sample grid names its rows: every class, or training and held-out names.
       const rows = JSON.parse(await readFile(join(a, 'samples', 'step-00000012', 'rows.json'), 'utf8')) as string[];
       if (family === 'text2img') expect(rows.some((r) => r.startsWith('held out: ')) && rows.some((r) => r.startsWith('train: '))).toBe(true);
@@ -242,6 +297,10 @@ describe('conditional config checks', () => {
     expect(() => resolveConfig({ ...base, generator: { ...base.generator, family: 'cgan' }, train: { mode: 'layerwise' } })).toThrow(/trains end to end/);
     expect(resolveConfig({ ...base, families: { conditional: { project: 16 } } }).families.conditional.textDim).toBe(256);
     expect(() => resolveConfig({ ...base, generator: { ...base.generator, family: 'cgan' }, families: { conditional: { interpolation: 0.5 } } })).toThrow(/applies to 'text2img' only/);
+    // R1 is the one gradient penalty the conditional step has; WGAN-GP and DRAGAN are refused by name.
+    expect(() => resolveConfig({ ...base, generator: { ...base.generator, family: 'cgan' }, objective: { name: 'wgan-gp' } })).toThrow(/only gradient penalty: .*than wgan-gp/);
+    expect(() => resolveConfig({ ...base, generator: { ...base.generator, family: 'cgan' }, objective: { dragan: 1 } })).toThrow(/set objective.dragan to 0/);
+    expect(resolveConfig({ ...base, generator: { ...base.generator, family: 'cgan' }, objective: { r1: 1 } }).objective.r1).toBe(1);
   });
   it('classIndex folds case and lists the classes', () => {
     const space = { kind: 'class' as const, dim: 2, classNames: ['T-shirt/top', 'Trouser'] };

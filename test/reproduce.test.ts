@@ -90,9 +90,10 @@ describe('fsrgan reproduce --scale test', () => {
     // Each distinct run trained once and shared: the layerwise run of each seed serves all six claim and
     // measurement figures and F-family; F-budget trains its own at 4 and 12 steps per stage (they log more
     // often); F-family adds one run (seed 1) of each of the five model families; F-cgan two emoji runs
-    // (cgan and the conditional FSR learner), F-acgan and F-text2img one each; F-attention and F-style one
+    // (cgan and the conditional FSR learner), F-acgan one, F-text2img two (text2img and the FSR learner on the
+    // text); F-attention and F-style one
     // sagan and one stylegan run; F-sparsity and F-budget the layerwise runs without homeostasis (2 plain, 4 at the budgets).
-    expect(first.runs).toHaveLength(37);
+    expect(first.runs).toHaveLength(38);
     expect(first.runs.every((r) => r.status === 'trained')).toBe(true);
     expect(first.runs.filter((r) => r.name === 'teacher/layerwise' && r.figures.length === 7).map((r) => r.seed)).toEqual([1, 2]);
     expect(first.runs.filter((r) => r.figures.includes('F-family')).map((r) => r.name).sort()).toEqual(

@@ -1,5 +1,6 @@
 /**
- * Figures F-cgan (cgan and the class-conditional FSR learner, cfsr), F-acgan and F-text2img in `reproduce`
+ * Figures F-cgan (cgan and the class-conditional FSR learner, cfsr), F-acgan and F-text2img (text2img and the
+ * text-conditional FSR learner, cfsr-text) in `reproduce`
  * (builder 'conditional'; docs/conditional.md): for each run of the figure, the classifier of its dataset
  * judges whether the images follow their condition (src/experiments/conditional.ts; the report also goes to
  * <run>/conditional.json), drawn as grouped bars (agreement per class, or category agreement and retrieval
@@ -67,7 +68,7 @@ export async function conditionalFigureOutput(spec: FigureSpec, runs: RunResult[
     const caption = (what: string) => `${r.run.data}, ${r.run.method} (seed ${r.run.seed}): ${what}, the same 8 latents in every row.`;
     // A figure may hold two models of one dataset (F-cgan: cgan and cfsr): the bars name the model too.
     const label = `${r.run.data} ${r.run.method} s${r.run.seed}`;
-    if (Number.isFinite(top)) images.push({ path: r.samples[top], caption: caption(r.run.method === 'text2img' ? 'rows: 4 training names, then 4 held-out names' : 'one row per class') });
+    if (Number.isFinite(top)) images.push({ path: r.samples[top], caption: caption(r.run.method === 'text2img' || r.run.method === 'cfsr-text' ? 'rows: 4 training names, then 4 held-out names' : 'one row per class') });
     let rep: Awaited<ReturnType<typeof measureConditional>>;
     const measure = () => measureConditional(r.dir, { seed: 0, perClass: PER_CLASS[scale], maxNames: NAMES[scale], extractor: built.get(r.run.data) ?? undefined });
     try {

@@ -17,9 +17,9 @@ import { classAgreement, type ClassAgreement } from '../metrics/class-agreement.
 import { defaultExtractorDir, loadExtractor, type Extractor } from '../metrics/extractor.js';
 import { loadRun, sampleRun, type LoadedRun } from '../train/run.js';
 import { textRows } from '../train/conditions.js';
-import { isClassFsr } from '../train/cfsr-config.js';
+import { isCondFsr } from '../train/cfsr-config.js';
 import { crossGrid } from '../train/cond-samples.js';
-import { sampleLatents } from '../models/learner.js';
+import { learnerForward, sampleLatents } from '../models/learner.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 
@@ -49,9 +49,9 @@ export interface ConditionalReport {
   seconds: number;
 }
 
-/** The model a report names: the conditional family, or 'cfsr' for the FSR learner with generator.condition 'class'. */
+/** The model a report names: the conditional family, or 'cfsr' / 'cfsr-text' for the FSR learner with generator.condition 'class' / 'text'. */
 function conditionalModel(run: LoadedRun): string {
-  return isClassFsr(run.config) ? 'cfsr' : run.config.generator.family;
+  return isCondFsr(run.config) ? (run.config.generator.condition === 'text' ? 'cfsr-text' : 'cfsr') : run.config.generator.family;
 }
 
 function datasetOf(run: LoadedRun): ImageDataset {
@@ -71,7 +71,7 @@ function textSplit(run: LoadedRun, ex: Extractor, ds: ImageDataset, indices: num
   const z = sampleLatents(new Rng(seed, 'conditional-text'), indices.length, run.learner.params.shape.zDim);
   const c = textRows(names, run.cond!.dim);
   // One latent per name: the grid's diagonal, drawn row by row as a batch of (z_i, c_i).
-  const fake = tf.tidy(() => run.learner.forward!(z, top, { cond: c }).x[top - 1]);
+  const fake = tf.tidy(() => learnerForward(run.learner, z, top, { cond: c }).x[top - 1]);
   const real = ds.topImages(indices);
   const a = ex.apply(fake);
   const b = ex.apply(real);

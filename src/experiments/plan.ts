@@ -39,7 +39,7 @@ export interface RunEntry {
 
 // `set: null` accepts any object (its keys are checked when the training config is resolved).
 const RUN_DEFAULTS = { method: '', data: '', config: '', levels: 0, set: null as unknown, maxSeeds: 0 };
-const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-free', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan', 'sagan', 'stylegan', 'cgan', 'acgan', 'text2img', 'cfsr'] };
+const RUN_ALLOWED = { 'run.method': ['layerwise', 'layerwise-free', 'layerwise-crop', 'random-lower', 'end-to-end', 'lapgan', 'progan', 'stacked', 'srgan', 'dcgan', 'sagan', 'stylegan', 'cgan', 'acgan', 'text2img', 'cfsr', 'cfsr-text'] };
 
 export interface Catalogue {
   /** Seeds per scale: every run is trained with seeds 1..n (capped by its maxSeeds); `--seeds` overrides. */

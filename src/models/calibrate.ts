@@ -21,7 +21,11 @@
  * latent i with class i mod K (no draws). Its pre-activation is Deconv_l(s_{l-1}) + E_l c, through lower
  * layers whose E's their stages trained; E_l is 0 when layer l's stage starts, and the rescale divides
  * E_l's column c with Deconv_l's channel c, so that the whole pre-activation is rescaled exactly whenever
- * it runs. Homeostasis's quantiles (retargetBias) are likewise those of the balanced batch.
+ * it runs. Homeostasis's quantiles (retargetBias) are likewise those of the balanced batch. A text-conditional
+ * learner (generator.condition 'text', K = the text embedding's length) gets the same rows, one-hot over the
+ * embedding's K buckets: data-free like the classes, unit-norm like every name's embedding, and with iid rows
+ * of E_l a shift E_l e_k has the variance of E_l c for any unit-norm c, so the quantiles see shifts of the
+ * size that names give.
  */
 import * as tf from '@tensorflow/tfjs';
 import { generatorPreActivation, snLayer, type GeneratorParams } from './generator.js';

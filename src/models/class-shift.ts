@@ -14,8 +14,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 
-/** generator.condition: 'none' (the unconditional learner) or 'class' (E_l c in every hidden layer, a projection D). */
-export const GENERATOR_CONDITIONS = ['none', 'class'] as const;
+/**
+ * generator.condition: 'none' (the unconditional learner), 'class' (E_l c in every hidden layer for the one-hot
+ * class c, a projection D) or 'text' (the same with c the hashed embedding of the image's name, E_l [dim, C_l]:
+ * a learned linear map of the text to each layer's bias offset).
+ */
+export const GENERATOR_CONDITIONS = ['none', 'class', 'text'] as const;
 
 /** pre + E c, the shift broadcast over the positions of [N,g,g,C] (use in tf.tidy or a tape). */
 export function classShift(pre: tf.Tensor4D, cond: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor4D {

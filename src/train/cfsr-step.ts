@@ -1,6 +1,7 @@
 /**
- * One step of a class-conditional FSR stage (generator.condition 'class'; docs/conditional.md): the stage
- * step of step.ts, with G and D given each image's class. Every D update draws a real batch with its labels
+ * One step of a conditional FSR stage (generator.condition 'class' or 'text'; docs/conditional.md): the stage
+ * step of step.ts, with G and D given each image's class (one-hot) or name (its hashed embedding), c below;
+ * "labels" are these rows. Every D update draws a real batch with its labels
  * (conditionedBatch), G draws its fakes for the same labels (as cond-step.ts does, so that D's real and fake
  * halves share one class distribution), and every D evaluation of that update (the objective's terms, R1,
  * WGAN-GP, DRAGAN) judges with them; the G update uses the last D update's labels.

@@ -36,7 +36,7 @@ export function condConfigProblems(c: TrainConfig): string[] {
   const p = condShapeProblems(condShape(c, { dim: 1, kind: 'class' })).map((s) => `config: ${s}.`);
   const no = (bad: boolean, what: string) => bad && p.push(`config.generator.family '${family}' ${what}.`);
   no(c.train.mode !== 'end-to-end', `trains end to end: set train.mode to 'end-to-end', got '${c.train.mode}'`);
-  no(c.objective.r1 > 0 || c.objective.name === 'wgan-gp' || c.objective.dragan > 0, 'has no gradient penalties: objective.r1 and objective.dragan must be 0 and the objective not wgan-gp');
+  no(c.objective.name === 'wgan-gp' || c.objective.dragan > 0, 'has R1 (objective.r1) as its only gradient penalty: set objective.dragan to 0 and use another objective than wgan-gp (e.g. ns with objective.r1)');
   no(!(ADDITIVE_OBJECTIVES as readonly string[]).includes(c.objective.name), `needs an objective whose D loss adds a real and a fake term (${ADDITIVE_OBJECTIVES.join(', ')}), got '${c.objective.name}'`);
   const own = ownDiscProblem(family, c.discriminator, ['spectralNorm', 'crop', 'patchStride', 'neighbourDiffs', 'pack', 'minibatchStddev', 'minibatchKernels', 'augment', 'instanceNoise']);
   if (own) p.push(own);

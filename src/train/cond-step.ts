@@ -8,6 +8,11 @@
  *   text2img  GAN-CLS: {real, right text} against {G(z, right text), right text} and {real, wrong text};
  *             with families.conditional.interpolation > 0 (GAN-INT), G's loss also on midpoints of two texts
  *
+ * With objective.r1 = gamma > 0, every family's D loss also gets R1 (Mescheder et al. 2018) on the real
+ * pairing: gamma/2 E ||grad_x D(x, c)||^2 over the real batch with its own conditions (for acgan, D's
+ * adversarial logit), every objective.r1Every-th D update with gamma scaled by that interval, as the
+ * unconditional step does (step.ts). It is the penalty that keeps D from winning outright on small data.
+ *
  * The step keeps the trainer's contract (step.ts): every update is checked by the guard when one is given,
  * the EMA follows G, and every tensor made here is disposed before returning. One process only (no
  * replicas: replicas.ts refuses --workers > 1 for these families).
@@ -16,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { learnerForward, sampleLatents } from '../models/learner.js';
 import { isCondDiscriminator, type CondDiscriminator } from '../models/conditional.js';
 import { clipWeights } from '../models/discriminator.js';
-import { objectives } from './objectives.js';
+import { objectives, r1Penalty } from './objectives.js';
 import { acganDLoss, acganGLoss, matchingAwareDLoss, rollRows } from './cond-objectives.js';
 import { conditionedBatch, type ConditionSpace } from './conditions.js';
 import { emaDecay, updateEma, type StepContext, type StepLosses } from './step.js';
@@ -65,14 +70,40 @@ function dLoss(ctx: StepContext, d: CondDiscriminator, b: Batch, fake: tf.Tensor
   return obj.d(r.adv, g.adv);
 }
 
-/** One D update; returns its loss (kept when `keep`), or null when the guard abandons the step. */
-function dUpdate(ctx: StepContext, space: ConditionSpace, d: CondDiscriminator, keep: boolean, k: number): { batch: Batch; loss: tf.Scalar | null } | null {
+/** R1 on the real pairing, gamma/2 E_i ||d D(x_i, c_i) / d x_i||^2 (D's adversarial logit), [] -> scalar. */
+export function condR1Penalty(d: CondDiscriminator, real: tf.Tensor4D, cond: tf.Tensor2D, gamma: number): tf.Scalar {
+  return r1Penalty((x) => d.condForward(x, cond).adv, real, gamma);
+}
+
+/** The R1 term of D update k of this step, or null when off or not due (objective.r1Every, lazy R1). */
+function dPenalty(ctx: StepContext, d: CondDiscriminator, b: Batch, k: number): tf.Scalar | null {
+  const { r1, r1Every } = ctx.config.objective;
+  const dStep = (ctx.stageStep ?? 0) * ctx.config.train.dSteps + k;
+  return r1 > 0 && dStep % r1Every === 0 ? condR1Penalty(d, b.real, b.cond, r1 * r1Every) : null;
+}
+
+/** A D update's real batch, and its loss and R1 term when kept. */
+interface DDone {
+  batch: Batch;
+  loss: tf.Scalar | null;
+  penalty: tf.Scalar | null;
+}
+
+/** One D update; returns its loss and penalty (kept when `keep`), or null when the guard abandons the step. */
+function dUpdate(ctx: StepContext, space: ConditionSpace, d: CondDiscriminator, keep: boolean, k: number): DDone | null {
   const { config } = ctx;
   const batch = drawBatch(ctx, space);
   const z = sampleLatents(ctx.rngs.latent, config.train.batch, ctx.learner.params.shape.zDim);
   const fake = generateTop(ctx, z, batch.cond);
   const wrong = config.generator.family === 'text2img' ? rollRows(batch.cond) : null;
-  const { value, grads } = namedGrads(d.vars, () => dLoss(ctx, d, batch, fake, wrong));
+  let penalty: tf.Scalar | null = null;
+  const { value, grads } = namedGrads(d.vars, () => {
+    const loss = dLoss(ctx, d, batch, fake, wrong);
+    const pen = dPenalty(ctx, d, batch, k);
+    if (!pen) return loss;
+    if (keep) penalty = tf.keep(pen.clone());
+    return tf.add(loss, pen) as tf.Scalar;
+  });
   tf.dispose([z, fake, ...(wrong ? [wrong] : [])]);
   const pending = ctx.optD.propose(grads);
   tf.dispose(Object.values(grads));
@@ -82,12 +113,12 @@ function dUpdate(ctx: StepContext, space: ConditionSpace, d: CondDiscriminator, 
     if (config.objective.name === 'wgan') clipWeights(d, config.objective.clip);
   } else ctx.optD.discard(pending);
   if (ctx.guard?.abandoned) {
-    value.dispose();
+    tf.dispose([value, ...(penalty ? [penalty] : [])]);
     disposeBatch(batch);
     return null;
   }
   if (!keep) value.dispose();
-  return { batch, loss: keep ? value : null };
+  return { batch, loss: keep ? value : null, penalty };
 }
 
 /** One G update for the conditions of the last D update's batch; null when the guard abandons the step. */
@@ -124,8 +155,8 @@ function gUpdate(ctx: StepContext, d: CondDiscriminator, b: Batch): tf.Scalar | 
 export function condTrainStep(ctx: StepContext, space: ConditionSpace, record: boolean): StepLosses | null {
   const d = ctx.disc;
   if (!isCondDiscriminator(d)) throw new Error(`condTrainStep: the D of family '${ctx.config.generator.family}' is not conditional`);
-  let last: { batch: Batch; loss: tf.Scalar | null } | null = null;
-  const drop = (l: typeof last) => l && (disposeBatch(l.batch), l.loss?.dispose());
+  let last: DDone | null = null;
+  const drop = (l: DDone | null) => l && (disposeBatch(l.batch), l.loss?.dispose(), l.penalty?.dispose());
   for (let k = 0; k < ctx.config.train.dSteps; k++) {
     drop(last);
     last = dUpdate(ctx, space, d, record && k === ctx.config.train.dSteps - 1, k);
@@ -136,7 +167,7 @@ export function condTrainStep(ctx: StepContext, space: ConditionSpace, record: b
     drop(last);
     return null;
   }
-  const out = record ? { lossD: last!.loss!.dataSync()[0], lossG: lossG.dataSync()[0], penalty: 0 } : null;
+  const out = record ? { lossD: last!.loss!.dataSync()[0], lossG: lossG.dataSync()[0], penalty: last!.penalty ? last!.penalty.dataSync()[0] : 0 } : null;
   lossG.dispose();
   drop(last);
   return out;

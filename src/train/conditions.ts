@@ -15,7 +15,7 @@ import { isCondFamily } from '../models/conditional.js';
 import { closest } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
-import { isClassFsr } from './cfsr-config.js';
+import { isCondFsr } from './cfsr-config.js';
 
 export interface ConditionSpace {
   kind: 'class' | 'text';
@@ -34,12 +34,17 @@ export interface ConditionedBatch {
 
 /** Whether a config (its family, or generator.condition 'class') needs its dataset's class names to build (and to sample). */
 export function needsClassNames(c: TrainConfig): boolean {
-  return (c.generator.family === 'cgan' || c.generator.family === 'acgan' || isClassFsr(c)) && c.families.conditional.classNames.length === 0;
+  return (c.generator.family === 'cgan' || c.generator.family === 'acgan' || c.generator.condition === 'class') && c.families.conditional.classNames.length === 0;
 }
 
-/** Whether a config draws conditional images: a conditional family, or the FSR learner with generator.condition 'class'. */
+/** Whether a config draws conditional images: a conditional family, or the FSR learner with generator.condition 'class' or 'text'. */
 export function isConditional(c: TrainConfig): boolean {
-  return isCondFamily(c.generator.family) || isClassFsr(c);
+  return isCondFamily(c.generator.family) || isCondFsr(c);
+}
+
+/** Whether a config's condition is the image's text: the text2img family, or the FSR learner with generator.condition 'text'. */
+export function isTextConditional(c: TrainConfig): boolean {
+  return c.generator.family === 'text2img' || c.generator.condition === 'text';
 }
 
 function labelled(source: PyramidSource | null): ImageDataset | null {
@@ -51,13 +56,13 @@ export function conditionSpace(c: TrainConfig, source: PyramidSource | null): Co
   const family = c.generator.family;
   if (!isConditional(c)) throw new Error(`conditionSpace: '${family}' is not a conditional family`);
   // What the messages name: the family, or the FSR learner's condition field.
-  const what = isCondFamily(family) ? `config.generator.family '${family}'` : "config.generator.condition 'class'";
+  const what = isCondFamily(family) ? `config.generator.family '${family}'` : `config.generator.condition '${c.generator.condition}'`;
   const ds = labelled(source);
   if (source && !ds) {
     throw new UserError(`${what} needs a labelled image dataset (emoji, fashion-mnist or a folder of class subfolders); config.data '${c.data}' has no labels.`);
   }
-  if (family === 'text2img') {
-    if (ds && !ds.set.names) throw new UserError(`config.generator.family 'text2img' needs a dataset whose images have names (emoji); '${c.data}' has none.`);
+  if (isTextConditional(c)) {
+    if (ds && !ds.set.names) throw new UserError(`${what} needs a dataset whose images have names (emoji); '${c.data}' has none.`);
     return { kind: 'text', dim: c.families.conditional.textDim, classNames: [] };
   }
   const given = c.families.conditional.classNames;

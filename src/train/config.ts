@@ -140,7 +140,7 @@ export const DEFAULT_CONFIG = {
     attention: 0,
     equalizedLr: false,
     virtualBatchNorm: false,
-    /** 'class': the fsr learner given the data's class in every layer (E_l c) and a projection D per stage (docs/conditional.md). */
+    /** 'class' / 'text': the fsr learner given each image's class / name embedding in every layer (E_l c) and a projection D per stage (docs/conditional.md). */
     condition: choice('config.generator.condition', 'none'),
   },
   discriminator: {

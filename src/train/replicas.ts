@@ -290,7 +290,7 @@ export async function startSteps(s: Session, workers: number, root = sourceRoot(
   if (space) {
     // The conditional families' step (cond-step.ts) and the class-conditional FSR stage step (cfsr-step.ts) run in one process.
     const fsr = s.config.generator.family === 'fsr';
-    if (workers > 1) throw new UserError(`${fsr ? "config.generator.condition 'class'" : `config.generator.family '${s.config.generator.family}'`} trains in one process: use --workers 1.`);
+    if (workers > 1) throw new UserError(`${fsr ? `config.generator.condition '${s.config.generator.condition}'` : `config.generator.family '${s.config.generator.family}'`} trains in one process: use --workers 1.`);
     const step = fsr ? classStageStep : condTrainStep;
     return { workers: 1, step: async (ctx, record) => step(ctx, space, record), close: async () => undefined };
   }

@@ -161,7 +161,7 @@ export function sampleRun(run: LoadedRun, opts: SampleOptions): tf.Tensor4D {
 }
 /** n images at one latent of the seed, from --text's embedding to --to's (text interpolation). */
 function interpolateRun(run: LoadedRun, g: Learner, level: number, opts: SampleOptions): tf.Tensor4D {
-  if (run.cond?.kind !== 'text') throw new UserError(`--to interpolates between texts and needs a text-conditional run (text2img); the run in '${run.dir}' is '${run.config.generator.family}'.`);
+  if (run.cond?.kind !== 'text') throw new UserError(`--to interpolates between texts and needs a text-conditional run (text2img, or generator.condition 'text'); the run in '${run.dir}' is '${run.config.generator.family}'.`);
   if (!opts.text?.trim() || !opts.textTo?.trim()) throw new UserError('--to interpolates from --text to --to: give both, e.g. --text "red heart" --to "blue heart".');
   const z1 = sampleLatents(new Rng(opts.seed, 'sample'), 1, g.params.shape.zDim);
   const c = textInterpolationRows(opts.text, opts.textTo, opts.n, run.cond.dim);
@@ -179,16 +179,16 @@ function conditionRows(run: LoadedRun, opts: SampleOptions): tf.Tensor2D | null 
   const family = run.config.generator.family;
   if (!space) {
     if (opts.className !== undefined || opts.text !== undefined) {
-      throw new UserError(`--${opts.className !== undefined ? 'class' : 'text'} needs a conditional run (generator.family cgan, acgan or text2img, or generator.condition 'class'); the run in '${run.dir}' is '${family}': drop the flag.`);
+      throw new UserError(`--${opts.className !== undefined ? 'class' : 'text'} needs a conditional run (generator.family cgan, acgan or text2img, or generator.condition 'class' or 'text'); the run in '${run.dir}' is '${family}': drop the flag.`);
     }
     return null;
   }
   if (space.kind === 'text') {
-    if (opts.className !== undefined) throw new UserError(`--class needs a class-conditional run (cgan or acgan); the run in '${run.dir}' is conditioned on text: use --text "red heart".`);
+    if (opts.className !== undefined) throw new UserError(`--class needs a class-conditional run (cgan, acgan, or generator.condition 'class'); the run in '${run.dir}' is conditioned on text: use --text "red heart".`);
     if (opts.text === undefined || opts.text.trim() === '') throw new UserError(`the run in '${run.dir}' draws images of a text: give --text, e.g. --text "red heart".`);
     return textRows([opts.text], space.dim);
   }
-  if (opts.text !== undefined) throw new UserError(`--text needs a text-conditional run (text2img); the run in '${run.dir}' is conditioned on classes: use --class NAME (${space.classNames.map((c) => `'${c}'`).join(', ')}).`);
+  if (opts.text !== undefined) throw new UserError(`--text needs a text-conditional run (text2img, or generator.condition 'text'); the run in '${run.dir}' is conditioned on classes: use --class NAME (${space.classNames.map((c) => `'${c}'`).join(', ')}).`);
   const rows = opts.className === undefined ? space.classNames.map((_, i) => i) : [classIndex(space, opts.className)];
   return oneHotRows(rows, space.dim);
 }

@@ -23,7 +23,7 @@ import { createFamilyDiscriminators, createFamilyGenerator, familySchedule, isMu
 import { createCondDiscriminator, createCondGenerator, isCondFamily } from '../models/conditional.js';
 import { condShape } from './cond-config.js';
 import { conditionSpace, isConditional, type ConditionSpace } from './conditions.js';
-import { classStages, isClassFsr } from './cfsr-config.js';
+import { classStages, isCondFsr } from './cfsr-config.js';
 import { CHECKPOINT_VERSION, type CheckpointState, type GuardState, type LoadedCheckpoint } from './checkpoint.js';
 
 export const RNG_STREAMS = ['latent', 'gp', 'crop', 'augment'] as const;
@@ -105,8 +105,8 @@ export function configSchedule(config: TrainConfig): Stage[] {
   // which are thus in neither list; those of every other weight are frozen, hashed with their layer.
   const sn = snWeights(configShape(config, 3)).map((w) => w.name);
   if (sn.length) stages = stages.map((st) => ({ ...st, frozen: [...st.frozen, ...sn.filter((n) => !st.trained.includes(n)).flatMap((n) => [snName(n, 'u'), snName(n, 'v')])] }));
-  // A class-conditional learner's E_l trains and freezes with its layer (cfsr-config.ts).
-  return isClassFsr(config) ? classStages(stages, config.generator.resolutions) : stages;
+  // A conditional learner's E_l trains and freezes with its layer (cfsr-config.ts).
+  return isCondFsr(config) ? classStages(stages, config.generator.resolutions) : stages;
 }
 
 /** A fresh session at step 0: every tensor drawn from its own Rng stream of config.seed. */
@@ -137,7 +137,7 @@ export function buildSession(config: TrainConfig, imageChannels: number, source:
     const size = dc.crop > 0 && dc.crop < st.resolution ? dc.crop : st.resolution;
     const rng = new Rng(config.seed, `init-d.r${st.resolution}`);
     const d = createDiscriminator(st.resolution, st.discInput, imageChannels, shape.patch, dc, rng, size);
-    // The class-conditional FSR learner (the only fsr run with a condition space): a projection D per stage.
+    // The conditional FSR learner (the only fsr run with a condition space; class or text): a projection D per stage.
     discs.set(st.resolution, cond ? addProjection(d, cond.dim, rng, dc) : d);
   }
   const rngs = Object.fromEntries(RNG_STREAMS.map((s) => [s, new Rng(config.seed, s)])) as Session['rngs'];
@@ -285,7 +285,7 @@ function assignFrom(tensors: Record<string, tf.Tensor>, name: string, v: tf.Vari
 /** The config fields that decide the tensors under a name prefix (for the mismatch message). */
 function fieldsOf(name: string): string {
   if (name.startsWith('ema.')) return 'train.emaBeta (an EMA exists only when it is > 0)';
-  if (name.endsWith('.cls') || name.includes('.proj')) return "generator.condition (class embeddings exist only when it is 'class'; their rows are the dataset's classes)";
+  if (name.endsWith('.cls') || name.includes('.proj')) return "generator.condition (condition embeddings exist only when it is 'class' or 'text'; their rows are the dataset's classes, or families.conditional.textDim)";
   if (name.includes('.sn.')) return "generator.spectralNorm (families.sagan.spectralNorm for sagan), or train.mode and train.level: oracle-lower leaves the teacher's layers unnormalised";
   if (name.startsWith('g.')) return 'generator.resolutions, channels, zDim, kernel or patch';
   return 'discriminator.widths, kernel, patch, patchStride, crop or neighbourDiffs, generator.resolutions or train.mode';
