@@ -79,7 +79,7 @@ describeEachBackend('class-conditional FSR: G and D', () => {
       expect(values(b.s[k])).toEqual(values(a.s[k]));
     }
     // The condition is required by the conditional G and refused by the unconditional one.
-    expect(() => generatorForward(cond.params, z)).toThrow(/class-conditional FSR generator needs a condition \[5, 3\], got none: .*fsrgan metrics conditional/);
+    expect(() => generatorForward(cond.params, z)).toThrow(/conditional FSR \(class or text\) generator needs a condition \[5, 3\], got none: .*fsrgan metrics conditional/);
     expect(() => generatorForward(plain.params, z, 2, c)).toThrow(/unconditional generator/);
     tf.dispose([z, c, ...a.x, ...a.s, ...b.x, ...b.s]);
     disposeLearner(plain);

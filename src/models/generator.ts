@@ -256,13 +256,13 @@ export function generatorPreActivation(params: GeneratorParams, l: number, z: tf
   });
 }
 
-/** A class-conditional shape needs c [N,K] for z [N,...]; an unconditional one takes none. */
+/** A conditional shape (class or text) needs c [N,K] for z [N,...]; an unconditional one takes none. */
 function checkCondition(shape: GeneratorShape, z: tf.Tensor4D, cond: tf.Tensor2D | undefined): void {
   if (!shape.classes) {
     if (cond) throw new Error('generatorForward: a condition was given to an unconditional generator (shape.classes is unset)');
     return;
   }
-  if (!cond || cond.rank !== 2 || cond.shape[0] !== z.shape[0] || cond.shape[1] !== shape.classes) throw missingCondition('class-conditional FSR', z.shape[0], shape.classes, cond);
+  if (!cond || cond.rank !== 2 || cond.shape[0] !== z.shape[0] || cond.shape[1] !== shape.classes) throw missingCondition('conditional FSR (class or text)', z.shape[0], shape.classes, cond);
 }
 
 /**
