@@ -24,7 +24,7 @@ import { clipWeights } from '../models/discriminator.js';
 import { objectives, r1Penalty } from './objectives.js';
 import { acganDLoss, acganGLoss, matchingAwareDLoss, rollRows } from './cond-objectives.js';
 import { conditionedBatch, type ConditionSpace } from './conditions.js';
-import { emaDecay, updateEma, type StepContext, type StepLosses } from './step.js';
+import { emaDecay, r1GammaAt, updateEma, type StepContext, type StepLosses } from './step.js';
 
 /** Gradients of f with respect to the named variables, keyed by those names. */
 function namedGrads(vars: Map<string, tf.Variable>, f: () => tf.Scalar): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
@@ -77,9 +77,8 @@ export function condR1Penalty(d: CondDiscriminator, real: tf.Tensor4D, cond: tf.
 
 /** The R1 term of D update k of this step, or null when off or not due (objective.r1Every, lazy R1). */
 function dPenalty(ctx: StepContext, d: CondDiscriminator, b: Batch, k: number): tf.Scalar | null {
-  const { r1, r1Every } = ctx.config.objective;
-  const dStep = (ctx.stageStep ?? 0) * ctx.config.train.dSteps + k;
-  return r1 > 0 && dStep % r1Every === 0 ? condR1Penalty(d, b.real, b.cond, r1 * r1Every) : null;
+  const gamma = r1GammaAt(ctx, k);
+  return gamma > 0 ? condR1Penalty(d, b.real, b.cond, gamma) : null;
 }
 
 /** A D update's real batch, and its loss and R1 term when kept. */
