@@ -21,10 +21,10 @@ import * as tf from '@tensorflow/tfjs';
 import { learnerForward, sampleLatents } from '../models/learner.js';
 import { isCondDiscriminator, type CondDiscriminator } from '../models/conditional.js';
 import { clipWeights } from '../models/discriminator.js';
-import { objectives, r1Penalty } from './objectives.js';
+import { objectives, r1GammaAt, r1Penalty } from './objectives.js';
 import { acganDLoss, acganGLoss, matchingAwareDLoss, rollRows } from './cond-objectives.js';
 import { conditionedBatch, type ConditionSpace } from './conditions.js';
-import { emaDecay, r1GammaAt, updateEma, type StepContext, type StepLosses } from './step.js';
+import { emaDecay, updateEma, type StepContext, type StepLosses } from './step.js';
 
 /** Gradients of f with respect to the named variables, keyed by those names. */
 function namedGrads(vars: Map<string, tf.Variable>, f: () => tf.Scalar): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
@@ -77,7 +77,7 @@ export function condR1Penalty(d: CondDiscriminator, real: tf.Tensor4D, cond: tf.
 
 /** The R1 term of D update k of this step, or null when off or not due (objective.r1Every, lazy R1). */
 function dPenalty(ctx: StepContext, d: CondDiscriminator, b: Batch, k: number): tf.Scalar | null {
-  const gamma = r1GammaAt(ctx, k);
+  const gamma = r1GammaAt(ctx.config, ctx.stageStep ?? 0, k);
   return gamma > 0 ? condR1Penalty(d, b.real, b.cond, gamma) : null;
 }
 

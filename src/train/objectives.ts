@@ -75,6 +75,15 @@ export function gradSqNorm(f: (x: tf.Tensor4D) => tf.Tensor1D, x: tf.Tensor4D): 
   });
 }
 
+/**
+ * R1's gamma for D update k of stage step `stageStep`: objective.r1 scaled by objective.r1Every on the updates
+ * where lazy R1 is due (every r1Every-th D update of the stage), 0 elsewhere or when R1 is off.
+ */
+export function r1GammaAt(c: { objective: { r1: number; r1Every: number }; train: { dSteps: number } }, stageStep: number, k: number): number {
+  const dStep = stageStep * c.train.dSteps + k;
+  return c.objective.r1 > 0 && dStep % c.objective.r1Every === 0 ? c.objective.r1 * c.objective.r1Every : 0;
+}
+
 /** R1 penalty (Mescheder et al. 2018): gamma/2 * E ||grad_x D(x)||^2 on real data. */
 export function r1Penalty(f: (x: tf.Tensor4D) => tf.Tensor1D, real: tf.Tensor4D, gamma: number): tf.Scalar {
   return tf.tidy(() => tf.mul(gamma / 2, tf.mean(gradSqNorm(f, real))) as tf.Scalar);

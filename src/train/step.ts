@@ -12,7 +12,7 @@ import { srganContentLoss } from '../models/srgan.js';
 import { Rng } from '../util/rng.js';
 import type { PyramidSource } from '../data/source.js';
 import type { Adam } from './adam.js';
-import { gradientPenalty, objectives, r1Penalty } from './objectives.js';
+import { gradientPenalty, objectives, r1GammaAt, r1Penalty } from './objectives.js';
 import type { TrainConfig } from './config.js';
 import { fadeAlpha, type Stage } from './stages.js';
 import type { StepGuard } from './guard.js';
@@ -164,7 +164,7 @@ function dUpdate(ctx: StepContext, keep: boolean, k: number): DUpdate {
       loss = tf.add(objD(dr, D(fake)), tf.mul(config.objective.drift, tf.mean(tf.square(dr)))) as tf.Scalar;
     } else loss = objD(D(real), D(fake));
     let pen: tf.Scalar | null = null;
-    const gamma = r1GammaAt(ctx, k);
+    const gamma = r1GammaAt(config, ctx.stageStep ?? 0, k);
     if (gamma > 0) pen = r1Penalty(D, real, gamma);
     if (e) {
       const gp = gradientPenalty(D, real, fake, e, config.objective.gpLambda);
@@ -301,16 +301,6 @@ function gUpdate(ctx: StepContext, real: tf.Tensor4D, applyD: (() => boolean) | 
   if (!mean) return value;
   value.dispose();
   return tf.scalar(mean.loss);
-}
-
-/**
- * R1's gamma for D update k of this step: objective.r1 scaled by objective.r1Every on the updates where lazy R1
- * is due (every r1Every-th D update of the stage), 0 elsewhere or when R1 is off.
- */
-export function r1GammaAt(ctx: Pick<StepContext, 'config' | 'stageStep'>, k: number): number {
-  const { r1, r1Every } = ctx.config.objective;
-  const dStep = (ctx.stageStep ?? 0) * ctx.config.train.dSteps + k;
-  return r1 > 0 && dStep % r1Every === 0 ? r1 * r1Every : 0;
 }
 
 /**
